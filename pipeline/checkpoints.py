@@ -1,0 +1,129 @@
+"""Run state on disk: which epochs a run completed, and which interrupted run to resume.
+
+Numpy/stdlib only; the Keras side (saving models) lives in `pipeline.training.checkpointing`.
+
+A run directory holds `checkpoints/epoch-NNN.keras` (weights, optimizer state and the
+dropout RNG state) and `checkpoints/state.json`:
+  {"fingerprint", "completed_epochs", "history": {metric: [per epoch]}, "status",
+   "pid", "host", "resumed_into", "extra": {...}}
+"""
+import hashlib
+import json
+import os
+import socket
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from omegaconf import DictConfig, OmegaConf
+
+CHECKPOINT_DIR = "checkpoints"
+STATE_FILE = "state.json"
+CLAIM_FILE = "resumed_into"
+
+# Keys that do not change what a run learns; leaving them out of the fingerprint lets a
+# restarted command find its interrupted run even if, say, the tracking store moved.
+_NOT_FINGERPRINTED = ("paths", "tracking", "hydra")
+_NOT_FINGERPRINTED_TRAINER = ("resume", "resume_from", "verbose")
+
+
+@dataclass
+class RunState:
+    fingerprint: str
+    completed_epochs: int = 0
+    history: dict[str, list[float]] = field(default_factory=dict)
+    status: str = "running"          # running | finished | failed
+    pid: int = field(default_factory=os.getpid)
+    host: str = field(default_factory=socket.gethostname)
+    extra: dict[str, Any] = field(default_factory=dict)   # e.g. the tracking run id
+
+    def record_epoch(self, logs: dict[str, float]) -> None:
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(float(value))
+        self.completed_epochs += 1
+
+
+def fingerprint(cfg: DictConfig) -> str:
+    """A hash of everything in the config that shapes training."""
+    container = OmegaConf.to_container(cfg, resolve=True)
+    for key in _NOT_FINGERPRINTED:
+        container.pop(key, None)
+    for key in _NOT_FINGERPRINTED_TRAINER:
+        container.get("trainer", {}).pop(key, None)
+    return hashlib.sha256(json.dumps(container, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def checkpoint_dir(run_dir: Path) -> Path:
+    return Path(run_dir) / CHECKPOINT_DIR
+
+
+def checkpoint_path(run_dir: Path, epoch: int) -> Path:
+    """The checkpoint written after `epoch` (1-based) completed epochs."""
+    return checkpoint_dir(run_dir) / f"epoch-{epoch:03d}.keras"
+
+
+def write_json_atomically(path: Path, payload: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def save_state(run_dir: Path, state: RunState) -> None:
+    folder = checkpoint_dir(run_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json_atomically(folder / STATE_FILE, asdict(state))
+
+
+def load_state(run_dir: Path) -> Optional[RunState]:
+    path = checkpoint_dir(run_dir) / STATE_FILE
+    if not path.is_file():
+        return None
+    return RunState(**json.loads(path.read_text()))
+
+
+def _alive_here(state: RunState) -> bool:
+    """Whether the process that wrote the state is still running on this machine."""
+    if state.host != socket.gethostname():
+        return False
+    try:
+        os.kill(state.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return state.pid != os.getpid()
+
+
+def is_resumable(run_dir: Path, expected_fingerprint: Optional[str] = None) -> bool:
+    state = load_state(run_dir)
+    return (state is not None
+            and state.status == "running"
+            and state.completed_epochs > 0
+            and not (checkpoint_dir(run_dir) / CLAIM_FILE).exists()
+            and not _alive_here(state)
+            and checkpoint_path(run_dir, state.completed_epochs).is_file()
+            and (expected_fingerprint is None or state.fingerprint == expected_fingerprint))
+
+
+def find_interrupted_run(output_dir: Path, expected_fingerprint: str, exclude: Path) -> Optional[Path]:
+    """The most recently updated interrupted run of the same config under `output_dir`."""
+    candidates = [
+        state_file.parent.parent
+        for state_file in Path(output_dir).glob(f"**/{CHECKPOINT_DIR}/{STATE_FILE}")
+        if state_file.parent.parent.resolve() != Path(exclude).resolve()
+    ]
+    candidates = [run for run in candidates if is_resumable(run, expected_fingerprint)]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda run: (checkpoint_dir(run) / STATE_FILE).stat().st_mtime)
+
+
+def claim(source_run: Path, new_run: Path) -> bool:
+    """Mark `source_run` as continued by `new_run`; False if another process got there first."""
+    try:
+        fd = os.open(checkpoint_dir(source_run) / CLAIM_FILE, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w") as handle:
+        handle.write(str(Path(new_run).resolve()))
+    return True

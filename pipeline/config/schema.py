@@ -1,0 +1,201 @@
+"""Structured config schemas: Hydra checks types and rejects unknown keys at composition.
+
+Each group file names its schema first in its defaults list (Hydra's "config groups
+with schemas" pattern), so a typo such as `optimizer.momentun=0.9` fails before any
+work starts. Ranges that types cannot express are checked in `validate.py`.
+"""
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+@dataclass
+class DataConfig:
+    name: str = MISSING
+    path: Optional[str] = None
+    cache_dir: str = MISSING
+    validation_size: int = 5000
+    split_seed: int = 0
+    allow_download: bool = True
+
+
+@dataclass
+class ModelConfig:
+    name: str = MISSING
+    filters: list[int] = MISSING
+    kernel_size: int = 3
+    padding: str = "same"
+    pool_after: list[bool] = MISSING
+    dense_units: int = MISSING
+    activation: str = "relu"
+    dropout: float = 0.0
+
+
+@dataclass
+class OptimizerConfig:
+    name: str = MISSING
+    learning_rate: float = MISSING
+    clipnorm: Optional[float] = None
+
+
+@dataclass
+class SGDConfig(OptimizerConfig):
+    momentum: float = 0.0
+    nesterov: bool = False
+
+
+@dataclass
+class AdamConfig(OptimizerConfig):
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    epsilon: float = 1e-7
+    amsgrad: bool = False
+
+
+@dataclass
+class AdamWConfig(AdamConfig):
+    weight_decay: float = 0.004
+
+
+@dataclass
+class NadamConfig(OptimizerConfig):
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    epsilon: float = 1e-7
+
+
+@dataclass
+class RMSpropConfig(OptimizerConfig):
+    rho: float = 0.9
+    momentum: float = 0.0
+    epsilon: float = 1e-7
+    centered: bool = False
+
+
+@dataclass
+class AdagradConfig(OptimizerConfig):
+    initial_accumulator_value: float = 0.1
+    epsilon: float = 1e-7
+
+
+@dataclass
+class AdadeltaConfig(OptimizerConfig):
+    rho: float = 0.95
+    epsilon: float = 1e-7
+
+
+@dataclass
+class FtrlConfig(OptimizerConfig):
+    learning_rate_power: float = -0.5
+    initial_accumulator_value: float = 0.1
+    l1_regularization_strength: float = 0.0
+    l2_regularization_strength: float = 0.0
+    l2_shrinkage_regularization_strength: float = 0.0
+    beta: float = 0.0
+
+
+@dataclass
+class ScheduleConfig:
+    name: str = MISSING
+    warmup_epochs: float = 0.0       # linear warm-up from 0 (cosine, exponential)
+    final_lr_fraction: float = 0.0   # cosine: lr at the end, as a fraction of the peak
+    decay_per_epoch: float = 1.0     # exponential: lr multiplier per epoch
+
+
+@dataclass
+class EarlyStoppingConfig:
+    monitor: str = "val_loss"
+    patience: int = 3
+    min_delta: float = 0.0
+    restore_best_weights: bool = True
+
+
+@dataclass
+class TrainerConfig:
+    epochs: int = MISSING
+    batch_size: int = 128
+    eval_batch_size: int = 1000
+    seed: int = 42
+    deterministic: bool = False
+    loop: str = "fit"
+    max_train_samples: Optional[int] = None
+    max_eval_samples: Optional[int] = None
+    early_stopping: Optional[EarlyStoppingConfig] = None
+    resume: bool = True
+    resume_from: Optional[str] = None
+    objective: str = "val_accuracy"
+    objective_mode: str = "max"
+    jit_compile: bool = False
+    mixed_precision: bool = False
+    intra_op_threads: int = 0
+    inter_op_threads: int = 0
+    verbose: int = 2
+
+
+@dataclass
+class TrackingConfig:
+    enabled: bool = True
+    uri: str = MISSING
+    experiment_name: str = MISSING
+    run_name: Optional[str] = None
+    log_model: bool = True
+    log_checkpoints: bool = True
+    register_as: Optional[str] = None
+    register_alias: str = "candidate"
+
+
+@dataclass
+class PathsConfig:
+    root: str = MISSING
+    data_dir: str = MISSING
+    output_dir: str = MISSING
+    mlruns_dir: str = MISSING
+
+
+@dataclass
+class Config:
+    data: DataConfig = MISSING
+    model: ModelConfig = MISSING
+    optimizer: Any = MISSING   # typed by the chosen group file's own schema
+    schedule: ScheduleConfig = MISSING
+    trainer: TrainerConfig = MISSING
+    tracking: TrackingConfig = MISSING
+    paths: PathsConfig = MISSING
+
+
+OPTIMIZER_SCHEMAS = {
+    "sgd": SGDConfig,
+    "adam": AdamConfig,
+    "adamw": AdamWConfig,
+    "nadam": NadamConfig,
+    "rmsprop": RMSpropConfig,
+    "adagrad": AdagradConfig,
+    "adadelta": AdadeltaConfig,
+    "ftrl": FtrlConfig,
+}
+
+
+GROUP_SCHEMAS = {
+    "data": DataConfig,
+    "model": ModelConfig,
+    "schedule": ScheduleConfig,
+    "trainer": TrainerConfig,
+    "tracking": TrackingConfig,
+    "paths": PathsConfig,
+}
+
+
+def register() -> None:
+    cs = ConfigStore.instance()
+    cs.store(name="config_schema", node=Config)
+    # Kept in a `schema` group of their own so they never show up as user choices;
+    # a group file pulls its schema in with `- /schema/GROUP/NAME@_here_`.
+    for group, node in GROUP_SCHEMAS.items():
+        cs.store(group="schema", name=group, node=node)
+    for name, node in OPTIMIZER_SCHEMAS.items():
+        cs.store(group="schema/optimizer", name=name, node=node)
+
+
+register()

@@ -1,0 +1,65 @@
+"""Range and consistency checks that types cannot express, run before any work starts."""
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from pipeline.config.schema import OPTIMIZER_SCHEMAS
+
+MODELS = ("convnet", "tf_tutorial")
+DATASETS = ("mnist", "fashion_mnist")
+LOOPS = ("fit", "tape")
+SCHEDULES = ("constant", "cosine", "exponential")
+OBJECTIVE_MODES = ("max", "min")
+
+
+class ConfigError(ValueError):
+    """A user's config value is invalid; the message is one line naming the key."""
+
+
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
+
+
+def _one_of(key: str, value: str, allowed: tuple[str, ...]) -> None:
+    _require(value in allowed, f"{key}={value!r} is unknown; choose one of: {', '.join(allowed)}")
+
+
+def _positive(key: str, value) -> None:
+    _require(value is not None and value > 0, f"{key}={value} must be positive")
+
+
+def validate(cfg: DictConfig) -> None:
+    """Raise ConfigError on the first invalid value of a composed config."""
+    _one_of("data.name", cfg.data.name, DATASETS)
+    if cfg.data.path is not None:
+        _require(Path(cfg.data.path).exists(), f"data.path={cfg.data.path}: no such file or directory")
+    _require(cfg.data.validation_size >= 0, f"data.validation_size={cfg.data.validation_size} must be >= 0")
+
+    _one_of("model.name", cfg.model.name, MODELS)
+    _require(0.0 <= cfg.model.dropout < 1.0, f"model.dropout={cfg.model.dropout} must be in [0, 1)")
+    _require(len(cfg.model.filters) == len(cfg.model.pool_after),
+             "model.filters and model.pool_after must have the same length")
+    for key in ("kernel_size", "dense_units"):
+        _positive(f"model.{key}", cfg.model[key])
+
+    _one_of("optimizer.name", cfg.optimizer.name, tuple(OPTIMIZER_SCHEMAS))
+    _positive("optimizer.learning_rate", cfg.optimizer.learning_rate)
+    if "momentum" in cfg.optimizer:
+        _require(0.0 <= cfg.optimizer.momentum < 1.0,
+                 f"optimizer.momentum={cfg.optimizer.momentum} must be in [0, 1)")
+
+    _one_of("schedule.name", cfg.schedule.name, SCHEDULES)
+    _require(cfg.schedule.warmup_epochs >= 0, f"schedule.warmup_epochs={cfg.schedule.warmup_epochs} must be >= 0")
+
+    trainer = cfg.trainer
+    for key in ("epochs", "batch_size", "eval_batch_size"):
+        _positive(f"trainer.{key}", trainer[key])
+    for key in ("max_train_samples", "max_eval_samples"):
+        if trainer[key] is not None:
+            _positive(f"trainer.{key}", trainer[key])
+    _one_of("trainer.loop", trainer.loop, LOOPS)
+    _one_of("trainer.objective_mode", trainer.objective_mode, OBJECTIVE_MODES)
+    if trainer.resume_from is not None:
+        _require(Path(trainer.resume_from).is_dir(),
+                 f"trainer.resume_from={trainer.resume_from}: no such run directory")

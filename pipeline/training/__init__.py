@@ -1,0 +1,1 @@
+"""Training: models, optimizers, the input pipeline, loops, checkpoints and evaluation (imports TensorFlow)."""

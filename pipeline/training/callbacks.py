@@ -1,0 +1,47 @@
+"""Keras callbacks shared by both training loops; they add figures to each epoch's logs."""
+import math
+import time
+
+import keras
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the run cannot go on."""
+
+
+class EpochStats(keras.callbacks.Callback):
+    """Adds learning_rate, epoch_time (s, with validation) and samples_per_second (training only).
+
+    It must come first in the callback list: later callbacks (checkpoints, tracking) read
+    what it adds.
+    """
+
+    def __init__(self, train_samples: int):
+        super().__init__()
+        self.train_samples = train_samples
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+        self._train_seconds = None
+
+    def on_test_begin(self, logs=None):
+        # Validation at the end of an epoch: the training part of the epoch is over.
+        if getattr(self, "_epoch_start", None) is not None and self._train_seconds is None:
+            self._train_seconds = time.perf_counter() - self._epoch_start
+
+    def on_epoch_end(self, epoch, logs=None):
+        elapsed = time.perf_counter() - self._epoch_start
+        train_seconds = self._train_seconds or elapsed
+        logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        logs["epoch_time"] = elapsed
+        logs["samples_per_second"] = self.train_samples / train_seconds
+        self._epoch_start = None
+
+
+class StopOnNaN(keras.callbacks.Callback):
+    """Fails the run when an epoch's loss is not finite (checked per epoch: no per-batch sync)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = logs.get("loss")
+        if loss is not None and not math.isfinite(loss):
+            raise TrainingDiverged(f"loss became {loss} in epoch {epoch + 1}")

@@ -1,0 +1,79 @@
+"""Saving a checkpoint after every epoch, and loading one to resume.
+
+`model.save` keeps weights and optimizer state but not the layers' RNG state (Dropout's
+`seed_generator_state`: measured, Keras 3.15 leaves it out of the file and re-seeds it on
+load), so each checkpoint has a small JSON beside it with those states; without them a
+resumed run draws other dropout masks than an uninterrupted one.
+"""
+import json
+import os
+import shutil
+from pathlib import Path
+
+import keras
+
+from pipeline.checkpoints import (RunState, checkpoint_dir, checkpoint_path, save_state,
+                                  write_json_atomically)
+
+def rng_state_path(model_path: Path) -> Path:
+    return model_path.with_suffix(".rng.json")
+
+
+def _seed_generators(model: keras.Model) -> dict[str, keras.random.SeedGenerator]:
+    # Keyed by layer name: variable paths carry process-wide counters (seed_generator_2/...).
+    return {layer.name: layer.seed_generator for layer in model.layers if hasattr(layer, "seed_generator")}
+
+
+def rng_states(model: keras.Model) -> dict[str, list[int]]:
+    return {name: keras.ops.convert_to_numpy(generator.state).tolist()
+            for name, generator in _seed_generators(model).items()}
+
+
+def restore_rng_states(model: keras.Model, states: dict[str, list[int]]) -> None:
+    generators = _seed_generators(model)
+    if set(generators) != set(states):
+        raise ValueError(f"checkpoint RNG states {sorted(states)} do not match the model's {sorted(generators)}")
+    for name, value in states.items():
+        generators[name].state.assign(value)
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """After each epoch: the whole model (weights, optimizer and RNG state), then the run state.
+
+    The model file is written under a temporary name and renamed, and the state names
+    an epoch only once its file is complete, so a kill at any moment leaves a state
+    that points at a whole checkpoint.
+    """
+
+    def __init__(self, run_dir: Path, state: RunState):
+        super().__init__()
+        self.run_dir = Path(run_dir)
+        self.state = state
+
+    def on_epoch_end(self, epoch, logs=None):
+        target = checkpoint_path(self.run_dir, epoch + 1)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.stem + ".partial.keras")
+        write_json_atomically(rng_state_path(target), rng_states(self.model))
+        self.model.save(partial)
+        os.replace(partial, target)
+        self.state.record_epoch(logs)
+        save_state(self.run_dir, self.state)
+
+
+def copy_checkpoints(source_run: Path, run_dir: Path, epochs: int) -> None:
+    """Bring the source run's checkpoints into this run, so this run is complete on its own."""
+    checkpoint_dir(run_dir).mkdir(parents=True, exist_ok=True)
+    for epoch in range(1, epochs + 1):
+        source = checkpoint_path(source_run, epoch)
+        for path in (source, rng_state_path(source)):
+            if path.is_file():
+                shutil.copy2(path, checkpoint_dir(run_dir) / path.name)
+
+
+def load_checkpoint(run_dir: Path, epoch: int) -> keras.Model:
+    """The model with its optimizer and RNG states as they were after `epoch`."""
+    path = checkpoint_path(run_dir, epoch)
+    model = keras.models.load_model(path)
+    restore_rng_states(model, json.loads(rng_state_path(path).read_text()))
+    return model

@@ -1,0 +1,32 @@
+"""The tf.data input pipeline: uint8 images stay in memory; batches are gathered by index.
+
+Each epoch's order is a stateless shuffle keyed by (seed, epoch), so a run resumed at
+epoch k sees exactly the batches an uninterrupted run would have seen from epoch k on
+(a reshuffling `Dataset.shuffle` would replay epoch 0's order after a restart).
+"""
+import numpy as np
+import tensorflow as tf
+
+
+def training_batches(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int,
+                     first_epoch: int, epochs: int) -> tf.data.Dataset:
+    """All batches of epochs [first_epoch, epochs), epoch after epoch; no batch spans two epochs."""
+    images, labels = tf.constant(images), tf.constant(labels)
+    count = len(labels)
+
+    def epoch_order(epoch: tf.Tensor) -> tf.data.Dataset:
+        key = tf.stack([tf.constant(seed, tf.int64), epoch])
+        order = tf.random.experimental.stateless_shuffle(tf.range(count), seed=key)
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+
+    def gather(indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        return tf.gather(images, indices), tf.gather(labels, indices)
+
+    return (tf.data.Dataset.range(first_epoch, epochs)
+            .flat_map(epoch_order)
+            .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            .prefetch(tf.data.AUTOTUNE))
+
+
+def evaluation_batches(images: np.ndarray, labels: np.ndarray, batch_size: int) -> tf.data.Dataset:
+    return tf.data.Dataset.from_tensor_slices((images, labels)).batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,145 @@
+"""One training job: data -> model -> training loop -> test evaluation, with resume."""
+import dataclasses
+import io
+import json
+import logging
+from pathlib import Path
+from typing import Optional
+
+import keras
+import numpy as np
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from pipeline.checkpoints import (RunState, claim, fingerprint, find_interrupted_run, is_resumable,
+                                  load_state, save_state)
+from pipeline.data import Splits, load_splits
+from pipeline.evaluation import Evaluation, evaluate_probabilities
+from pipeline.training.callbacks import EpochStats, StopOnNaN, TrainingDiverged
+from pipeline.training.checkpointing import EpochCheckpoint, copy_checkpoints, load_checkpoint
+from pipeline.training.inputs import evaluation_batches, training_batches
+from pipeline.training.loops import LOOPS, LoopInputs
+from pipeline.training.models import build_model
+from pipeline.training.optimizers import build_optimizer, steps_per_epoch
+from pipeline.training.runtime import configure_runtime
+
+log = logging.getLogger(__name__)
+
+
+class ResumeError(RuntimeError):
+    """`trainer.resume_from` names a run that cannot be continued."""
+
+
+def limit_samples(splits: Splits, trainer_cfg: DictConfig) -> Splits:
+    """The first N training / evaluation images, for smoke runs."""
+    n_train, n_eval = trainer_cfg.max_train_samples, trainer_cfg.max_eval_samples
+    return dataclasses.replace(
+        splits,
+        train_x=splits.train_x[:n_train], train_y=splits.train_y[:n_train],
+        val_x=splits.val_x[:n_eval], val_y=splits.val_y[:n_eval],
+        test_x=splits.test_x[:n_eval], test_y=splits.test_y[:n_eval],
+    )
+
+
+def resume_source(cfg: DictConfig, run_dir: Path, run_fingerprint: str) -> Optional[Path]:
+    """The run to continue: the one named in `trainer.resume_from`, else the latest interrupted
+    run of the same config (when `trainer.resume`), else none."""
+    if cfg.trainer.resume_from:
+        source = Path(cfg.trainer.resume_from)
+        state = load_state(source)
+        if state is None or state.completed_epochs == 0:
+            raise ResumeError(f"trainer.resume_from={source}: no completed epoch to resume from")
+        return source
+    if cfg.trainer.resume:
+        source = find_interrupted_run(Path(cfg.paths.output_dir), run_fingerprint, exclude=run_dir)
+        if source is not None and is_resumable(source) and claim(source, run_dir):
+            return source
+    return None
+
+
+def start_or_resume(cfg: DictConfig, run_dir: Path, steps: int) -> tuple[keras.Model, RunState]:
+    run_fingerprint = fingerprint(cfg)
+    source = resume_source(cfg, run_dir, run_fingerprint)
+    if source is not None:
+        state = load_state(source)
+        copy_checkpoints(source, run_dir, state.completed_epochs)
+        model = load_checkpoint(run_dir, state.completed_epochs)
+        state = dataclasses.replace(state, status="running", pid=RunState(run_fingerprint).pid)
+        log.info("Resuming %s after epoch %d", source, state.completed_epochs)
+        return model, state
+    model = build_model(cfg.model)
+    model.compile(
+        optimizer=build_optimizer(cfg.optimizer, cfg.schedule, steps, cfg.trainer.epochs),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        jit_compile=cfg.trainer.jit_compile,
+    )
+    return model, RunState(run_fingerprint)
+
+
+def model_summary(model: keras.Model) -> str:
+    buffer = io.StringIO()
+    model.summary(print_fn=lambda line, **_: buffer.write(line + "\n"))
+    return buffer.getvalue()
+
+
+def training_callbacks(cfg: DictConfig, run_dir: Path, state: RunState, train_samples: int) -> list:
+    callbacks = [EpochStats(train_samples), StopOnNaN(), EpochCheckpoint(run_dir, state)]
+    if cfg.trainer.early_stopping is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(**cfg.trainer.early_stopping))
+    return callbacks
+
+
+def evaluate_on_test(model: keras.Model, splits: Splits, batch_size: int) -> Evaluation:
+    probabilities = model.predict(splits.test_x, batch_size=batch_size, verbose=0)
+    return evaluate_probabilities(np.asarray(probabilities, dtype=np.float64), splits.test_y)
+
+
+def objective_value(cfg: DictConfig, history: dict[str, list[float]]) -> float:
+    values = history[cfg.trainer.objective]
+    return float(max(values) if cfg.trainer.objective_mode == "max" else min(values))
+
+
+def train_and_evaluate(cfg: DictConfig, run_dir: Optional[Path] = None) -> float:
+    """Train, evaluate on the test set, write `metrics.json`; return the sweep objective."""
+    run_dir = Path(run_dir or HydraConfig.get().runtime.output_dir)
+    configure_runtime(cfg.trainer)
+    splits = limit_samples(load_splits(cfg.data), cfg.trainer)
+    steps = steps_per_epoch(len(splits.train_y), cfg.trainer.batch_size)
+    model, state = start_or_resume(cfg, run_dir, steps)
+    save_state(run_dir, state)
+
+    summary = model_summary(model)
+    print(summary)
+    (run_dir / "model_summary.txt").write_text(summary)
+
+    loop = LOOPS[cfg.trainer.loop]
+    try:
+        loop(LoopInputs(
+            model=model,
+            train_batches=training_batches(splits.train_x, splits.train_y, cfg.trainer.batch_size,
+                                           cfg.trainer.seed, state.completed_epochs, cfg.trainer.epochs),
+            val_batches=evaluation_batches(splits.val_x, splits.val_y, cfg.trainer.eval_batch_size),
+            first_epoch=state.completed_epochs,
+            epochs=cfg.trainer.epochs,
+            steps_per_epoch=steps,
+            callbacks=training_callbacks(cfg, run_dir, state, len(splits.train_y)),
+            verbose=cfg.trainer.verbose,
+        ))
+    except TrainingDiverged:
+        state.status = "failed"
+        save_state(run_dir, state)
+        raise
+
+    test = evaluate_on_test(model, splits, cfg.trainer.eval_batch_size)
+    state.status = "finished"
+    save_state(run_dir, state)
+    objective = objective_value(cfg, state.history)
+    metrics = {"history": state.history, "objective": {cfg.trainer.objective: objective},
+               **test.as_dict("test"), "confusion_matrix": test.confusion.tolist(),
+               "dataset": {"name": splits.name, "source": splits.source, "digest": splits.digest}}
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    print(f"test accuracy {test.accuracy:.4f}  test loss {test.loss:.4f}  "
+          f"best {cfg.trainer.objective} {objective:.4f}")
+    print(f"run directory {run_dir}")
+    return objective
