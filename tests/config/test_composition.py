@@ -1,0 +1,67 @@
+"""Every option of every config group composes, validates and stays TensorFlow-free."""
+import json
+
+import pytest
+
+from pipeline.config import validate
+from pipeline.config.choices import group_options, unknown_choice
+from tests.conftest import compose_config, run_cli
+
+GROUPS = ("data", "model", "optimizer", "schedule", "trainer", "tracking", "paths")
+
+
+@pytest.mark.parametrize("group,option", [(g, o) for g in GROUPS for o in group_options(g)])
+def test_every_group_option_composes_and_validates(group, option):
+    cfg = compose_config(f"{group}={option}")
+    validate(cfg)
+    if group == "optimizer":
+        assert cfg.optimizer.name == option
+    if group in ("data", "model", "schedule"):
+        assert cfg[group].name == option
+
+
+def test_defaults_are_the_make_train_recipe():
+    cfg = compose_config()
+    assert (cfg.data.name, cfg.model.name, cfg.optimizer.name) == ("mnist", "convnet", "adam")
+    assert cfg.tracking.uri.startswith("sqlite:////"), "the SQLite URI must be absolute"
+
+
+def test_optimizers_the_seeds_list_are_all_there():
+    assert {"sgd", "adam", "rmsprop", "adagrad", "adadelta", "ftrl", "nadam", "adamw"} <= set(group_options("optimizer"))
+
+
+def test_unknown_key_is_rejected_by_the_schema():
+    with pytest.raises(Exception, match="momentun"):
+        compose_config("optimizer=sgd", "optimizer.momentun=0.9")
+
+
+def test_wrong_type_is_rejected_by_the_schema():
+    with pytest.raises(Exception, match="epochs"):
+        compose_config("trainer.epochs=many")
+
+
+def test_unknown_choice_names_the_group_and_the_options():
+    assert unknown_choice(["optimizer=adam"]) is None
+    assert unknown_choice(["optimizer.learning_rate=0.1", "trainer.epochs=2"]) is None
+    message = unknown_choice(["optimizer=sgd,adamm"])
+    assert message.startswith("optimizer=adamm is unknown") and "rmsprop" in message
+
+
+def test_cfg_job_prints_the_config_without_importing_tensorflow():
+    probe = ("import atexit, json, sys;"
+             "atexit.register(lambda: print(json.dumps('tensorflow' in sys.modules or 'keras' in sys.modules)));"
+             "sys.argv = ['pipeline.train', '--cfg', 'job', 'optimizer=rmsprop', 'model.dropout=0.5'];"
+             "import runpy; runpy.run_module('pipeline.train', run_name='__main__')")
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    *config_lines, imported = result.stdout.strip().splitlines()
+    assert json.loads(imported) is False
+    assert "  name: rmsprop" in config_lines and "  dropout: 0.5" in config_lines
+
+
+def test_help_lists_the_groups():
+    result = run_cli("--help", timeout=60)
+    assert result.returncode == 0
+    assert "optimizer: adadelta, adagrad, adam" in result.stdout

@@ -1,0 +1,49 @@
+"""Bad input ends with one clear line, a non-zero exit, and nothing written."""
+import pytest
+
+from pipeline.config import ConfigError, validate
+from tests.conftest import compose_config, run_cli
+
+BAD_VALUES = {
+    "model.dropout=1.0": "model.dropout=1.0 must be in [0, 1)",
+    "model.dropout=-0.1": "model.dropout=-0.1 must be in [0, 1)",
+    "optimizer.learning_rate=0": "optimizer.learning_rate=0.0 must be positive",
+    "optimizer.learning_rate=-1e-3": "optimizer.learning_rate=-0.001 must be positive",
+    "trainer.epochs=0": "trainer.epochs=0 must be positive",
+    "trainer.batch_size=-8": "trainer.batch_size=-8 must be positive",
+    "data.path=/no/such/mnist.npz": "data.path=/no/such/mnist.npz: no such file or directory",
+    "trainer.loop=eager": "trainer.loop='eager' is unknown; choose one of: fit, tape",
+    "trainer.resume_from=/no/such/run": "trainer.resume_from=/no/such/run: no such run directory",
+}
+
+
+@pytest.mark.parametrize("override,message", BAD_VALUES.items())
+def test_validate_names_the_bad_value(override, message):
+    with pytest.raises(ConfigError) as error:
+        validate(compose_config(override))
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize("override,message", [
+    ("model.dropout=1.5", "error: model.dropout=1.5 must be in [0, 1)"),
+    ("optimizer.learning_rate=-1", "error: optimizer.learning_rate=-1.0 must be positive"),
+    ("trainer.epochs=0", "error: trainer.epochs=0 must be positive"),
+    ("data.path=/no/such/file", "error: data.path=/no/such/file: no such file or directory"),
+    ("optimizer=nope", "error: optimizer=nope is unknown; choose one of: "
+                       "adadelta, adagrad, adam, adamw, ftrl, nadam, rmsprop, sgd"),
+    ("model=resnet", "error: model=resnet is unknown; choose one of: convnet, tf_tutorial"),
+])
+@pytest.mark.parametrize("mode", ["run", "multirun"])
+def test_cli_rejects_bad_input_with_one_line_and_writes_nothing(tmp_path, isolated, override, message, mode):
+    args = [override, *isolated] + (["-m"] if mode == "multirun" else [])
+    result = run_cli(*args, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [message]
+    assert list(tmp_path.iterdir()) == [], "nothing may be written"
+
+
+def test_cli_rejects_a_mistyped_key_before_writing(tmp_path, isolated):
+    result = run_cli("optimizer.momentun=0.9", *isolated, timeout=60)
+    assert result.returncode != 0
+    assert "Key 'momentun' not in 'AdamConfig'" in result.stderr
+    assert list(tmp_path.iterdir()) == []

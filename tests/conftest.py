@@ -1,0 +1,37 @@
+"""Shared test helpers: composing the real configs and running the real CLI."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+import pipeline.config  # noqa: F401  (registers schemas and resolvers)
+from pipeline import PROJECT_ROOT
+
+CONF_DIR = str(PROJECT_ROOT / "conf")
+
+
+def compose_config(*overrides: str) -> DictConfig:
+    """The config `python -m pipeline.train OVERRIDES` would run with."""
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        return compose("config", overrides=list(overrides))
+
+
+def isolated_overrides(tmp: Path) -> list[str]:
+    """Send every output of a run (Hydra dirs, checkpoints, MLflow store) under `tmp`."""
+    return [f"paths.output_dir={tmp}/outputs", f"paths.mlruns_dir={tmp}/mlruns",
+            f"tracking.uri=sqlite:///{tmp}/mlruns/mlflow.db"]
+
+
+def run_cli(*args: str, timeout: float = 300, **popen) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    return subprocess.run([sys.executable, "-m", "pipeline.train", *args], cwd=PROJECT_ROOT,
+                          capture_output=True, text=True, timeout=timeout, env=env, **popen)
+
+
+@pytest.fixture
+def isolated(tmp_path: Path) -> list[str]:
+    return isolated_overrides(tmp_path)
