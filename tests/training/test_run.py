@@ -1,0 +1,137 @@
+"""End-to-end smoke training: both loops, determinism, resume, divergence."""
+import signal
+import time
+
+import numpy as np
+import pytest
+
+from pipeline.checkpoints import checkpoint_path, load_state
+from pipeline.training import callbacks as training_callbacks
+from pipeline.training.callbacks import TrainingDiverged
+from pipeline.training.run import train_and_evaluate
+from tests.conftest import isolated_overrides, run_cli
+from tests.training.conftest import SMOKE, read_metrics, smoke_config
+
+EPOCH_METRICS = {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "epoch_time", "samples_per_second"}
+
+
+def test_both_loops_log_the_same_metrics_every_epoch(trained_runs):
+    for loop in ("fit", "tape"):
+        history = read_metrics(trained_runs[loop])["history"]
+        assert set(history) == EPOCH_METRICS
+        assert all(len(values) == 2 for values in history.values())
+
+
+def test_the_tape_loop_computes_what_fit_computes(trained_runs):
+    fit, tape = (read_metrics(trained_runs[loop])["history"] for loop in ("fit", "tape"))
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        np.testing.assert_allclose(tape[key], fit[key], rtol=1e-5, err_msg=key)
+
+
+def test_identical_seeds_give_identical_metrics_in_deterministic_mode(trained_runs):
+    first, again = read_metrics(trained_runs["fit"]), read_metrics(trained_runs["fit_again"])
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        assert first["history"][key] == again["history"][key]
+    assert first["test_accuracy"] == again["test_accuracy"]
+
+
+def test_a_run_leaves_checkpoints_summary_and_test_figures(trained_runs):
+    run = trained_runs["fit"]
+    assert checkpoint_path(run, 1).is_file() and checkpoint_path(run, 2).is_file()
+    assert load_state(run).status == "finished"
+    assert "Total params: 619,786" in (run / "model_summary.txt").read_text()
+    metrics = read_metrics(run)
+    confusion = np.array(metrics["confusion_matrix"])
+    assert confusion.shape == (10, 10) and confusion.sum() == 256
+    assert metrics["test_accuracy"] == pytest.approx(np.trace(confusion) / 256)
+    assert metrics["objective"] == {"val_accuracy": max(metrics["history"]["val_accuracy"])}
+    assert 0.0 <= metrics["test_precision_class_3"] <= 1.0
+    assert metrics["dataset"]["digest"]
+
+
+def test_training_learns_something(trained_runs):
+    history = read_metrics(trained_runs["fit"])["history"]
+    assert history["loss"][1] < history["loss"][0]
+    assert read_metrics(trained_runs["fit"])["test_accuracy"] > 0.3   # chance is 0.1
+
+
+@pytest.mark.parametrize("loop", ["fit", "tape"])
+def test_a_run_interrupted_mid_epoch_resumes_to_the_uninterrupted_result(tmp_path, monkeypatch, trained_runs, loop):
+    cfg = smoke_config(tmp_path, f"trainer.loop={loop}")
+    runs = tmp_path / "outputs"   # where resume looks for interrupted runs
+
+    def interrupt_in_second_epoch(self, batch, logs=None):
+        if self.model.optimizer.iterations.numpy() > 10:   # 8 steps per epoch
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(training_callbacks.EpochStats, "on_train_batch_end", interrupt_in_second_epoch, raising=False)
+    with pytest.raises(KeyboardInterrupt):
+        train_and_evaluate(cfg, runs / "interrupted")
+    monkeypatch.undo()
+    assert load_state(runs / "interrupted").completed_epochs == 1
+
+    train_and_evaluate(cfg, runs / "resumed")   # the same command again
+    assert (runs / "interrupted/checkpoints/resumed_into").read_text() == str((runs / "resumed").resolve())
+    resumed, straight = read_metrics(runs / "resumed"), read_metrics(trained_runs[loop])
+    for key in ("loss", "val_loss", "val_accuracy"):
+        assert resumed["history"][key] == straight["history"][key], key
+    assert resumed["test_accuracy"] == straight["test_accuracy"]
+
+
+def _interrupt_after_first_epoch(self, epoch, logs=None):
+    if epoch == 1:
+        raise KeyboardInterrupt
+
+
+def test_resume_can_be_switched_off(tmp_path, monkeypatch):
+    cfg = smoke_config(tmp_path, "trainer.resume=false")
+    runs = tmp_path / "outputs"
+    monkeypatch.setattr(training_callbacks.EpochStats, "on_epoch_begin", _interrupt_after_first_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        train_and_evaluate(cfg, runs / "interrupted")
+    monkeypatch.undo()
+
+    train_and_evaluate(cfg, runs / "fresh")
+    assert not (runs / "interrupted/checkpoints/resumed_into").exists()
+    assert load_state(runs / "fresh").completed_epochs == 2
+
+
+def test_resume_from_continues_a_finished_run_for_more_epochs(tmp_path, trained_runs):
+    cfg = smoke_config(tmp_path, "trainer.epochs=3", f"trainer.resume_from={trained_runs['fit']}")
+    train_and_evaluate(cfg, tmp_path / "longer")
+    history = read_metrics(tmp_path / "longer")["history"]
+    assert len(history["loss"]) == 3
+    assert history["loss"][:2] == read_metrics(trained_runs["fit"])["history"]["loss"]
+
+
+def test_a_diverging_run_fails_and_is_not_resumed(tmp_path):
+    cfg = smoke_config(tmp_path, "optimizer=sgd", "optimizer.learning_rate=1e12", "trainer.resume=false")
+    with pytest.raises(TrainingDiverged, match="loss became nan in epoch 1"):
+        train_and_evaluate(cfg, tmp_path / "diverged")
+    assert load_state(tmp_path / "diverged").status == "failed"
+
+
+def test_a_killed_cli_run_resumes_when_the_same_command_runs_again(tmp_path):
+    args = [*SMOKE, "trainer.epochs=3", "trainer.max_train_samples=4096", *isolated_overrides(tmp_path)]
+    import subprocess
+    import sys
+    from tests.conftest import PROJECT_ROOT
+    process = subprocess.Popen([sys.executable, "-m", "pipeline.train", *args], cwd=PROJECT_ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    first_checkpoints = []
+    while not first_checkpoints and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+        first_checkpoints = list((tmp_path / "outputs").glob("runs/*/*/checkpoints/epoch-001.keras"))
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert first_checkpoints, "the run was killed before its first checkpoint"
+    killed_run = first_checkpoints[0].parent.parent
+    assert load_state(killed_run).status == "running"
+
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"Resuming {killed_run} after epoch" in result.stdout + result.stderr
+    new_run = next(p.parent for p in (tmp_path / "outputs").glob("runs/*/*/metrics.json"))
+    assert new_run != killed_run
+    assert len(read_metrics(new_run)["history"]["loss"]) == 3
