@@ -78,9 +78,13 @@ def test_a_run_interrupted_mid_epoch_resumes_to_the_uninterrupted_result(tmp_pat
     assert resumed["test_accuracy"] == straight["test_accuracy"]
 
 
+_begin_epoch = training_callbacks.EpochStats.on_epoch_begin
+
+
 def _interrupt_after_first_epoch(self, epoch, logs=None):
     if epoch == 1:
         raise KeyboardInterrupt
+    _begin_epoch(self, epoch, logs)
 
 
 def test_resume_can_be_switched_off(tmp_path, monkeypatch):
