@@ -1,0 +1,63 @@
+"""Every named experiment composes, says what it asks, and every job of its sweep is valid."""
+import itertools
+
+import pytest
+from omegaconf import OmegaConf
+
+from pipeline import PROJECT_ROOT
+from pipeline.config import validate
+from pipeline.config.choices import group_options
+from tests.conftest import compose_config
+
+EXPERIMENTS = group_options("experiments")
+
+
+def test_the_issue_experiments_exist():
+    assert {"optimizers", "dropout", "reproduce", "fashion"} <= set(EXPERIMENTS)
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_experiment_header_states_its_question(name):
+    lines = (PROJECT_ROOT / "experiments" / f"{name}.yaml").read_text().splitlines()
+    assert lines[0] == "# @package _global_"
+    assert lines[1].startswith(f"# experiments/{name}.yaml -- ") and lines[1].endswith("?")
+
+
+def sweep_jobs(name: str) -> list[list[str]]:
+    cfg = compose_config(f"experiments={name}")
+    hydra_cfg = OmegaConf.load(PROJECT_ROOT / "experiments" / f"{name}.yaml").hydra
+    params = hydra_cfg.sweeper.params
+    choices = [[f"{key}={value.strip()}" for value in str(values).split(",")] for key, values in params.items()]
+    assert hydra_cfg.mode == "MULTIRUN", "runnable as a multirun without extra flags"
+    assert cfg is not None
+    return [list(job) for job in itertools.product(*choices)]
+
+
+@pytest.mark.parametrize("name", [n for n in EXPERIMENTS if "params" in str(OmegaConf.load(PROJECT_ROOT / "experiments" / f"{n}.yaml"))])
+def test_every_job_of_the_sweep_composes_and_validates(name):
+    jobs = sweep_jobs(name)
+    configs = [compose_config(f"experiments={name}", *job) for job in jobs]
+    for cfg in configs:
+        validate(cfg)
+    assert len({OmegaConf.to_yaml(cfg) for cfg in configs}) == len(jobs), "jobs must differ"
+
+
+def test_optimizers_compares_three_optimizers_with_three_seeds_at_the_same_budget():
+    configs = [compose_config("experiments=optimizers", *job) for job in sweep_jobs("optimizers")]
+    arms = {(c.optimizer.name, c.model.dropout) for c in configs}
+    assert {name for name, _ in arms} == {"sgd", "adam", "rmsprop"} and len(arms) == 6
+    assert {c.trainer.seed for c in configs} == {1, 2, 3}
+    assert {c.trainer.epochs for c in configs} == {3} and {c.model.name for c in configs} == {"convnet"}
+    assert all(c.optimizer.momentum > 0 for c in configs if c.optimizer.name == "sgd")
+
+
+def test_reproduce_has_the_two_published_recipes():
+    configs = [compose_config("experiments=reproduce", *job) for job in sweep_jobs("reproduce")]
+    recipes = {(c.model.name, c.optimizer.name, c.model.dropout, c.trainer.epochs) for c in configs}
+    assert recipes == {("tf_tutorial", "adam", 0.0, 5), ("convnet", "rmsprop", 0.25, 5)}
+
+
+def test_fashion_runs_the_optimizer_comparison_on_fashion_mnist():
+    fashion = compose_config("experiments=fashion")
+    assert fashion.data.name == "fashion_mnist"
+    assert sweep_jobs("fashion") == sweep_jobs("optimizers")
