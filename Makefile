@@ -6,9 +6,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 ARGS   ?=
+PORT   ?= 5000
 
 .DEFAULT_GOAL := help
-.PHONY: help venv data data-fashion train test test-all clean
+.PHONY: help venv data data-fashion train test test-all clean ui
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -31,6 +32,38 @@ data-fashion: $(STAMP) ## Install Debian's Fashion-MNIST where apt works, then c
 
 train: data ## Train the seed convnet with Adam on MNIST (extra overrides: ARGS="optimizer=sgd ...")
 	$(BIN)/python -m pipeline.train $(ARGS)
+
+ui: $(STAMP) ## Serve the MLflow UI of the run store on 127.0.0.1 (PORT=5000; store overrides: ARGS=...)
+	@uri=$$($(BIN)/python -m pipeline.tracking.uri $(ARGS)) && \
+	echo "MLflow UI at http://127.0.0.1:$(PORT)  (store $$uri)" && \
+	$(BIN)/mlflow server --backend-store-uri "$$uri" --host 127.0.0.1 --port $(PORT)
+
+.PHONY: tune dashboard
+WORKERS        ?= 1
+DASHBOARD_PORT ?= 8080
+
+# Extra workers start a little later: the first one creates the MLflow and Optuna databases
+# (concurrent first migrations race). Each extra worker gets its own sampler seed.
+tune: data ## Run the default Optuna search, resumable (WORKERS=2: more workers on its storage; ARGS=overrides)
+	@pids=""; for i in $$(seq 2 $(WORKERS)); do \
+		(sleep 15; $(BIN)/python -m pipeline.train +search=default hydra.sweeper.sampler.seed=$$((40 + i)) $(ARGS)) & \
+		pids="$$pids $$!"; done; \
+	$(BIN)/python -m pipeline.train +search=default $(ARGS); status=$$?; \
+	for pid in $$pids; do wait $$pid || status=1; done; exit $$status
+
+dashboard: $(STAMP) ## Open optuna-dashboard on the search's storage, on 127.0.0.1 (DASHBOARD_PORT=8080)
+	@storage=$$($(BIN)/python -m pipeline.search.storage_url $(ARGS)) && \
+	echo "Optuna dashboard at http://127.0.0.1:$(DASHBOARD_PORT)  (storage $$storage)" && \
+	$(BIN)/optuna-dashboard "$$storage" --host 127.0.0.1 --port $(DASHBOARD_PORT)
+
+.PHONY: sweep report
+EXPERIMENT ?= optimizers
+
+sweep: data ## Run a named experiment as a multirun (EXPERIMENT=optimizers; see experiments/; ARGS=overrides)
+	$(BIN)/python -m pipeline.train experiments=$(EXPERIMENT) $(ARGS)
+
+report: $(STAMP) ## Compare the latest multirun of EXPERIMENT per arm: table + plots in outputs/reports/ (ARGS="--all --target 0.98")
+	$(BIN)/python -m pipeline.report $(EXPERIMENT) $(ARGS)
 
 test: data ## Run the fast test suite
 	$(BIN)/python -m pytest -q $(ARGS)

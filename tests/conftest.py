@@ -5,19 +5,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig
 
-import pipeline.config  # noqa: F401  (registers schemas and resolvers)
 from pipeline import PROJECT_ROOT
-
-CONF_DIR = str(PROJECT_ROOT / "conf")
-
-
-def compose_config(*overrides: str) -> DictConfig:
-    """The config `python -m pipeline.train OVERRIDES` would run with."""
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        return compose("config", overrides=list(overrides))
+from pipeline.config.compose import compose_config  # noqa: F401  (re-exported for the tests)
 
 
 def isolated_overrides(tmp: Path) -> list[str]:

@@ -4,7 +4,7 @@ Each group file names its schema first in its defaults list (Hydra's "config gro
 with schemas" pattern), so a typo such as `optimizer.momentun=0.9` fails before any
 work starts. Ranges that types cannot express are checked in `validate.py`.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
@@ -138,12 +138,14 @@ class TrainerConfig:
 class TrackingConfig:
     enabled: bool = True
     uri: str = MISSING
+    artifact_root: str = MISSING
     experiment_name: str = MISSING
     run_name: Optional[str] = None
     log_model: bool = True
     log_checkpoints: bool = True
     register_as: Optional[str] = None
     register_alias: str = "candidate"
+    connect_timeout: float = 5.0
 
 
 @dataclass
@@ -155,6 +157,15 @@ class PathsConfig:
 
 
 @dataclass
+class TrialConfig:
+    """The Optuna trial a job runs, set by the sweeper (hydra/sweeper=optuna); unset otherwise."""
+    number: Optional[int] = None
+    study_name: Optional[str] = None
+    storage: Optional[str] = None
+    pruner: Any = None               # the sweeper's pruner config (_target_ + arguments)
+
+
+@dataclass
 class Config:
     data: DataConfig = MISSING
     model: ModelConfig = MISSING
@@ -163,6 +174,7 @@ class Config:
     trainer: TrainerConfig = MISSING
     tracking: TrackingConfig = MISSING
     paths: PathsConfig = MISSING
+    trial: TrialConfig = field(default_factory=TrialConfig)
 
 
 OPTIMIZER_SCHEMAS = {

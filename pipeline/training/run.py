@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 from pipeline.checkpoints import (RunState, claim, fingerprint, find_interrupted_run, is_resumable,
                                   load_state, save_state)
 from pipeline.data import Splits, load_splits
-from pipeline.evaluation import Evaluation, evaluate_probabilities
+from pipeline.evaluation import evaluate_probabilities
 from pipeline.training.callbacks import EpochStats, StopOnNaN, TrainingDiverged
 from pipeline.training.checkpointing import EpochCheckpoint, copy_checkpoints, load_checkpoint
 from pipeline.training.inputs import evaluation_batches, training_batches
@@ -22,6 +22,7 @@ from pipeline.training.loops import LOOPS, LoopInputs
 from pipeline.training.models import build_model
 from pipeline.training.optimizers import build_optimizer, steps_per_epoch
 from pipeline.training.runtime import configure_runtime
+from pipeline.tracking.tracker import track_run
 
 log = logging.getLogger(__name__)
 
@@ -87,12 +88,15 @@ def training_callbacks(cfg: DictConfig, run_dir: Path, state: RunState, train_sa
     callbacks = [EpochStats(train_samples), StopOnNaN(), EpochCheckpoint(run_dir, state)]
     if cfg.trainer.early_stopping is not None:
         callbacks.append(keras.callbacks.EarlyStopping(**cfg.trainer.early_stopping))
+    if cfg.trial.number is not None:   # launched by the Optuna sweeper: its pruner may stop us
+        from pipeline.search.pruning import ReportToTrial
+        callbacks.append(ReportToTrial(cfg.trial, cfg.trainer.objective))
     return callbacks
 
 
-def evaluate_on_test(model: keras.Model, splits: Splits, batch_size: int) -> Evaluation:
-    probabilities = model.predict(splits.test_x, batch_size=batch_size, verbose=0)
-    return evaluate_probabilities(np.asarray(probabilities, dtype=np.float64), splits.test_y)
+def predict_test(model: keras.Model, splits: Splits, batch_size: int) -> np.ndarray:
+    """Class probabilities for the test images (float64: the metrics sum over 10,000 rows)."""
+    return np.asarray(model.predict(splits.test_x, batch_size=batch_size, verbose=0), dtype=np.float64)
 
 
 def objective_value(cfg: DictConfig, history: dict[str, list[float]]) -> float:
@@ -114,31 +118,34 @@ def train_and_evaluate(cfg: DictConfig, run_dir: Optional[Path] = None) -> float
     (run_dir / "model_summary.txt").write_text(summary)
 
     loop = LOOPS[cfg.trainer.loop]
-    try:
-        loop(LoopInputs(
-            model=model,
-            train_batches=training_batches(splits.train_x, splits.train_y, cfg.trainer.batch_size,
-                                           cfg.trainer.seed, state.completed_epochs, cfg.trainer.epochs),
-            val_batches=evaluation_batches(splits.val_x, splits.val_y, cfg.trainer.eval_batch_size),
-            first_epoch=state.completed_epochs,
-            epochs=cfg.trainer.epochs,
-            steps_per_epoch=steps,
-            callbacks=training_callbacks(cfg, run_dir, state, len(splits.train_y)),
-            verbose=cfg.trainer.verbose,
-        ))
-    except TrainingDiverged:
-        state.status = "failed"
-        save_state(run_dir, state)
-        raise
+    with track_run(cfg, run_dir, state, splits) as tracker:
+        try:
+            loop(LoopInputs(
+                model=model,
+                train_batches=training_batches(splits.train_x, splits.train_y, cfg.trainer.batch_size,
+                                               cfg.trainer.seed, state.completed_epochs, cfg.trainer.epochs),
+                val_batches=evaluation_batches(splits.val_x, splits.val_y, cfg.trainer.eval_batch_size),
+                first_epoch=state.completed_epochs,
+                epochs=cfg.trainer.epochs,
+                steps_per_epoch=steps,
+                callbacks=training_callbacks(cfg, run_dir, state, len(splits.train_y)) + tracker.callbacks(),
+                verbose=cfg.trainer.verbose,
+            ))
+        except TrainingDiverged:
+            state.status = "failed"
+            save_state(run_dir, state)
+            raise
 
-    test = evaluate_on_test(model, splits, cfg.trainer.eval_batch_size)
-    state.status = "finished"
-    save_state(run_dir, state)
-    objective = objective_value(cfg, state.history)
-    metrics = {"history": state.history, "objective": {cfg.trainer.objective: objective},
-               **test.as_dict("test"), "confusion_matrix": test.confusion.tolist(),
-               "dataset": {"name": splits.name, "source": splits.source, "digest": splits.digest}}
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        probabilities = predict_test(model, splits, cfg.trainer.eval_batch_size)
+        test = evaluate_probabilities(probabilities, splits.test_y)
+        state.status = "finished"
+        save_state(run_dir, state)
+        objective = objective_value(cfg, state.history)
+        metrics = {"history": state.history, "objective": {cfg.trainer.objective: objective},
+                   **test.as_dict("test"), "confusion_matrix": test.confusion.tolist(),
+                   "dataset": {"name": splits.name, "source": splits.source, "digest": splits.digest}}
+        (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        tracker.log_results(model, splits, test, probabilities, objective)
     print(f"test accuracy {test.accuracy:.4f}  test loss {test.loss:.4f}  "
           f"best {cfg.trainer.objective} {objective:.4f}")
     print(f"run directory {run_dir}")

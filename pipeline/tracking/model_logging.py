@@ -1,0 +1,47 @@
+"""The trained model as an MLflow model (Keras 3 flavor), optionally registered with an alias."""
+import importlib.metadata
+import os
+import types
+
+import mlflow
+import numpy as np
+from mlflow import MlflowClient
+from mlflow.models import Model, infer_signature
+
+# Pinned from this environment: MLflow would otherwise infer them by loading the model
+# in a subprocess (an extra TensorFlow import, ~10 s per run).
+_REQUIREMENTS = ("mlflow", "tensorflow", "keras", "numpy")
+
+
+def _pinned_requirements() -> list[str]:
+    return [f"{name}=={importlib.metadata.version(name)}" for name in _REQUIREMENTS]
+
+
+def _save_keras_model(model, path: str, **kwargs) -> None:
+    # mlflow issue #16183: mlflow.keras.save_model writes the input example before it
+    # creates the model folder; create it first.
+    os.makedirs(path, exist_ok=True)
+    mlflow.keras.save_model(model, path, **kwargs)
+
+
+# The flavor `Model.log` saves with: mlflow.keras, but with the folder created first.
+_KERAS_FLAVOR = types.SimpleNamespace(save_model=_save_keras_model)
+
+
+def log_keras_model(model, example_images: np.ndarray, run_id: str) -> str:
+    """Log `model` with a signature (uint8 images -> float32 probabilities) and an input
+    example; return its `models:/m-...` uri."""
+    signature = infer_signature(example_images, np.asarray(model.predict(example_images, verbose=0)))
+    info = Model.log(
+        artifact_path=None, name="model", flavor=_KERAS_FLAVOR, flavor_name="keras", run_id=run_id,
+        model=model, signature=signature, input_example=example_images,
+        pip_requirements=_pinned_requirements(),
+    )
+    return info.model_uri
+
+
+def register(model_uri: str, name: str, alias: str) -> str:
+    """Register the logged model as a new version of `name` and point `alias` at it."""
+    version = mlflow.register_model(model_uri, name)
+    MlflowClient().set_registered_model_alias(name, alias, version.version)
+    return version.version

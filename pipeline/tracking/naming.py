@@ -1,0 +1,88 @@
+"""What a run is called and labelled: its name, tags, parameters and metric names."""
+import subprocess
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from pipeline import PROJECT_ROOT
+
+# Per-epoch log keys that are neither training nor validation figures, and the UI
+# chart section each belongs to ("section/name": MLflow groups charts by the prefix).
+_EPOCH_KEY_SECTIONS = {
+    "learning_rate": "optimizer",
+    "epoch_time": "speed",
+    "samples_per_second": "speed",
+}
+# Every logged value of a run is a parameter, however deep; longer values are cut.
+_MAX_PARAM_LENGTH = 6000
+
+
+def compact_number(value: float) -> str:
+    """1e-3 for 0.001, 2.5e-4 for 0.00025: short enough for a run name."""
+    mantissa, exponent = f"{value:.6e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+
+
+def run_name(cfg: DictConfig) -> str:
+    """`tracking.run_name`, else e.g. `convnet-adam-lr1e-3-do0.4`."""
+    if cfg.tracking.run_name:
+        return cfg.tracking.run_name
+    return (f"{cfg.model.name}-{cfg.optimizer.name}-lr{compact_number(cfg.optimizer.learning_rate)}"
+            f"-do{cfg.model.dropout:g}")
+
+
+def flat_params(cfg: DictConfig) -> dict[str, str]:
+    """Every leaf of the resolved config under its dotted key (a list is one leaf)."""
+    flat: dict[str, str] = {}
+
+    def visit(prefix: str, node: Any) -> None:
+        if isinstance(node, dict) and node:
+            for key, value in node.items():
+                visit(f"{prefix}.{key}" if prefix else str(key), value)
+        else:
+            flat[prefix] = str(node)[:_MAX_PARAM_LENGTH]
+
+    visit("", OmegaConf.to_container(cfg, resolve=True))
+    return flat
+
+
+def git_state() -> dict[str, str]:
+    """The project's commit and whether the working tree differs from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    try:
+        return {"git.commit": git("rev-parse", "HEAD"),
+                "git.dirty": str(bool(git("status", "--porcelain", "--untracked-files=no"))).lower()}
+    except (OSError, subprocess.CalledProcessError):
+        return {"git.commit": "unknown", "git.dirty": "unknown"}
+
+
+def run_tags(cfg: DictConfig, overrides: list[str]) -> dict[str, str]:
+    git = git_state()
+    return {
+        "model": cfg.model.name,
+        "optimizer": cfg.optimizer.name,
+        "dataset": cfg.data.name,
+        "overrides": " ".join(overrides),
+        "objective": f"{cfg.trainer.objective_mode} {cfg.trainer.objective}",
+        **git,
+        "mlflow.source.git.commit": git["git.commit"],
+    }
+
+
+def metric_name(key: str) -> str:
+    """A Keras log key as a UI chart name: `val_loss` -> `val/loss`, `loss` -> `train/loss`,
+    `test_recall_class_3` -> `test_per_class/recall_class_3` (a section of its own: 20 charts)."""
+    if key in _EPOCH_KEY_SECTIONS:
+        return f"{_EPOCH_KEY_SECTIONS[key]}/{key}"
+    for split in ("val", "test"):
+        if key.startswith(f"{split}_"):
+            section = f"{split}_per_class" if "_class_" in key else split
+            return f"{section}/{key.removeprefix(split + '_')}"
+    return f"train/{key}"
+
+
+def best_metric_name(objective: str) -> str:
+    """The metric holding the sweep objective's best epoch value, e.g. `best/val_accuracy`."""
+    return f"best/{objective}"

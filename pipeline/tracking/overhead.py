@@ -1,0 +1,50 @@
+"""What tracking costs: the same training with tracking on and off, in one process.
+
+`python -m pipeline.tracking.overhead [overrides...]` prints both wall times and the
+ratio; `make bench` can call `measure_overhead`. A warm-up run first, so neither side
+pays TensorFlow's one-off start-up (tracing, thread pools); then the two alternate.
+"""
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+
+import pipeline.config  # noqa: F401  (registers schemas and resolvers)
+from pipeline import PROJECT_ROOT
+from pipeline.tracking.store import prepare_store
+
+
+def _timed_training(overrides: list[str], store: Path, tracking: bool, name: str) -> float:
+    from pipeline.training.run import train_and_evaluate
+    with initialize_config_dir(config_dir=str(PROJECT_ROOT / "conf"), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=[
+            f"paths.output_dir={store}/outputs", f"paths.mlruns_dir={store}/mlruns",
+            f"tracking.enabled={str(tracking).lower()}", "trainer.resume=false", *overrides])
+    run_dir = store / "outputs" / name
+    run_dir.mkdir(parents=True)
+    if tracking:  # as the Hydra callback does before a job: not part of the job's time
+        prepare_store(cfg.tracking.uri, cfg.tracking.connect_timeout)
+    start = time.perf_counter()
+    train_and_evaluate(cfg, run_dir)
+    return time.perf_counter() - start
+
+
+def measure_overhead(overrides: list[str], repeats: int = 1) -> dict[str, float]:
+    """Seconds per training without and with tracking (the fastest of `repeats` each) and
+    their ratio minus one: the share of training time tracking adds."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Path(tmp)
+        _timed_training(overrides, store, tracking=False, name="warm-up")
+        off, on = [], []
+        for i in range(repeats):
+            off.append(_timed_training(overrides, store, tracking=False, name=f"off-{i}"))
+            on.append(_timed_training(overrides, store, tracking=True, name=f"on-{i}"))
+    return {"untracked_s": min(off), "tracked_s": min(on), "overhead": min(on) / min(off) - 1}
+
+
+if __name__ == "__main__":
+    result = measure_overhead(sys.argv[1:])
+    print(f"untracked {result['untracked_s']:.1f} s  tracked {result['tracked_s']:.1f} s  "
+          f"overhead {result['overhead']:+.1%}")

@@ -1,0 +1,62 @@
+"""The tracking store: is it reachable, and is its database created (once, before parallel jobs)."""
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import mlflow
+from mlflow import MlflowClient
+
+SERVER_SCHEMES = ("http://", "https://")
+
+
+class TrackingStoreError(RuntimeError):
+    """The tracking store cannot be used; the message is one line naming the uri."""
+
+
+def is_server(uri: str) -> bool:
+    return uri.startswith(SERVER_SCHEMES)
+
+
+def check_server(uri: str, timeout: float) -> None:
+    """A tracking server answers its health endpoint within `timeout` seconds."""
+    try:
+        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=timeout) as response:
+            response.read()
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise TrackingStoreError(f"tracking.uri={uri} is unreachable ({reason})") from None
+
+
+def prepare_store(uri: str, timeout: float) -> None:
+    """Fail fast on an unreachable server; create a database store's tables now.
+
+    MLflow migrates a new database on first use; parallel jobs doing that at once race,
+    so the launcher process calls this before any job starts.
+    """
+    if is_server(uri):
+        check_server(uri, timeout)
+        return
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        MlflowClient(uri).search_experiments(max_results=1)
+    except Exception as error:  # any driver's connection error: one line, not a traceback
+        raise TrackingStoreError(f"tracking.uri={uri} cannot be opened ({error})") from None
+
+
+def experiment_id(tracking_cfg) -> str:
+    """The configured experiment's id, created on first use.
+
+    With a database store its artifacts go under `tracking.artifact_root` (MLflow's
+    default, `./mlruns`, would depend on the working directory); a server picks its own.
+    """
+    client = MlflowClient(tracking_cfg.uri)
+    experiment = client.get_experiment_by_name(tracking_cfg.experiment_name)
+    if experiment is not None:
+        return experiment.experiment_id
+    location = None if is_server(tracking_cfg.uri) else Path(tracking_cfg.artifact_root).as_uri()
+    try:
+        return client.create_experiment(tracking_cfg.experiment_name, artifact_location=location)
+    except mlflow.exceptions.MlflowException:
+        # Another job created it between our lookup and our create.
+        return client.get_experiment_by_name(tracking_cfg.experiment_name).experiment_id

@@ -1,0 +1,155 @@
+"""One MLflow run per training job: `with track_run(cfg, run_dir, state, splits) as tracker:`.
+
+The run starts (or, for a resumed training, continues) before the first epoch and ends
+with the job: FINISHED, FAILED or KILLED (see `lifecycle`). Tracking observes; it never
+changes what is trained.
+"""
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+from hydra.core.hydra_config import HydraConfig
+from mlflow import MlflowClient
+from omegaconf import DictConfig, OmegaConf
+
+from pipeline.checkpoints import RunState, save_state
+from pipeline.tracking import plots
+from pipeline.tracking.dataset_input import log_dataset_input
+from pipeline.tracking.lifecycle import ends_active_run
+from pipeline.tracking.naming import best_metric_name, flat_params, metric_name, run_name, run_tags
+from pipeline.tracking.store import experiment_id
+
+# The multirun callback puts its parent run's id here; jobs in other processes inherit it.
+PARENT_RUN_ENV = "MLFLOW_PARENT_RUN_ID"
+# Where a run's state keeps its MLflow run id, so a resumed training continues that run.
+RUN_ID_KEY = "mlflow_run_id"
+# Test images that go with the logged model as its input example.
+_INPUT_EXAMPLE_SIZE = 5
+# MLflow takes at most 100 parameters per request.
+_PARAMS_PER_REQUEST = 100
+
+
+class NoTracking:
+    """`tracking.enabled=false`: the same interface, doing nothing."""
+
+    def callbacks(self) -> list:
+        return []
+
+    def log_results(self, *args, **kwargs) -> None:
+        pass
+
+
+class Tracker:
+    def __init__(self, cfg: DictConfig, run_dir: Path, state: RunState, run_id: str):
+        self.cfg, self.run_dir, self.state, self.run_id = cfg, Path(run_dir), state, run_id
+        self.client = MlflowClient(cfg.tracking.uri)
+
+    def callbacks(self) -> list:
+        """Keras callbacks to add after the checkpoint callback."""
+        from pipeline.tracking.epoch_logging import EpochLogger  # imports Keras
+        return [EpochLogger(self.client, self.run_id, self.run_dir, self.cfg.tracking.log_checkpoints)]
+
+    def log_start(self, splits) -> None:
+        """Parameters and dataset (only those not logged yet, when continuing a run), and the
+        epochs a killed process checkpointed but did not log."""
+        run = self.client.get_run(self.run_id)
+        params = {k: v for k, v in flat_params(self.cfg).items() if k not in run.data.params}
+        items = list(params.items())
+        for start in range(0, len(items), _PARAMS_PER_REQUEST):
+            mlflow.log_params(dict(items[start:start + _PARAMS_PER_REQUEST]))
+        if not run.inputs.dataset_inputs:
+            log_dataset_input(splits)
+        self._backfill_epochs()
+
+    def _backfill_epochs(self) -> None:
+        from pipeline.tracking.epoch_logging import epoch_metrics
+        logged = {m.step for m in self.client.get_metric_history(self.run_id, metric_name("loss"))}
+        for epoch in range(self.state.completed_epochs):
+            if epoch not in logged:
+                logs = {key: values[epoch] for key, values in self.state.history.items()}
+                self.client.log_batch(self.run_id, metrics=epoch_metrics(logs, epoch))
+
+    def log_results(self, model, splits, test, probabilities: np.ndarray, objective: float) -> None:
+        """Test figures, the sweep objective, artifacts and the model, after training."""
+        final_step = max(self.state.completed_epochs - 1, 0)
+        for key, value in test.as_dict("test").items():
+            mlflow.log_metric(metric_name(key), value, step=final_step)
+        mlflow.log_metric(best_metric_name(self.cfg.trainer.objective), objective, step=final_step)
+        self._log_files(splits, test, probabilities)
+        if self.cfg.tracking.log_model:
+            self._log_model(model, splits)
+
+    def _log_files(self, splits, test, probabilities: np.ndarray) -> None:
+        mlflow.log_text(OmegaConf.to_yaml(self.cfg, resolve=True), "config.yaml")
+        for name in ("model_summary.txt", "metrics.json"):
+            if (self.run_dir / name).is_file():
+                mlflow.log_artifact(str(self.run_dir / name))
+        if (self.run_dir / ".hydra").is_dir():
+            mlflow.log_artifacts(str(self.run_dir / ".hydra"), "hydra")
+        if self.cfg.tracking.log_checkpoints:
+            mlflow.log_artifact(str(self.run_dir / "checkpoints" / "state.json"), "checkpoints")
+        with tempfile.TemporaryDirectory() as tmp:
+            figures = Path(tmp)
+            plots.learning_curves(self.state.history, figures / "learning_curves.png")
+            plots.confusion_matrix(test.confusion, figures / "confusion_matrix.png")
+            plots.misclassified_grid(splits.test_x, splits.test_y, probabilities, figures / "misclassified.png")
+            classes = range(test.confusion.shape[0])
+            pd.DataFrame(test.confusion, index=pd.Index(classes, name="true"),
+                         columns=[f"predicted_{c}" for c in classes]).to_csv(figures / "confusion_matrix.csv")
+            mlflow.log_artifacts(tmp, "evaluation")
+
+    def _log_model(self, model, splits) -> None:
+        from pipeline.tracking.model_logging import log_keras_model, register  # imports Keras
+        model_uri = log_keras_model(model, splits.test_x[:_INPUT_EXAMPLE_SIZE], self.run_id)
+        mlflow.set_tag("model_uri", model_uri)
+        if self.cfg.tracking.register_as:
+            version = register(model_uri, self.cfg.tracking.register_as, self.cfg.tracking.register_alias)
+            mlflow.set_tag("registered_version", f"{self.cfg.tracking.register_as}/{version}")
+
+
+def hydra_overrides() -> list[str]:
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
+def _run_exists(client: MlflowClient, run_id: str) -> bool:
+    # A resumed training may now track to another store (the tracking keys are not part
+    # of the resume fingerprint); then it starts a new run there.
+    try:
+        client.get_run(run_id)
+    except mlflow.exceptions.MlflowException:
+        return False
+    return True
+
+
+def _start_or_continue(cfg: DictConfig, state: RunState):
+    """The active run: the resumed training's own run, else a new one (a child run when a
+    multirun callback left its parent's id)."""
+    previous = state.extra.get(RUN_ID_KEY)
+    if previous and _run_exists(MlflowClient(cfg.tracking.uri), previous):
+        return mlflow.start_run(run_id=previous)
+    return mlflow.start_run(
+        experiment_id=experiment_id(cfg.tracking),
+        run_name=run_name(cfg),
+        parent_run_id=os.environ.get(PARENT_RUN_ENV) or None,
+        tags=run_tags(cfg, hydra_overrides()),
+    )
+
+
+@contextmanager
+def track_run(cfg: DictConfig, run_dir: Path, state: RunState, splits):
+    """The job's MLflow run, around training and evaluation."""
+    if not cfg.tracking.enabled:
+        yield NoTracking()
+        return
+    mlflow.set_tracking_uri(cfg.tracking.uri)
+    run = _start_or_continue(cfg, state)
+    with ends_active_run():
+        state.extra[RUN_ID_KEY] = run.info.run_id
+        save_state(run_dir, state)
+        tracker = Tracker(cfg, run_dir, state, run.info.run_id)
+        tracker.log_start(splits)
+        yield tracker

@@ -1,0 +1,55 @@
+"""How runs end: FAILED on a crash or NaN, KILLED on Ctrl-C, and continued by a resume."""
+import keras
+import pytest
+from conftest import only_run, tracked_config, train
+from mlflow import MlflowClient
+
+from pipeline.training import run as training_run
+from pipeline.training.callbacks import TrainingDiverged
+
+
+def test_an_exception_fails_the_run_with_its_reason(tmp_path, monkeypatch):
+    def crash(*args, **kwargs):
+        raise RuntimeError("injected crash")
+    monkeypatch.setattr(training_run, "predict_test", crash)
+    cfg = tracked_config(tmp_path)
+    with pytest.raises(RuntimeError):
+        train(cfg, "crash")
+    run = only_run(MlflowClient(cfg.tracking.uri), cfg)
+    assert run.info.status == "FAILED"
+    assert run.data.tags["failure_reason"] == "RuntimeError: injected crash"
+
+
+def test_a_nan_loss_fails_the_run(tmp_path):
+    cfg = tracked_config(tmp_path, "optimizer=sgd", "optimizer.learning_rate=1e12")
+    with pytest.raises(TrainingDiverged):
+        train(cfg, "nan")
+    run = only_run(MlflowClient(cfg.tracking.uri), cfg)
+    assert run.info.status == "FAILED"
+    assert run.data.tags["failure_reason"].startswith("TrainingDiverged: loss became nan")
+
+
+class InterruptAfterFirstEpoch(keras.callbacks.Callback):
+    """Ctrl-C after epoch 1 is checkpointed but before the tracker logs it."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 0:
+            raise KeyboardInterrupt
+
+
+def test_a_resumed_training_continues_its_run_without_repeating_an_epoch(tmp_path, monkeypatch):
+    cfg = tracked_config(tmp_path, "trainer.epochs=3")
+    client = MlflowClient(cfg.tracking.uri)
+    original_callbacks = training_run.training_callbacks
+    with monkeypatch.context() as patch:
+        patch.setattr(training_run, "training_callbacks",
+                      lambda *args: original_callbacks(*args) + [InterruptAfterFirstEpoch()])
+        with pytest.raises(KeyboardInterrupt):
+            train(cfg, "interrupted")
+    assert only_run(client, cfg).info.status == "KILLED"
+
+    train(cfg, "resumed")
+    run = only_run(client, cfg)
+    assert run.info.status == "FINISHED"
+    for name in ("train/loss", "val/accuracy"):
+        assert sorted(m.step for m in client.get_metric_history(run.info.run_id, name)) == [0, 1, 2]

@@ -1,0 +1,34 @@
+"""Run names, metric names, and the TensorFlow-free import of what config time loads."""
+import subprocess
+import sys
+
+import pytest
+from conftest import tracked_config
+
+from pipeline.tracking.naming import compact_number, metric_name, run_name
+
+
+@pytest.mark.parametrize("value, text", [(1e-3, "1e-3"), (2.5e-4, "2.5e-4"), (0.01, "1e-2"), (1.0, "1e0")])
+def test_compact_number(value, text):
+    assert compact_number(value) == text
+
+
+def test_run_name_from_config_unless_given(tmp_path):
+    assert run_name(tracked_config(tmp_path, "optimizer=sgd", "model.dropout=0.5")) == "convnet-sgd-lr1e-2-do0.5"
+    assert run_name(tracked_config(tmp_path, "tracking.run_name=mine")) == "mine"
+
+
+@pytest.mark.parametrize("key, name", [
+    ("loss", "train/loss"), ("val_accuracy", "val/accuracy"), ("learning_rate", "optimizer/learning_rate"),
+    ("samples_per_second", "speed/samples_per_second"), ("test_loss", "test/loss"),
+    ("test_recall_class_3", "test_per_class/recall_class_3"),
+])
+def test_metric_names_group_by_section(key, name):
+    assert metric_name(key) == name
+
+
+def test_config_time_modules_do_not_import_tensorflow():
+    code = ("import sys, pipeline.tracking.multirun, pipeline.tracking.uri, pipeline.tracking.tracker; "
+            "print('tensorflow' in sys.modules or 'keras' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
