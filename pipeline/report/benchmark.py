@@ -1,0 +1,86 @@
+"""How fast the report answers on a store with many runs (`make bench` can call `measure_report_speed`).
+
+The store is synthetic, written with `MlflowClient.log_batch` in seconds: one multirun
+whose jobs look like real ones to the report (parent with `sweep.*` params, children
+with overrides, params and per-epoch metrics). Both sides are timed as fresh processes,
+since the answer a user waits for includes MLflow's import and store start-up:
+the report, and as the baseline one bare `mlflow.search_runs` of the same store.
+"""
+import itertools
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from mlflow import MlflowClient
+from mlflow.entities import Metric, Param, RunTag
+
+from pipeline import PROJECT_ROOT
+from pipeline.report.aggregate import EPOCH_TIME, TEST_ACCURACY
+from pipeline.report.arms import OVERRIDES_TAG, SWEEP_PARAM_PREFIX
+from pipeline.report.runs import MULTIRUN_TAG, PARENT_ID_TAG, PARENT_VALUE, VAL_ACCURACY
+from pipeline.tracking.naming import best_metric_name
+
+BENCH_EXPERIMENT = "smoke"            # the named experiment the report is asked about
+_OPTIMIZERS = ("sgd", "adam", "rmsprop", "nadam")
+_DROPOUTS = ("0.0", "0.25", "0.4", "0.5", "0.7")
+_FILLER_PARAMS = 60                   # a real job logs about as many config leaves
+_PER_CLASS_METRICS = 20               # and this many per-class test figures
+
+
+def fill_synthetic_store(uri: str, experiment_name: str, seeds: int = 5, epochs: int = 5) -> str:
+    """A finished multirun of optimizers x dropouts x `seeds` jobs (100 with the defaults); its parent's id."""
+    client = MlflowClient(uri)
+    experiment_id = client.create_experiment(experiment_name)
+    parent = client.create_run(experiment_id, tags={MULTIRUN_TAG: PARENT_VALUE})
+    client.log_batch(parent.info.run_id, params=[
+        Param(f"{SWEEP_PARAM_PREFIX}optimizer", ",".join(_OPTIMIZERS)),
+        Param(f"{SWEEP_PARAM_PREFIX}model.dropout", ",".join(_DROPOUTS)),
+        Param(f"{SWEEP_PARAM_PREFIX}trainer.seed", ",".join(map(str, range(seeds))))])
+    jobs = itertools.product(enumerate(_OPTIMIZERS), enumerate(_DROPOUTS), range(seeds))
+    for (o, optimizer), (d, dropout), seed in jobs:
+        run = client.create_run(experiment_id, tags={
+            PARENT_ID_TAG: parent.info.run_id,
+            OVERRIDES_TAG: f"optimizer={optimizer} model.dropout={dropout} trainer.seed={seed}"})
+        accuracy = [0.9 + 0.01 * o + 0.002 * d + 0.001 * seed + 0.005 * epoch for epoch in range(epochs)]
+        metrics = [Metric(VAL_ACCURACY, value, 0, epoch) for epoch, value in enumerate(accuracy)]
+        metrics += [Metric(EPOCH_TIME, 10.0 + o, 0, epoch) for epoch in range(epochs)]
+        metrics += [Metric(TEST_ACCURACY, accuracy[-1], 0, epochs - 1),
+                    Metric(best_metric_name("val_accuracy"), max(accuracy), 0, epochs - 1)]
+        metrics += [Metric(f"test_per_class/recall_class_{i}", 0.9, 0, epochs - 1) for i in range(_PER_CLASS_METRICS)]
+        params = [Param("optimizer.name", optimizer), Param("model.dropout", dropout),
+                  Param("trainer.seed", str(seed))]
+        params += [Param(f"filler.key_{i}", str(i)) for i in range(_FILLER_PARAMS)]
+        client.log_batch(run.info.run_id, metrics=metrics, params=params, tags=[RunTag("optimizer", optimizer)])
+        client.set_terminated(run.info.run_id)
+    client.set_terminated(parent.info.run_id)
+    return parent.info.run_id
+
+
+def _timed(command: list[str]) -> float:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    start = time.perf_counter()
+    subprocess.run(command, cwd=PROJECT_ROOT, env=env, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def measure_report_speed(seeds: int = 5, repeats: int = 3) -> dict[str, float]:
+    """Seconds for `python -m pipeline.report` on a 100-run multirun (fastest of `repeats`), the
+    baseline's, and their ratio."""
+    with tempfile.TemporaryDirectory() as tmp:
+        uri, experiment_name = f"sqlite:///{tmp}/mlflow.db", "report-benchmark"
+        fill_synthetic_store(uri, experiment_name, seeds=seeds)
+        report = [sys.executable, "-m", "pipeline.report", BENCH_EXPERIMENT, f"--tracking-uri={uri}",
+                  f"tracking.experiment_name={experiment_name}", f"paths.output_dir={tmp}/outputs"]
+        baseline = [sys.executable, "-c", "import mlflow, sys; mlflow.set_tracking_uri(sys.argv[1]); "
+                    "mlflow.search_runs(experiment_names=[sys.argv[2]])", uri, experiment_name]
+        report_s = min(_timed(report) for _ in range(repeats))
+        baseline_s = min(_timed(baseline) for _ in range(repeats))
+    return {"report_s": report_s, "baseline_s": baseline_s, "ratio": report_s / baseline_s}
+
+
+if __name__ == "__main__":
+    result = measure_report_speed()
+    print(f"report {result['report_s']:.2f} s  bare search_runs {result['baseline_s']:.2f} s  "
+          f"ratio {result['ratio']:.2f}")

@@ -1,0 +1,69 @@
+"""Make a report: select the runs, group them into arms, aggregate, write the files, log them.
+
+Everything that can fail on the user's input (store, experiment, runs) is checked before
+the first file is written.
+"""
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.report import aggregate, figures, tables
+from pipeline.report.arms import FINISHED, arm_values, outcome
+from pipeline.report.runs import select_runs, val_accuracy_histories
+from pipeline.report.settings import ReportSettings
+from pipeline.report.store import open_store
+
+ARTIFACT_DIR = "report"    # the files' folder among the parent run's artifacts
+TABLE_CSV, TABLE_MD = "arms.csv", "arms.md"
+CURVES_PNG, BARS_PNG = "val_accuracy_by_epoch.png", "test_accuracy_by_arm.png"
+
+
+@dataclass
+class Report:
+    table: pd.DataFrame           # the numeric arm table, as in the CSV
+    text: str                     # what the terminal shows
+    files: list[Path]
+    parent_run_id: str | None     # where the files were logged; None when not one multirun
+
+
+def curves_by_arm(labels: pd.Series, run_ids: pd.Series, histories: dict[str, pd.Series]) -> dict[str, list[pd.Series]]:
+    """The validation histories of the runs `labels` lists, grouped by their arm's label."""
+    curves: dict[str, list[pd.Series]] = {}
+    for index, label in labels.items():
+        curves.setdefault(label, []).append(histories[run_ids[index]])
+    return curves
+
+
+def make_report(settings: ReportSettings) -> Report:
+    client = open_store(settings.tracking_uri, settings.connect_timeout)
+    selection = select_runs(client, settings)
+    runs = selection.runs
+    outcomes = outcome(runs)
+    arms = arm_values(runs, selection.parent)
+    histories = val_accuracy_histories(client, list(runs.loc[outcomes == FINISHED, "run_id"]))
+    figures_per_run = aggregate.run_figures(runs, outcomes, histories, settings.target_accuracy)
+    table = aggregate.arm_table(arms, figures_per_run, settings.target_accuracy)
+    keys = list(arms.columns) or ["arm"]
+    heading = (f"{settings.experiment}: {selection.scope}; {len(runs)} runs, "
+               f"{int((outcomes == FINISHED).sum())} finished and averaged")
+    cells = tables.readable(table, keys, settings.target_accuracy)
+
+    out = settings.output_dir
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / TABLE_CSV, index=False)
+    (out / TABLE_MD).write_text(f"**{heading}**\n\n{tables.markdown(cells)}")
+    table_labels = list(aggregate.arm_labels(table[list(arms.columns)]))
+    curves = curves_by_arm(aggregate.arm_labels(arms)[outcomes == FINISHED], runs["run_id"], histories)
+    figures.validation_curves({label: curves[label] for label in table_labels if label in curves},
+                              out / CURVES_PNG, f"{settings.experiment}: validation accuracy by arm")
+    figures.test_accuracy_bars(table_labels,
+                               table["test_accuracy_mean"].to_numpy(), table["test_accuracy_std"].to_numpy(),
+                               out / BARS_PNG, f"{settings.experiment}: test accuracy by arm (mean ± std)")
+    files = [out / name for name in (TABLE_MD, TABLE_CSV, CURVES_PNG, BARS_PNG)]
+
+    parent_id = None if selection.parent is None else selection.parent.run_id
+    if parent_id is not None:
+        for path in files:
+            client.log_artifact(parent_id, str(path), ARTIFACT_DIR)
+    return Report(table=table, text=f"{heading}\n{tables.terminal(cells)}", files=files, parent_run_id=parent_id)
