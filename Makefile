@@ -9,7 +9,7 @@ ARGS   ?=
 PORT   ?= 5000
 
 .DEFAULT_GOAL := help
-.PHONY: help venv data data-fashion train test test-all clean ui
+.PHONY: help venv data data-fashion train bench test test-all clean ui
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -64,6 +64,9 @@ sweep: data ## Run a named experiment as a multirun (EXPERIMENT=optimizers; see 
 
 report: $(STAMP) ## Compare the latest multirun of EXPERIMENT per arm: table + plots in outputs/reports/ (ARGS="--all --target 0.98")
 	$(BIN)/python -m pipeline.report $(EXPERIMENT) $(ARGS)
+
+bench: data ## Benchmarks against baselines measured in the same run (about 20 min; ARGS="--sections throughput")
+	$(BIN)/python -m pipeline.bench $(ARGS)
 
 test: data ## Run the fast test suite
 	$(BIN)/python -m pytest -q $(ARGS)

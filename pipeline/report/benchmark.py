@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from statistics import median
 
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
@@ -66,7 +67,7 @@ def _timed(command: list[str]) -> float:
 
 
 def measure_report_speed(seeds: int = 5, repeats: int = 3) -> dict[str, float]:
-    """Seconds for `python -m pipeline.report` on a 100-run multirun (fastest of `repeats`), the
+    """Seconds for `python -m pipeline.report` on a 100-run multirun (median of `repeats`), the
     baseline's, and their ratio."""
     with tempfile.TemporaryDirectory() as tmp:
         uri, experiment_name = f"sqlite:///{tmp}/mlflow.db", "report-benchmark"
@@ -75,8 +76,8 @@ def measure_report_speed(seeds: int = 5, repeats: int = 3) -> dict[str, float]:
                   f"tracking.experiment_name={experiment_name}", f"paths.output_dir={tmp}/outputs"]
         baseline = [sys.executable, "-c", "import mlflow, sys; mlflow.set_tracking_uri(sys.argv[1]); "
                     "mlflow.search_runs(experiment_names=[sys.argv[2]])", uri, experiment_name]
-        report_s = min(_timed(report) for _ in range(repeats))
-        baseline_s = min(_timed(baseline) for _ in range(repeats))
+        report_s = median(_timed(report) for _ in range(repeats))
+        baseline_s = median(_timed(baseline) for _ in range(repeats))
     return {"report_s": report_s, "baseline_s": baseline_s, "ratio": report_s / baseline_s}
 
 

@@ -1,0 +1,1 @@
+"""`python -m pipeline.bench`: speed figures, each as a ratio to a baseline measured in the same run."""

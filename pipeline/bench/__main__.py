@@ -1,0 +1,158 @@
+"""`python -m pipeline.bench` (`make bench`): every figure beside a baseline measured in the same run.
+
+Sections: startup, report (100 runs, against a bare MLflow query), throughput (both seed CNNs, against bare Keras fit), tracking (on vs
+off), time_to_99 (the `make train` recipe against bare Keras fit with Adam at batch 128),
+and pruning (when the sweeper's benchmark is available). Results go to the terminal, to
+a JSON file, and to an MLflow run in the `benchmarks` experiment.
+"""
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import sys
+import tempfile
+from pathlib import Path
+from statistics import median
+
+from pipeline import PROJECT_ROOT
+from pipeline.config.compose import compose_config
+
+SECTIONS = ("startup", "report", "throughput", "tracking", "time_to_99", "pruning")
+TARGET_ACCURACY = 0.99
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m pipeline.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    parser.add_argument("--timed-epochs", type=int, default=3, help="whole epochs timed after a warm-up epoch")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each start-up command")
+    parser.add_argument("--max-train-samples", type=int, default=None, help="a smaller training set (quick checks)")
+    parser.add_argument("--output", type=Path, default=PROJECT_ROOT / "bench" / "results.json")
+    parser.add_argument("--no-mlflow", action="store_true", help="do not log the results to MLflow")
+    return parser.parse_args(argv)
+
+
+def machine() -> dict:
+    return {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
+            "python": platform.python_version(), "date": dt.datetime.now().isoformat(timespec="seconds")}
+
+
+def training_overrides(args: argparse.Namespace, tmp: str, *extra: str) -> list[str]:
+    limit = [f"trainer.max_train_samples={args.max_train_samples}"] if args.max_train_samples else []
+    return [f"paths.output_dir={tmp}", "tracking.enabled=false", "trainer.resume=false",
+            "trainer.verbose=0", *limit, *extra]
+
+
+def bench_startup(args: argparse.Namespace, tmp: str) -> dict:
+    from pipeline.bench.startup import command_seconds, first_step_seconds
+
+    figures = {
+        "python_s": command_seconds(["-c", "pass"], args.repeats),
+        "import_tensorflow_s": command_seconds(["-c", "import tensorflow"], args.repeats),
+        "cfg_job_s": command_seconds(["-m", "pipeline.train", "--cfg", "job"], args.repeats),
+    }
+    figures["cfg_job_vs_import_tensorflow"] = figures["cfg_job_s"] / figures["import_tensorflow_s"]
+    figures.update(first_step_seconds(compose_config(*training_overrides(args, tmp))))
+    figures["first_step_vs_steady_step"] = figures["first_step_s"] / figures["steady_step_s"]
+    return figures
+
+
+def bench_report(args: argparse.Namespace, tmp: str) -> dict:
+    from pipeline.report.benchmark import measure_report_speed
+
+    return measure_report_speed(repeats=args.repeats)
+
+
+def bench_throughput(args: argparse.Namespace, tmp: str) -> dict:
+    from pipeline.bench.flops import matmul_gflops, training_flops_per_sample
+    from pipeline.bench.throughput import bare_keras_fit, pipeline_fit
+    from pipeline.training.models import build_model
+
+    figures = {"matmul_gflops": matmul_gflops()}
+    for model in ("convnet", "tf_tutorial"):
+        cfg = compose_config(*training_overrides(args, tmp, f"model={model}", f"trainer.epochs={1 + args.timed_epochs}"))
+        bare = median(bare_keras_fit(cfg, 1 + args.timed_epochs))
+        ours = median(pipeline_fit(cfg, 1 + args.timed_epochs))
+        gflops = ours * training_flops_per_sample(build_model(cfg.model)) / 1e9
+        figures[model] = {"bare_keras_samples_per_s": bare, "pipeline_samples_per_s": ours,
+                          "pipeline_vs_bare": ours / bare, "pipeline_gflops": gflops,
+                          "share_of_matmul_peak": gflops / figures["matmul_gflops"]}
+    return figures
+
+
+def bench_tracking(args: argparse.Namespace, tmp: str) -> dict:
+    from pipeline.tracking.overhead import measure_overhead
+
+    limit = [f"trainer.max_train_samples={args.max_train_samples}"] if args.max_train_samples else []
+    return measure_overhead(["trainer.verbose=0", "trainer.epochs=2", *limit])
+
+
+def bench_time_to_99(args: argparse.Namespace, tmp: str) -> dict:
+    from pipeline.bench.accuracy import bare_time_to, pipeline_time_to
+
+    ours = pipeline_time_to(compose_config(*training_overrides(args, tmp)), TARGET_ACCURACY)
+    bare_cfg = compose_config(*training_overrides(args, tmp, "optimizer=adam", "schedule=constant",
+                                                  "trainer.batch_size=128"))
+    bare = bare_time_to(bare_cfg, TARGET_ACCURACY, max_epochs=4)
+    figures = {"target": TARGET_ACCURACY, "pipeline": ours, "bare_keras": bare}
+    if ours["seconds_to_target"] and bare["seconds_to_target"]:
+        figures["pipeline_vs_bare"] = ours["seconds_to_target"] / bare["seconds_to_target"]
+    return figures
+
+
+def bench_pruning(args: argparse.Namespace, tmp: str) -> dict:
+    try:
+        from pipeline.search.bench import pruning_savings
+    except ImportError:
+        return {"skipped": "the sweeper's benchmark is not available"}
+    return pruning_savings()
+
+
+def flatten(figures: dict, prefix: str = "") -> dict[str, float]:
+    flat = {}
+    for key, value in figures.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            flat[name] = float(value)
+    return flat
+
+
+def log_to_mlflow(results: dict) -> str:
+    import mlflow
+
+    from pipeline.tracking.store import prepare_store
+
+    cfg = compose_config()
+    prepare_store(cfg.tracking.uri, cfg.tracking.connect_timeout)
+    mlflow.set_tracking_uri(cfg.tracking.uri)
+    mlflow.set_experiment("benchmarks")
+    with mlflow.start_run(run_name=f"bench-{results['machine']['date']}") as run:
+        mlflow.log_params({f"machine.{k}": v for k, v in results["machine"].items()})
+        mlflow.log_metrics({k.replace("@", "_"): v for k, v in flatten(results["sections"]).items()})
+        mlflow.log_dict(results, "results.json")
+    return run.info.run_id
+
+
+def main(argv: list[str]) -> None:
+    args = parse_args(argv)
+    bench = {"startup": bench_startup, "report": bench_report, "throughput": bench_throughput, "tracking": bench_tracking,
+             "time_to_99": bench_time_to_99, "pruning": bench_pruning}
+    results = {"machine": machine(), "arguments": {k: str(v) for k, v in vars(args).items()}, "sections": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        for section in args.sections:
+            print(f"== {section}", flush=True)
+            results["sections"][section] = bench[section](args, tmp)
+            for key, value in flatten(results["sections"][section]).items():
+                print(f"  {key:55s} {value:12.4g}", flush=True)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2))
+    print(f"results in {args.output}")
+    if not args.no_mlflow:
+        print(f"MLflow run {log_to_mlflow(results)} in experiment 'benchmarks'")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

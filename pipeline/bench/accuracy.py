@@ -1,0 +1,72 @@
+"""Time to a target test accuracy: the pipeline's default recipe against bare Keras fit."""
+import tempfile
+from pathlib import Path
+
+import keras
+import numpy as np
+from omegaconf import DictConfig
+
+from pipeline.checkpoints import load_state
+from pipeline.data import load_splits
+from pipeline.training.checkpointing import load_checkpoint
+from pipeline.training.models import build_model
+from pipeline.training.optimizers import build_optimizer, steps_per_epoch
+from pipeline.training.run import limit_samples, train_and_evaluate
+from pipeline.training.runtime import configure_runtime
+
+
+def _test_accuracy(model: keras.Model, splits, batch_size: int) -> float:
+    probabilities = model.predict(splits.test_x, batch_size=batch_size, verbose=0)
+    return float((np.argmax(probabilities, axis=1) == splits.test_y).mean())
+
+
+def _first_reaching(target: float, accuracies: list[float], seconds: list[float]) -> dict:
+    """Training seconds (cumulative, whole epochs) until the first epoch at `target`."""
+    reached = next((i for i, accuracy in enumerate(accuracies) if accuracy >= target), None)
+    return {
+        "test_accuracy_per_epoch": accuracies,
+        "epochs_to_target": None if reached is None else reached + 1,
+        "seconds_to_target": None if reached is None else float(sum(seconds[:reached + 1])),
+    }
+
+
+def pipeline_time_to(cfg: DictConfig, target: float) -> dict:
+    """Train with the given config; score each epoch's checkpoint on the test set afterwards."""
+    splits = limit_samples(load_splits(cfg.data), cfg.trainer)
+    with tempfile.TemporaryDirectory() as tmp:
+        run_dir = Path(tmp) / "run"
+        train_and_evaluate(cfg, run_dir)
+        state = load_state(run_dir)
+        accuracies = [_test_accuracy(load_checkpoint(run_dir, epoch), splits, cfg.trainer.eval_batch_size)
+                      for epoch in range(1, state.completed_epochs + 1)]
+    return _first_reaching(target, accuracies, state.history["epoch_time"])
+
+
+class _TestAccuracyEachEpoch(keras.callbacks.Callback):
+    """Scores the test set after each epoch, outside the epoch's timed span."""
+
+    def __init__(self, splits, batch_size: int):
+        super().__init__()
+        self.splits, self.batch_size = splits, batch_size
+        self.accuracies: list[float] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.accuracies.append(_test_accuracy(self.model, self.splits, self.batch_size))
+
+
+def bare_time_to(cfg: DictConfig, target: float, max_epochs: int) -> dict:
+    """Bare `model.fit` on numpy arrays with a constant learning rate, up to `max_epochs`."""
+    from pipeline.bench.throughput import EpochClock
+
+    configure_runtime(cfg.trainer)
+    splits = limit_samples(load_splits(cfg.data), cfg.trainer)
+    model = build_model(cfg.model)
+    steps = steps_per_epoch(len(splits.train_y), cfg.trainer.batch_size)
+    model.compile(optimizer=build_optimizer(cfg.optimizer, cfg.schedule, steps, max_epochs),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    clock = EpochClock()
+    scorer = _TestAccuracyEachEpoch(splits, cfg.trainer.eval_batch_size)
+    model.fit(splits.train_x, splits.train_y, batch_size=cfg.trainer.batch_size, epochs=max_epochs,
+              validation_data=(splits.val_x, splits.val_y), shuffle=True, verbose=0,
+              callbacks=[clock, scorer])   # the clock stops before the scorer runs
+    return _first_reaching(target, scorer.accuracies, clock.seconds)
