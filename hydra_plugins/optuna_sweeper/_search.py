@@ -1,0 +1,110 @@
+"""The ask -> launch -> tell loop, in `n_jobs` slots that each start a new trial as soon as
+their job ends (no batch waits for its slowest job).
+
+A slot hands its launcher a batch of one job. Launchers that run each job in a process
+of its own can be called from several slots at once; the basic launcher runs jobs in
+this process, where concurrent jobs would share Hydra's global job config and the
+working directory, so with it the sweeper runs one slot. More parallelism then comes
+from more workers: the same command started again, on the same storage.
+"""
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
+
+import optuna
+from hydra.errors import HydraException
+from hydra.plugins.launcher import Launcher
+from omegaconf import DictConfig
+from optuna.trial import Trial, TrialState
+
+from hydra_plugins.optuna_sweeper._budget import FAIL_REASON, claim_trial, fail_trial, reap_dead_trials
+from hydra_plugins.optuna_sweeper._heartbeat import heartbeat
+from hydra_plugins.optuna_sweeper._job_overrides import param_overrides, trial_overrides
+from hydra_plugins.optuna_sweeper._outcome import finish_trial
+from hydra_plugins.optuna_sweeper._search_space import SearchSpace, sample
+
+log = logging.getLogger(__name__)
+
+
+class TooManyFailures(HydraException):
+    """More trials failed than `max_failure_rate` allows."""
+
+
+@dataclass
+class TrialLinkSettings:
+    """What a job is told about its trial, under `key` in its config."""
+    key: str
+    study_name: str
+    storage: str
+    pruner: Optional[DictConfig]
+
+
+class Search:
+    def __init__(self, study: optuna.Study, storage, space: SearchSpace, sweep_config: DictConfig,
+                 launcher: Launcher, validate: Callable[[Sequence[Sequence[str]]], None], *,
+                 n_trials: int, max_failure_rate: float, max_retry: int,
+                 link: Optional[TrialLinkSettings]):
+        self.study, self.storage, self.space = study, storage, space
+        self.sweep_config, self.launcher, self.validate = sweep_config, launcher, validate
+        self.n_trials, self.max_retry, self.link = n_trials, max_retry, link
+        self.allowed_failures = max_failure_rate * n_trials
+        self.failures: list[str] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def run(self, slots: int) -> None:
+        if slots == 1:
+            self._slot()
+        else:
+            with ThreadPoolExecutor(slots, thread_name_prefix="trial-slot") as pool:
+                for future in [pool.submit(self._slot) for _ in range(slots)]:
+                    future.result()
+        if len(self.failures) > self.allowed_failures:
+            raise TooManyFailures(
+                f"{len(self.failures)} trials failed, more than max_failure_rate allows "
+                f"({self.allowed_failures:g} of n_trials={self.n_trials}); last: {self.failures[-1]}")
+
+    def _slot(self) -> None:
+        try:
+            while not self._stop.is_set():
+                reap_dead_trials(self.study, self.storage, self.max_retry)
+                trial = claim_trial(self.study, self.storage, self.n_trials)
+                if trial is None:
+                    return
+                self._run_trial(trial)
+        except BaseException:
+            self._stop.set()   # the other slots finish their current job, then stop
+            raise
+
+    def _overrides(self, trial: Trial) -> list[str]:
+        overrides = param_overrides(self.space, sample(self.space, trial, self.sweep_config))
+        if self.link is not None:
+            overrides += trial_overrides(self.link.key, trial.number, self.link.study_name,
+                                         self.link.storage, self.link.pruner)
+        return overrides
+
+    def _run_trial(self, trial: Trial) -> None:
+        overrides = self._overrides(trial)
+        try:
+            self.validate([overrides])   # a composition error is the user's, not the trial's
+        except Exception as error:
+            self._fail_unlaunched(trial, f"the job's config does not compose: {error}")
+            raise
+        with heartbeat(self.storage, trial._trial_id):
+            (job_return,) = self.launcher.launch([overrides], initial_job_idx=trial.number)
+        state = finish_trial(self.study, self.storage, trial, job_return)
+        log.info("Trial %d %s", trial.number, state.name)
+        if state == TrialState.FAIL:
+            self._record_failure(trial)
+
+    def _fail_unlaunched(self, trial: Trial, reason: str) -> None:
+        fail_trial(self.study, self.storage, trial._trial_id, trial.number, reason)
+
+    def _record_failure(self, trial: Trial) -> None:
+        reason = self.storage.get_trial(trial._trial_id).user_attrs.get(FAIL_REASON)
+        with self._lock:
+            self.failures.append(f"trial {trial.number}: {reason}")
+            if len(self.failures) > self.allowed_failures:
+                self._stop.set()

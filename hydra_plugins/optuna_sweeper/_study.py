@@ -1,0 +1,73 @@
+"""Building the study: storage, sampler, pruner and directions, from the sweeper's config."""
+import logging
+import math
+import warnings
+from typing import Any, Optional
+
+import optuna
+from hydra.utils import get_class, instantiate
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from hydra_plugins.optuna_sweeper._search_space import SearchSpace, grid_values
+from pipeline.search.storage import open_storage
+
+log = logging.getLogger(__name__)
+
+
+def directions(direction: Any) -> list[str]:
+    """`direction` as the list Optuna takes: one entry per objective."""
+    if isinstance(direction, (list, tuple, ListConfig)):
+        return [str(d) for d in direction]
+    return [str(direction)]
+
+
+def build_storage(url: Optional[str], heartbeat_interval: Optional[int], grace_period: Optional[int],
+                  max_retry: int):
+    """In memory without a URL (one process, no pruning); an RDB storage beats and retries stale trials."""
+    if url is None:
+        return optuna.storages.InMemoryStorage()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return open_storage(url, heartbeat_interval=heartbeat_interval, grace_period=grace_period,
+                            stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry))
+
+
+def build_sampler(sampler_cfg: DictConfig, space: SearchSpace, n_trials: int,
+                  trials_so_far: int) -> tuple[Any, int]:
+    """The sampler, and the trial budget (a grid smaller than `n_trials` caps it).
+
+    A seeded sampler's seed is offset by the trials the study already holds: a resumed
+    search is as reproducible as a fresh one, but does not replay the first run's points.
+    """
+    if sampler_cfg.get("seed") is not None:
+        sampler_cfg = OmegaConf.merge(sampler_cfg, {"seed": sampler_cfg.seed + trials_so_far})
+    if get_class(sampler_cfg._target_) is not optuna.samplers.GridSampler:
+        with warnings.catch_warnings():
+            # TPE's `group` (our default for conditional spaces) is flagged experimental.
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return instantiate(sampler_cfg), n_trials
+    if space.conditionals or space.extend is not None:
+        raise ValueError("the grid sampler needs a fixed space: no conditional_params or custom_search_space")
+    grid = {name: grid_values(distribution) for name, distribution in space.distributions.items()}
+    grid_size = math.prod(len(values) for values in grid.values())
+    if grid_size < n_trials:
+        log.info("The grid has %d points: n_trials %d -> %d", grid_size, n_trials, grid_size)
+    return instantiate(sampler_cfg, search_space=grid), min(n_trials, grid_size)
+
+
+def build_pruner(pruner_cfg: Optional[DictConfig]) -> optuna.pruners.BasePruner:
+    return instantiate(pruner_cfg) if pruner_cfg else optuna.pruners.NopPruner()
+
+
+def open_study(storage, pruner, study_name: Optional[str], direction: Any) -> optuna.Study:
+    """Create the study, or load it when the storage already has one of that name (resume).
+    Its sampler is set afterwards, once the trials it already holds are known."""
+    return optuna.create_study(storage=storage, sampler=optuna.samplers.RandomSampler(), pruner=pruner,
+                               study_name=study_name, directions=directions(direction), load_if_exists=True)
+
+
+def pruner_for_jobs(pruner_cfg: Optional[DictConfig], n_objectives: int) -> Optional[DictConfig]:
+    """What a job rebuilds to ask `should_prune`; nothing for several objectives (no pruning)."""
+    if n_objectives > 1 or not pruner_cfg:
+        return None
+    return OmegaConf.create(OmegaConf.to_container(pruner_cfg, resolve=True))

@@ -1,0 +1,77 @@
+"""The Hydra entry point of the sweeper: settings in, `Search` run, results out."""
+import logging
+from pathlib import Path
+from typing import Any, List, Optional
+
+from hydra.core.plugins import Plugins
+from hydra.plugins.sweeper import Sweeper
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig, OmegaConf
+
+log = logging.getLogger(__name__)
+
+
+class OptunaSweeper(Sweeper):
+    def __init__(self, *, sampler: DictConfig, pruner: Optional[DictConfig], direction: Any,
+                 storage: Optional[str], study_name: Optional[str], n_trials: int, n_jobs: int,
+                 max_failure_rate: float, params: Optional[DictConfig], conditional_params: DictConfig,
+                 custom_search_space: Optional[str], trial_config_key: Optional[str],
+                 heartbeat_interval: Optional[int], grace_period: Optional[int], max_retry: int,
+                 plots: bool) -> None:
+        if not 0.0 <= max_failure_rate <= 1.0:
+            raise ValueError(f"max_failure_rate={max_failure_rate} must be in [0, 1]")
+        self.settings = OmegaConf.create(dict(
+            sampler=sampler, pruner=pruner, direction=direction, storage=storage, study_name=study_name,
+            n_trials=n_trials, n_jobs=n_jobs, max_failure_rate=max_failure_rate, params=params,
+            conditional_params=conditional_params, custom_search_space=custom_search_space,
+            trial_config_key=trial_config_key, heartbeat_interval=heartbeat_interval,
+            grace_period=grace_period, max_retry=max_retry, plots=plots))
+        self.config: Optional[DictConfig] = None
+        self.launcher = None
+
+    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+        self.hydra_context, self.config = hydra_context, config
+        self.launcher = Plugins.instance().instantiate_launcher(
+            hydra_context=hydra_context, task_function=task_function, config=config)
+
+    def slots(self) -> int:
+        from hydra._internal.core_plugins.basic_launcher import BasicLauncher
+
+        if isinstance(self.launcher, BasicLauncher) and self.settings.n_jobs > 1:
+            log.info("The basic launcher runs jobs in this process, one at a time (n_jobs=%d ignored); "
+                     "start more workers on the same storage to run trials in parallel", self.settings.n_jobs)
+            return 1
+        return max(1, self.settings.n_jobs)
+
+    def sweep(self, arguments: List[str]) -> Any:
+        from hydra_plugins.optuna_sweeper import _study
+        from hydra_plugins.optuna_sweeper._results import write_results
+        from hydra_plugins.optuna_sweeper._search import Search, TrialLinkSettings
+        from hydra_plugins.optuna_sweeper._search_space import build_search_space
+
+        s = self.settings
+        sweep_dir = Path(str(self.config.hydra.sweep.dir))
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+
+        space = build_search_space(s.params, arguments, s.conditional_params, s.custom_search_space)
+        storage = _study.build_storage(s.storage, s.heartbeat_interval, s.grace_period, s.max_retry)
+        study = _study.open_study(storage, _study.build_pruner(s.pruner), s.study_name, s.direction)
+        study.sampler, n_trials = _study.build_sampler(s.sampler, space, s.n_trials, len(study.trials))
+        log.info("Study %s on %s: %s, %s trials, directions %s", study.study_name, s.storage or "memory",
+                 type(study.sampler).__name__, n_trials, _study.directions(s.direction))
+
+        link = None
+        if s.storage is not None and s.trial_config_key:
+            link = TrialLinkSettings(s.trial_config_key, study.study_name, s.storage,
+                                     _study.pruner_for_jobs(s.pruner, len(study.directions)))
+        elif s.storage is None and s.pruner and s.pruner._target_ != "optuna.pruners.NopPruner":
+            log.warning("No storage: jobs cannot reach their trial, so nothing is pruned")
+        search = Search(study, storage, space, self.config, self.launcher, self.validate_batch_is_legal,
+                        n_trials=n_trials, max_failure_rate=s.max_failure_rate, max_retry=s.max_retry,
+                        link=link)
+        try:
+            search.run(self.slots())
+        finally:
+            write_results(study, self.config, s.plots)
+        return study

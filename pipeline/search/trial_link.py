@@ -1,0 +1,47 @@
+"""The job's end of the sweeper-to-job channel, which is the Optuna storage itself.
+
+The sweeper asks the study for a trial and puts its number, the study name, the storage
+and the pruner into the job's config (`trial.*`). The job reopens that trial here,
+reports an intermediate value per epoch and asks the pruner; when told to stop, it
+records the epoch in the trial's user attributes, where the sweeper reads it and tells
+the study PRUNED. Only the sweeper ever finishes a trial.
+"""
+from typing import Any, Optional
+
+from omegaconf import DictConfig, OmegaConf
+
+PRUNED_AT_STEP = "pruned_at_step"   # user attribute: the step after which the pruner stopped the job
+
+
+class TrialLink:
+    def __init__(self, trial_cfg: DictConfig):
+        import optuna
+        from hydra.utils import instantiate
+
+        from pipeline.search.storage import open_storage
+
+        pruner_cfg = trial_cfg.pruner
+        pruner = instantiate(pruner_cfg) if pruner_cfg else optuna.pruners.NopPruner()
+        # The job never samples; a random sampler keeps Trial() from running the sweeper's one.
+        study = optuna.load_study(study_name=trial_cfg.study_name, storage=open_storage(trial_cfg.storage),
+                                  pruner=pruner, sampler=optuna.samplers.RandomSampler())
+        frozen = next(t for t in study.get_trials(deepcopy=False) if t.number == trial_cfg.number)
+        # Optuna has no public lookup of a trial by number; the frozen trial carries its id.
+        self.trial = optuna.trial.Trial(study, frozen._trial_id)
+        # Optuna has no intermediate values for several objectives, hence no pruning.
+        self.reports = len(study.directions) == 1
+
+    def report(self, value: float, step: int) -> bool:
+        """Record `value` at `step`; True when the pruner says the job should stop."""
+        if not self.reports:
+            return False
+        self.trial.report(value, step)
+        if self.trial.should_prune():
+            self.trial.set_user_attr(PRUNED_AT_STEP, step)
+            return True
+        return False
+
+
+def has_trial(cfg: DictConfig) -> bool:
+    trial_cfg: Optional[Any] = OmegaConf.select(cfg, "trial")
+    return trial_cfg is not None and trial_cfg.get("number") is not None

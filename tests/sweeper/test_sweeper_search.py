@@ -1,0 +1,92 @@
+"""The sweeper's search, in-process on the tiny app: pruning, failures, storages, results."""
+import optuna
+import pytest
+from omegaconf import OmegaConf
+
+from hydra_plugins.optuna_sweeper._search import Search, TooManyFailures
+from tests.sweeper.conftest import states
+
+PRUNE_HARD = ["hydra/sweeper/pruner=median", "hydra.sweeper.pruner.n_startup_trials=1", "steps=3"]
+
+
+def test_pruner_marks_trials_pruned_in_storage(run_app, sqlite_storage):
+    run_app(f"hydra.sweeper.storage={sqlite_storage}", "hydra.sweeper.n_trials=6", *PRUNE_HARD)
+    counts = states(sqlite_storage, "test")
+    assert counts["PRUNED"] >= 1 and counts["COMPLETE"] + counts["PRUNED"] == 6
+    pruned = optuna.load_study(study_name="test", storage=sqlite_storage).get_trials(
+        states=(optuna.trial.TrialState.PRUNED,))
+    assert all(len(t.intermediate_values) < 3 for t in pruned)   # stopped before the last step
+
+
+def test_failing_trials_are_failed_with_their_reason_and_the_search_completes(run_app, sqlite_storage):
+    run_app(f"hydra.sweeper.storage={sqlite_storage}", "hydra.sweeper.n_trials=6", "fail_above=1.0",
+            "hydra.sweeper.max_failure_rate=1.0")
+    study = optuna.load_study(study_name="test", storage=sqlite_storage)
+    failed = study.get_trials(states=(optuna.trial.TrialState.FAIL,))
+    assert failed and all("Boom: x=" in t.user_attrs["fail_reason"] for t in failed)
+    assert states(sqlite_storage, "test")["COMPLETE"] == 6
+
+
+def test_search_stops_when_failures_exceed_max_failure_rate(run_app, sqlite_storage):
+    with pytest.raises(TooManyFailures, match="max_failure_rate"):
+        run_app(f"hydra.sweeper.storage={sqlite_storage}", "hydra.sweeper.n_trials=10", "fail_above=-5",
+                "hydra.sweeper.max_failure_rate=0.2")
+    assert states(sqlite_storage, "test") == {"FAIL": 3}   # 3 > 0.2 * 10
+
+
+def test_rerun_resumes_the_study_up_to_n_trials(run_app, sqlite_storage):
+    run_app(f"hydra.sweeper.storage={sqlite_storage}", "hydra.sweeper.n_trials=3")
+    run_app(f"hydra.sweeper.storage={sqlite_storage}", "hydra.sweeper.n_trials=5")
+    run_app(f"hydra.sweeper.storage={sqlite_storage}", "hydra.sweeper.n_trials=5")
+    study = optuna.load_study(study_name="test", storage=sqlite_storage)
+    assert len(study.trials) == 5
+    assert len({t.params["x"] for t in study.trials}) == 5   # a resumed seeded sampler does not replay
+
+
+def test_journal_file_storage_prunes_too(run_app, tmp_path):
+    journal = tmp_path / "optuna.journal"
+    run_app(f"hydra.sweeper.storage={journal}", "hydra.sweeper.n_trials=5", *PRUNE_HARD)
+    counts = states(optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal))),
+                    "test")
+    assert counts["PRUNED"] >= 1 and counts["COMPLETE"] + counts["PRUNED"] == 5
+
+
+def test_results_file_names_the_best_trial(run_app, tmp_path):
+    study = run_app("hydra.sweeper.n_trials=4", "hydra.sweeper.plots=true")   # in memory: the old default
+    results = OmegaConf.load(tmp_path / "sweep" / "optimization_results.yaml")
+    assert results.best_value == study.best_value and results.best_params == study.best_params
+    assert (tmp_path / "sweep" / "optimization_history.png").is_file()
+
+
+def test_several_directions_give_a_pareto_front(run_app, tmp_path):
+    run_app("objectives=2", "hydra.sweeper.n_trials=4", "hydra/sweeper/sampler=nsgaii",
+            "hydra.sweeper.direction=[maximize,maximize]")
+    results = OmegaConf.load(tmp_path / "sweep" / "optimization_results.yaml")
+    assert results.solutions and all(len(s["values"]) == 2 for s in results.solutions)
+
+
+def test_grid_sampler_runs_each_point_once(run_app, tmp_path):
+    # Command-line sweeps replace the app's `params` of the same name.
+    study = run_app("hydra.sweeper.n_trials=50", "hydra/sweeper/sampler=grid", "x=range(0,2)", "y=choice(0,1)")
+    assert sorted((t.params["x"], t.params["y"]) for t in study.trials) == [
+        (0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 1)]
+
+
+def test_slots_run_jobs_side_by_side_and_refill_as_each_ends(run_app, sqlite_storage, monkeypatch):
+    # The basic launcher keeps one slot (jobs share this process); the tiny app is
+    # thread-safe, so two slots exercise what a process-per-job launcher gets.
+    run_in_slots = Search.run
+    monkeypatch.setattr(Search, "run", lambda search, slots: run_in_slots(search, 2))
+    run_app(f"hydra.sweeper.storage={sqlite_storage}", "hydra.sweeper.n_trials=6", "steps=2", "sleep=0.2")
+    trials = optuna.load_study(study_name="test", storage=sqlite_storage).trials
+    assert states(sqlite_storage, "test")["COMPLETE"] == 6
+    overlaps = [(a, b) for a in trials for b in trials if a.number < b.number
+                and b.datetime_start < a.datetime_complete]
+    assert overlaps   # two jobs ran at once
+
+
+def test_custom_search_space_hook_adds_parameters(run_app):
+    study = run_app("hydra.sweeper.n_trials=3",
+                    "hydra.sweeper.custom_search_space=tests.sweeper.app.objective.extra_space")
+    assert all(10.0 <= t.params["fail_above"] for t in study.trials)
+    assert all(t.state.name == "COMPLETE" for t in study.trials)

@@ -1,0 +1,58 @@
+"""Worker processes on one storage: a killed search resumes, two workers share the budget."""
+import signal
+import time
+
+import optuna
+
+from tests.sweeper.conftest import start_worker, states
+
+
+def search_args(tmp_path, storage: str, n_trials: int, sleep: float, sweep: str) -> list[str]:
+    return [f"hydra.sweeper.storage={storage}", "hydra.sweeper.study_name=workers",
+            f"hydra.sweeper.n_trials={n_trials}", f"sleep={sleep}", "hydra.sweeper.plots=false",
+            f"hydra.sweep.dir={tmp_path}/{sweep}"]
+
+
+def wait_for_complete(storage: str, count: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if states(storage, "workers")["COMPLETE"] >= count:
+                return
+        except KeyError:   # the study is not created yet
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"fewer than {count} trials completed in {timeout} s")
+
+
+def test_killed_search_resumed_by_the_same_command_ends_with_n_trials(tmp_path, sqlite_storage):
+    worker = start_worker(*search_args(tmp_path, sqlite_storage, 5, 0.5, "first"))
+    wait_for_complete(sqlite_storage, 2)
+    worker.send_signal(signal.SIGKILL)   # mid-trial: its trial stays RUNNING
+    worker.wait()
+    assert states(sqlite_storage, "workers")["RUNNING"] == 1
+
+    resumed = start_worker(*search_args(tmp_path, sqlite_storage, 5, 0.5, "resumed"))
+    output, _ = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, output
+    counts = states(sqlite_storage, "workers")
+    assert counts["COMPLETE"] + counts["PRUNED"] == 5 and counts["RUNNING"] == 0
+    study = optuna.load_study(study_name="workers", storage=sqlite_storage)
+    (dead,) = study.get_trials(states=(optuna.trial.TrialState.FAIL,))
+    assert "died" in dead.user_attrs["fail_reason"]
+    retried = [t for t in study.trials if t.system_attrs.get("failed_trial") == dead.number]
+    assert retried and retried[0].params == dead.params   # the dead trial ran again
+
+
+def test_two_workers_on_one_sqlite_storage_finish_exactly_n_trials(tmp_path, sqlite_storage):
+    workers = [start_worker(*search_args(tmp_path, sqlite_storage, 8, 0.3, f"worker{i}"),
+                            f"hydra.sweeper.sampler.seed={i}") for i in range(2)]
+    outputs = [worker.communicate(timeout=120)[0] for worker in workers]
+    for worker, output in zip(workers, outputs):
+        assert worker.returncode == 0, output
+        assert "locked" not in output
+    counts = states(sqlite_storage, "workers")
+    assert counts["COMPLETE"] == 8 and counts["RUNNING"] == 0
+    study = optuna.load_study(study_name="workers", storage=sqlite_storage)
+    owners = {t.user_attrs["worker"]["pid"] for t in study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))}
+    assert owners == {worker.pid for worker in workers}   # both did share the work
