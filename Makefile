@@ -46,9 +46,9 @@ DASHBOARD_PORT ?= 8080
 # (concurrent first migrations race). Each extra worker gets its own sampler seed.
 tune: data ## Run the default Optuna search, resumable (WORKERS=2: more workers on its storage; ARGS=overrides)
 	@pids=""; for i in $$(seq 2 $(WORKERS)); do \
-		(sleep 15; $(BIN)/python -m pipeline.train +search=default hydra.sweeper.sampler.seed=$$((40 + i)) $(ARGS)) & \
+		(sleep 15; $(BIN)/python -m pipeline.train experiments=tune hydra.sweeper.sampler.seed=$$((40 + i)) $(ARGS)) & \
 		pids="$$pids $$!"; done; \
-	$(BIN)/python -m pipeline.train +search=default $(ARGS); status=$$?; \
+	$(BIN)/python -m pipeline.train experiments=tune $(ARGS); status=$$?; \
 	for pid in $$pids; do wait $$pid || status=1; done; exit $$status
 
 dashboard: $(STAMP) ## Open optuna-dashboard on the search's storage, on 127.0.0.1 (DASHBOARD_PORT=8080)

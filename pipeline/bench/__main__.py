@@ -101,12 +101,16 @@ def bench_time_to_99(args: argparse.Namespace, tmp: str) -> dict:
     return figures
 
 
+# The same search with and without pruning, sized to finish in minutes on 2 cores.
+PRUNING_SEARCH = ("trainer.epochs=4", "trainer.max_train_samples=8192", "hydra.sweeper.n_trials=12",
+                  "trainer.verbose=0")
+PRUNER = "successive_halving"
+
+
 def bench_pruning(args: argparse.Namespace, tmp: str) -> dict:
-    try:
-        from pipeline.search.bench import pruning_savings
-    except ImportError:
-        return {"skipped": "the sweeper's benchmark is not available"}
-    return pruning_savings()
+    from pipeline.search.bench import pruning_benchmark
+
+    return {"pruner": PRUNER, **pruning_benchmark(PRUNING_SEARCH, pruner=PRUNER, workdir=Path(tmp) / "pruning")}
 
 
 def flatten(figures: dict, prefix: str = "") -> dict[str, float]:
