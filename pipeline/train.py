@@ -13,7 +13,7 @@ from pipeline.config.choices import unknown_choice
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
-def main(cfg: DictConfig) -> float:
+def main(cfg: DictConfig) -> float | tuple[float, ...]:
     from pipeline.training.run import train_and_evaluate
 
     return train_and_evaluate(cfg)

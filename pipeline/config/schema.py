@@ -127,6 +127,7 @@ class TrainerConfig:
     resume_from: Optional[str] = None
     objective: str = "val_accuracy"
     objective_mode: str = "max"
+    extra_objectives: list[str] = field(default_factory=list)
     jit_compile: bool = False
     mixed_precision: bool = False
     intra_op_threads: int = 0

@@ -10,6 +10,7 @@ DATASETS = ("mnist", "fashion_mnist")
 LOOPS = ("fit", "tape")
 SCHEDULES = ("constant", "cosine", "exponential")
 OBJECTIVE_MODES = ("max", "min")
+EXTRA_OBJECTIVES = ("params", "seconds_per_epoch")
 
 
 class ConfigError(ValueError):
@@ -60,6 +61,8 @@ def validate(cfg: DictConfig) -> None:
             _positive(f"trainer.{key}", trainer[key])
     _one_of("trainer.loop", trainer.loop, LOOPS)
     _one_of("trainer.objective_mode", trainer.objective_mode, OBJECTIVE_MODES)
+    for name in trainer.extra_objectives:
+        _one_of("trainer.extra_objectives", name, EXTRA_OBJECTIVES)
     if trainer.resume_from is not None:
         _require(Path(trainer.resume_from).is_dir(),
                  f"trainer.resume_from={trainer.resume_from}: no such run directory")

@@ -104,8 +104,19 @@ def objective_value(cfg: DictConfig, history: dict[str, list[float]]) -> float:
     return float(max(values) if cfg.trainer.objective_mode == "max" else min(values))
 
 
-def train_and_evaluate(cfg: DictConfig, run_dir: Optional[Path] = None) -> float:
-    """Train, evaluate on the test set, write `metrics.json`; return the sweep objective."""
+def job_result(cfg: DictConfig, objective: float, model: keras.Model,
+               history: dict[str, list[float]]) -> float | tuple[float, ...]:
+    """What the job returns to a sweeper: the objective, then any `trainer.extra_objectives`
+    (a multi-objective search gets one value per direction)."""
+    if not cfg.trainer.extra_objectives:
+        return objective
+    extra = {"params": lambda: float(model.count_params()),
+             "seconds_per_epoch": lambda: float(np.mean(history["epoch_time"]))}
+    return (objective, *(extra[name]() for name in cfg.trainer.extra_objectives))
+
+
+def train_and_evaluate(cfg: DictConfig, run_dir: Optional[Path] = None) -> float | tuple[float, ...]:
+    """Train, evaluate on the test set, write `metrics.json`; return the sweep objective(s)."""
     run_dir = Path(run_dir or HydraConfig.get().runtime.output_dir)
     configure_runtime(cfg.trainer)
     splits = limit_samples(load_splits(cfg.data), cfg.trainer)
@@ -149,4 +160,4 @@ def train_and_evaluate(cfg: DictConfig, run_dir: Optional[Path] = None) -> float
     print(f"test accuracy {test.accuracy:.4f}  test loss {test.loss:.4f}  "
           f"best {cfg.trainer.objective} {objective:.4f}")
     print(f"run directory {run_dir}")
-    return objective
+    return job_result(cfg, objective, model, state.history)

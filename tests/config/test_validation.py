@@ -14,6 +14,7 @@ BAD_VALUES = {
     "data.path=/no/such/mnist.npz": "data.path=/no/such/mnist.npz: no such file or directory",
     "trainer.loop=eager": "trainer.loop='eager' is unknown; choose one of: fit, tape",
     "trainer.resume_from=/no/such/run": "trainer.resume_from=/no/such/run: no such run directory",
+    "trainer.extra_objectives=[flops]": "trainer.extra_objectives='flops' is unknown; choose one of: params, seconds_per_epoch",
 }
 
 

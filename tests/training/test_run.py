@@ -116,7 +116,7 @@ def test_a_diverging_run_fails_and_is_not_resumed(tmp_path):
 
 
 def test_a_killed_cli_run_resumes_when_the_same_command_runs_again(tmp_path):
-    args = [*SMOKE, "trainer.epochs=3", "trainer.max_train_samples=4096", *isolated_overrides(tmp_path)]
+    args = [*SMOKE, "trainer.epochs=3", "trainer.max_train_samples=2048", *isolated_overrides(tmp_path)]
     import subprocess
     import sys
     from tests.conftest import PROJECT_ROOT
@@ -139,3 +139,12 @@ def test_a_killed_cli_run_resumes_when_the_same_command_runs_again(tmp_path):
     new_run = next(p.parent for p in (tmp_path / "outputs").glob("runs/*/*/metrics.json"))
     assert new_run != killed_run
     assert len(read_metrics(new_run)["history"]["loss"]) == 3
+
+
+def test_extra_objectives_make_the_job_return_one_value_per_objective(tmp_path):
+    cfg = smoke_config(tmp_path, "trainer.epochs=1", "model=tf_tutorial",
+                       "trainer.extra_objectives=[params,seconds_per_epoch]")
+    accuracy, params, seconds = train_and_evaluate(cfg, tmp_path / "run")
+    history = read_metrics(tmp_path / "run")["history"]
+    assert accuracy == max(history["val_accuracy"])
+    assert params == 93_322 and seconds == pytest.approx(np.mean(history["epoch_time"]))
