@@ -6,13 +6,11 @@ import keras
 import numpy as np
 from omegaconf import DictConfig
 
+from pipeline.bench.throughput import EpochClock, fit_by_hand
 from pipeline.checkpoints import load_state
 from pipeline.data import load_splits
 from pipeline.training.checkpointing import load_checkpoint
-from pipeline.training.models import build_model
-from pipeline.training.optimizers import build_optimizer, steps_per_epoch
 from pipeline.training.run import limit_samples, train_and_evaluate
-from pipeline.training.runtime import configure_runtime
 
 
 def _test_accuracy(model: keras.Model, splits, batch_size: int) -> float:
@@ -55,18 +53,9 @@ class _TestAccuracyEachEpoch(keras.callbacks.Callback):
 
 
 def bare_time_to(cfg: DictConfig, target: float, max_epochs: int) -> dict:
-    """Bare `model.fit` on numpy arrays with a constant learning rate, up to `max_epochs`."""
-    from pipeline.bench.throughput import EpochClock
-
-    configure_runtime(cfg.trainer)
+    """Fitting by hand with a constant learning rate, up to `max_epochs`."""
     splits = limit_samples(load_splits(cfg.data), cfg.trainer)
-    model = build_model(cfg.model)
-    steps = steps_per_epoch(len(splits.train_y), cfg.trainer.batch_size)
-    model.compile(optimizer=build_optimizer(cfg.optimizer, cfg.schedule, steps, max_epochs),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     clock = EpochClock()
     scorer = _TestAccuracyEachEpoch(splits, cfg.trainer.eval_batch_size)
-    model.fit(splits.train_x, splits.train_y, batch_size=cfg.trainer.batch_size, epochs=max_epochs,
-              validation_data=(splits.val_x, splits.val_y), shuffle=True, verbose=0,
-              callbacks=[clock, scorer])   # the clock stops before the scorer runs
+    fit_by_hand(cfg, splits, max_epochs, [clock, scorer])   # the clock stops before the scorer runs
     return _first_reaching(target, scorer.accuracies, clock.seconds)

@@ -7,7 +7,7 @@ import keras
 from omegaconf import DictConfig
 
 from pipeline.checkpoints import checkpoint_path, load_state
-from pipeline.data import load_splits
+from pipeline.data import Splits, load_splits
 from pipeline.training.models import build_model
 from pipeline.training.optimizers import build_optimizer, steps_per_epoch
 from pipeline.training.run import limit_samples, train_and_evaluate
@@ -28,19 +28,24 @@ class EpochClock(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
-def bare_keras_fit(cfg: DictConfig, epochs: int) -> list[float]:
-    """Samples/s of each epoch after the first, for the code a user writes by hand: `model.fit` on the numpy
-    arrays, shuffled by Keras, validated each epoch. It gets the uint8 arrays our model
-    takes, a quarter of the bytes of the usual float32 copy: a conservative baseline."""
+def fit_by_hand(cfg: DictConfig, splits: Splits, epochs: int, callbacks: list) -> None:
+    """The code a user writes by hand: `model.fit` on the numpy arrays, shuffled by Keras,
+    validated each epoch. It gets the uint8 arrays our model takes, a quarter of the bytes
+    of the usual float32 copy: a conservative baseline."""
     configure_runtime(cfg.trainer)
-    splits = limit_samples(load_splits(cfg.data), cfg.trainer)
     model = build_model(cfg.model)
     steps = steps_per_epoch(len(splits.train_y), cfg.trainer.batch_size)
     model.compile(optimizer=build_optimizer(cfg.optimizer, cfg.schedule, steps, epochs),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    clock = EpochClock()
     model.fit(splits.train_x, splits.train_y, batch_size=cfg.trainer.batch_size, epochs=epochs,
-              validation_data=(splits.val_x, splits.val_y), shuffle=True, verbose=0, callbacks=[clock])
+              validation_data=(splits.val_x, splits.val_y), shuffle=True, verbose=0, callbacks=callbacks)
+
+
+def bare_keras_fit(cfg: DictConfig, epochs: int) -> list[float]:
+    """Samples/s of each epoch after the first (which pays for tracing), fitting by hand."""
+    splits = limit_samples(load_splits(cfg.data), cfg.trainer)
+    clock = EpochClock()
+    fit_by_hand(cfg, splits, epochs, [clock])
     return [len(splits.train_y) / seconds for seconds in clock.seconds[1:]]
 
 
