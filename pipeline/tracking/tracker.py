@@ -6,6 +6,7 @@ changes what is trained.
 """
 import os
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from mlflow import MlflowClient
+from mlflow.entities import Metric
 from omegaconf import DictConfig, OmegaConf
 
 from pipeline.checkpoints import RunState, save_state
@@ -76,9 +78,11 @@ class Tracker:
     def log_results(self, model, splits, test, probabilities: np.ndarray, objective: float) -> None:
         """Test figures, the sweep objective, artifacts and the model, after training."""
         final_step = max(self.state.completed_epochs - 1, 0)
-        for key, value in test.as_dict("test").items():
-            mlflow.log_metric(metric_name(key), value, step=final_step)
-        mlflow.log_metric(best_metric_name(self.cfg.trainer.objective), objective, step=final_step)
+        timestamp = int(time.time() * 1000)
+        figures = {metric_name(key): value for key, value in test.as_dict("test").items()}
+        figures[best_metric_name(self.cfg.trainer.objective)] = objective
+        self.client.log_batch(self.run_id, metrics=[   # one request, not one per figure
+            Metric(name, float(value), timestamp, final_step) for name, value in figures.items()])
         self._log_files(splits, test, probabilities)
         if self.cfg.tracking.log_model:
             self._log_model(model, splits)
