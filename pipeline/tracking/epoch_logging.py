@@ -10,6 +10,7 @@ from mlflow.entities import Metric
 from pipeline.checkpoints import checkpoint_path
 from pipeline.training.checkpointing import rng_state_path
 from pipeline.tracking.naming import metric_name
+from pipeline.tracking.stopwatch import Stopwatch
 
 
 def epoch_metrics(logs: dict[str, float], epoch: int) -> list[Metric]:
@@ -28,15 +29,18 @@ class EpochLogger(keras.callbacks.Callback):
     the ones a kill left out, see `Tracker`).
     """
 
-    def __init__(self, client: MlflowClient, run_id: str, run_dir: Path, log_checkpoints: bool):
+    def __init__(self, client: MlflowClient, run_id: str, run_dir: Path, log_checkpoints: bool,
+                 stopwatch: Stopwatch):
         super().__init__()
         self.client, self.run_id = client, run_id
         self.run_dir, self.log_checkpoints = Path(run_dir), log_checkpoints
+        self.stopwatch = stopwatch
 
     def on_epoch_end(self, epoch, logs=None):
-        self.client.log_batch(self.run_id, metrics=epoch_metrics(logs or {}, epoch), synchronous=True)
-        if self.log_checkpoints:
-            checkpoint = checkpoint_path(self.run_dir, epoch + 1)
-            for path in (checkpoint, rng_state_path(checkpoint)):
-                if path.is_file():
-                    self.client.log_artifact(self.run_id, str(path), "checkpoints")
+        with self.stopwatch:
+            self.client.log_batch(self.run_id, metrics=epoch_metrics(logs or {}, epoch), synchronous=True)
+            if self.log_checkpoints:
+                checkpoint = checkpoint_path(self.run_dir, epoch + 1)
+                for path in (checkpoint, rng_state_path(checkpoint)):
+                    if path.is_file():
+                        self.client.log_artifact(self.run_id, str(path), "checkpoints")

@@ -23,6 +23,7 @@ from pipeline.tracking import plots
 from pipeline.tracking.dataset_input import log_dataset_input
 from pipeline.tracking.lifecycle import ends_active_run
 from pipeline.tracking.naming import best_metric_name, flat_params, metric_name, run_name, run_tags
+from pipeline.tracking.stopwatch import Stopwatch
 from pipeline.tracking.store import experiment_id
 
 # The multirun callback puts its parent run's id here; jobs in other processes inherit it.
@@ -31,6 +32,8 @@ PARENT_RUN_ENV = "MLFLOW_PARENT_RUN_ID"
 RUN_ID_KEY = "mlflow_run_id"
 # Test images that go with the logged model as its input example.
 _INPUT_EXAMPLE_SIZE = 5
+# Seconds this run spent in tracking code: its cost, measured in every run.
+TRACKING_SECONDS_METRIC = "tracking/seconds"
 # MLflow takes at most 100 parameters per request.
 _PARAMS_PER_REQUEST = 100
 
@@ -46,14 +49,18 @@ class NoTracking:
 
 
 class Tracker:
-    def __init__(self, cfg: DictConfig, run_dir: Path, state: RunState, run_id: str):
+    """Logs one run; `stopwatch` sums the time spent doing so, logged as `tracking/seconds`."""
+
+    def __init__(self, cfg: DictConfig, run_dir: Path, state: RunState, run_id: str, stopwatch: Stopwatch):
         self.cfg, self.run_dir, self.state, self.run_id = cfg, Path(run_dir), state, run_id
         self.client = MlflowClient(cfg.tracking.uri)
+        self.stopwatch = stopwatch
 
     def callbacks(self) -> list:
         """Keras callbacks to add after the checkpoint callback."""
         from pipeline.tracking.epoch_logging import EpochLogger  # imports Keras
-        return [EpochLogger(self.client, self.run_id, self.run_dir, self.cfg.tracking.log_checkpoints)]
+        return [EpochLogger(self.client, self.run_id, self.run_dir, self.cfg.tracking.log_checkpoints,
+                            self.stopwatch)]
 
     def log_start(self, splits) -> None:
         """Parameters and dataset (only those not logged yet, when continuing a run), and the
@@ -76,7 +83,14 @@ class Tracker:
                 self.client.log_batch(self.run_id, metrics=epoch_metrics(logs, epoch))
 
     def log_results(self, model, splits, test, probabilities: np.ndarray, objective: float) -> None:
-        """Test figures, the sweep objective, artifacts and the model, after training."""
+        """Test figures, the sweep objective, artifacts and the model, after training; then
+        what tracking cost this run (its cost so far: all but ending the run)."""
+        with self.stopwatch:
+            self._log_results(model, splits, test, probabilities, objective)
+        self.client.log_metric(self.run_id, TRACKING_SECONDS_METRIC, self.stopwatch.seconds,
+                               step=max(self.state.completed_epochs - 1, 0))
+
+    def _log_results(self, model, splits, test, probabilities: np.ndarray, objective: float) -> None:
         final_step = max(self.state.completed_epochs - 1, 0)
         timestamp = int(time.time() * 1000)
         figures = {metric_name(key): value for key, value in test.as_dict("test").items()}
@@ -149,11 +163,14 @@ def track_run(cfg: DictConfig, run_dir: Path, state: RunState, splits):
     if not cfg.tracking.enabled:
         yield NoTracking()
         return
-    mlflow.set_tracking_uri(cfg.tracking.uri)
-    run = _start_or_continue(cfg, state)
+    stopwatch = Stopwatch()
+    with stopwatch:
+        mlflow.set_tracking_uri(cfg.tracking.uri)
+        run = _start_or_continue(cfg, state)
     with ends_active_run():
-        state.extra[RUN_ID_KEY] = run.info.run_id
-        save_state(run_dir, state)
-        tracker = Tracker(cfg, run_dir, state, run.info.run_id)
-        tracker.log_start(splits)
+        with stopwatch:
+            state.extra[RUN_ID_KEY] = run.info.run_id
+            save_state(run_dir, state)
+            tracker = Tracker(cfg, run_dir, state, run.info.run_id, stopwatch)
+            tracker.log_start(splits)
         yield tracker

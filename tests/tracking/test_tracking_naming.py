@@ -32,3 +32,16 @@ def test_config_time_modules_do_not_import_tensorflow():
             "print('tensorflow' in sys.modules or 'keras' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_stopwatch_sums_only_the_time_inside_its_blocks():
+    import time
+
+    from pipeline.tracking.stopwatch import Stopwatch
+    stopwatch = Stopwatch()
+    with stopwatch:
+        time.sleep(0.05)
+    time.sleep(0.1)
+    with stopwatch:
+        time.sleep(0.05)
+    assert 0.1 <= stopwatch.seconds < 0.15

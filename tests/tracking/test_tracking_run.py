@@ -42,6 +42,8 @@ def test_epoch_metrics_have_one_value_per_epoch(smoke_run, name):
 def test_test_figures_and_objective_are_logged(smoke_run):
     metrics = smoke_run.run.data.metrics
     assert 0.0 <= metrics["test/accuracy"] <= 1.0
+    # Tracking measures its own cost in every run: a few seconds at most, here on a small run.
+    assert 0.0 < metrics["tracking/seconds"] < 30
     assert {f"test_per_class/recall_class_{k}" for k in range(10)} <= metrics.keys()
     assert metrics["best/val_accuracy"] == max(
         m.value for m in smoke_run.client.get_metric_history(smoke_run.run.info.run_id, "val/accuracy"))
