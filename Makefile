@@ -6,10 +6,15 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 ARGS   ?=
-PORT   ?= 5000
+# make sweep / make report: a file of experiments/; make tune: worker processes on one
+# Optuna storage; make ui and make dashboard: their ports on 127.0.0.1.
+EXPERIMENT     ?= optimizers
+WORKERS        ?= 1
+PORT           ?= 5000
+DASHBOARD_PORT ?= 8080
 
 .DEFAULT_GOAL := help
-.PHONY: help venv data data-fashion train bench test test-all clean ui
+.PHONY: help venv data data-fashion train sweep report tune ui dashboard bench test test-all clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -38,10 +43,6 @@ ui: $(STAMP) ## Serve the MLflow UI of the run store on 127.0.0.1 (PORT=5000; st
 	echo "MLflow UI at http://127.0.0.1:$(PORT)  (store $$uri)" && \
 	$(BIN)/mlflow server --backend-store-uri "$$uri" --host 127.0.0.1 --port $(PORT)
 
-.PHONY: tune dashboard
-WORKERS        ?= 1
-DASHBOARD_PORT ?= 8080
-
 # Extra workers start a little later: the first one creates the MLflow and Optuna databases
 # (concurrent first migrations race). Each extra worker gets its own sampler seed.
 tune: data ## Run the default Optuna search, resumable (WORKERS=2: more workers on its storage; ARGS=overrides)
@@ -55,9 +56,6 @@ dashboard: $(STAMP) ## Open optuna-dashboard on the search's storage, on 127.0.0
 	@storage=$$($(BIN)/python -m pipeline.search.storage_url $(ARGS)) && \
 	echo "Optuna dashboard at http://127.0.0.1:$(DASHBOARD_PORT)  (storage $$storage)" && \
 	$(BIN)/optuna-dashboard "$$storage" --host 127.0.0.1 --port $(DASHBOARD_PORT)
-
-.PHONY: sweep report
-EXPERIMENT ?= optimizers
 
 sweep: data ## Run a named experiment as a multirun (EXPERIMENT=optimizers; see experiments/; ARGS=overrides)
 	$(BIN)/python -m pipeline.train experiments=$(EXPERIMENT) $(ARGS)
