@@ -102,7 +102,7 @@ def bench_time_to_99(args: argparse.Namespace, tmp: str) -> dict:
 
 
 # The same search with and without pruning, sized to finish in minutes on 2 cores.
-PRUNING_SEARCH = ("trainer.epochs=4", "trainer.max_train_samples=8192", "hydra.sweeper.n_trials=12",
+PRUNING_SEARCH = ("trainer.epochs=6", "trainer.max_train_samples=8192", "hydra.sweeper.n_trials=12",
                   "trainer.verbose=0")
 PRUNER = "successive_halving"
 
