@@ -94,7 +94,7 @@ def _alive_here(state: RunState) -> bool:
     return state.pid != os.getpid()
 
 
-def is_resumable(run_dir: Path, expected_fingerprint: Optional[str] = None) -> bool:
+def is_resumable(run_dir: Path, expected_fingerprint: str) -> bool:
     state = load_state(run_dir)
     return (state is not None
             and state.status == "running"
@@ -102,7 +102,7 @@ def is_resumable(run_dir: Path, expected_fingerprint: Optional[str] = None) -> b
             and not (checkpoint_dir(run_dir) / CLAIM_FILE).exists()
             and not _alive_here(state)
             and checkpoint_path(run_dir, state.completed_epochs).is_file()
-            and (expected_fingerprint is None or state.fingerprint == expected_fingerprint))
+            and state.fingerprint == expected_fingerprint)
 
 
 def find_interrupted_run(output_dir: Path, expected_fingerprint: str, exclude: Path) -> Optional[Path]:

@@ -38,10 +38,13 @@ def machine() -> dict:
             "python": platform.python_version(), "date": dt.datetime.now().isoformat(timespec="seconds")}
 
 
+def sample_limit(args: argparse.Namespace) -> list[str]:
+    return [f"trainer.max_train_samples={args.max_train_samples}"] if args.max_train_samples else []
+
+
 def training_overrides(args: argparse.Namespace, tmp: str, *extra: str) -> list[str]:
-    limit = [f"trainer.max_train_samples={args.max_train_samples}"] if args.max_train_samples else []
     return [f"paths.output_dir={tmp}", "tracking.enabled=false", "trainer.resume=false",
-            "trainer.verbose=0", *limit, *extra]
+            "trainer.verbose=0", *sample_limit(args), *extra]
 
 
 def bench_startup(args: argparse.Namespace, tmp: str) -> dict:
@@ -84,8 +87,7 @@ def bench_throughput(args: argparse.Namespace, tmp: str) -> dict:
 def bench_tracking(args: argparse.Namespace, tmp: str) -> dict:
     from pipeline.tracking.overhead import measure_overhead
 
-    limit = [f"trainer.max_train_samples={args.max_train_samples}"] if args.max_train_samples else []
-    return measure_overhead(["trainer.verbose=0", "trainer.epochs=2", *limit])
+    return measure_overhead(["trainer.verbose=0", "trainer.epochs=2", *sample_limit(args)])
 
 
 def bench_time_to_99(args: argparse.Namespace, tmp: str) -> dict:

@@ -8,7 +8,8 @@ from pipeline import PROJECT_ROOT
 CONF_DIR = PROJECT_ROOT / "conf"
 
 
-def compose_config(*overrides: str) -> DictConfig:
-    """The config `python -m pipeline.train OVERRIDES` would run with (without Hydra's own keys)."""
+def compose_config(*overrides: str, return_hydra_config: bool = False) -> DictConfig:
+    """The config `python -m pipeline.train OVERRIDES` would run with (Hydra's own `hydra`
+    node only when asked: the sweeper's settings live there)."""
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose("config", overrides=list(overrides))
+        return compose("config", overrides=list(overrides), return_hydra_config=return_hydra_config)

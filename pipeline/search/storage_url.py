@@ -2,17 +2,11 @@
 `python -m pipeline.search.storage_url [overrides]`. No TensorFlow, no output directory."""
 import sys
 
-from hydra import compose, initialize_config_dir
-
-import pipeline.config  # noqa: F401  (registers schemas and resolvers)
-from pipeline import PROJECT_ROOT
+from pipeline.config.compose import compose_config
 
 
 def composed_storage(overrides: list[str]) -> str:
-    with initialize_config_dir(config_dir=str(PROJECT_ROOT / "conf"), version_base="1.3"):
-        config = compose(config_name="config", overrides=["+search=default", *overrides],
-                         return_hydra_config=True)
-        return config.hydra.sweeper.storage
+    return compose_config("+search=default", *overrides, return_hydra_config=True).hydra.sweeper.storage
 
 
 if __name__ == "__main__":

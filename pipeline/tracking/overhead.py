@@ -9,19 +9,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
-
-import pipeline.config  # noqa: F401  (registers schemas and resolvers)
-from pipeline import PROJECT_ROOT
+from pipeline.config.compose import compose_config
 from pipeline.tracking.store import prepare_store
 
 
 def _timed_training(overrides: list[str], store: Path, tracking: bool, name: str) -> float:
     from pipeline.training.run import train_and_evaluate
-    with initialize_config_dir(config_dir=str(PROJECT_ROOT / "conf"), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=[
-            f"paths.output_dir={store}/outputs", f"paths.mlruns_dir={store}/mlruns",
-            f"tracking.enabled={str(tracking).lower()}", "trainer.resume=false", *overrides])
+    cfg = compose_config(f"paths.output_dir={store}/outputs", f"paths.mlruns_dir={store}/mlruns",
+                         f"tracking.enabled={str(tracking).lower()}", "trainer.resume=false", *overrides)
     run_dir = store / "outputs" / name
     run_dir.mkdir(parents=True)
     if tracking:  # as the Hydra callback does before a job: not part of the job's time

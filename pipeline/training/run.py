@@ -3,6 +3,7 @@ import dataclasses
 import io
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -11,8 +12,7 @@ import numpy as np
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from pipeline.checkpoints import (RunState, claim, fingerprint, find_interrupted_run, is_resumable,
-                                  load_state, save_state)
+from pipeline.checkpoints import RunState, claim, fingerprint, find_interrupted_run, load_state, save_state
 from pipeline.data import Splits, load_splits
 from pipeline.evaluation import evaluate_probabilities
 from pipeline.training.callbacks import EpochStats, StopOnNaN, TrainingDiverged
@@ -53,7 +53,7 @@ def resume_source(cfg: DictConfig, run_dir: Path, run_fingerprint: str) -> Optio
         return source
     if cfg.trainer.resume:
         source = find_interrupted_run(Path(cfg.paths.output_dir), run_fingerprint, exclude=run_dir)
-        if source is not None and is_resumable(source) and claim(source, run_dir):
+        if source is not None and claim(source, run_dir):
             return source
     return None
 
@@ -65,7 +65,7 @@ def start_or_resume(cfg: DictConfig, run_dir: Path, steps: int) -> tuple[keras.M
         state = load_state(source)
         copy_checkpoints(source, run_dir, state.completed_epochs)
         model = load_checkpoint(run_dir, state.completed_epochs)
-        state = dataclasses.replace(state, status="running", pid=RunState(run_fingerprint).pid)
+        state = dataclasses.replace(state, status="running", pid=os.getpid())
         log.info("Resuming %s after epoch %d", source, state.completed_epochs)
         return model, state
     model = build_model(cfg.model)

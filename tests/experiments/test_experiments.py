@@ -64,11 +64,7 @@ def test_fashion_runs_the_optimizer_comparison_on_fashion_mnist():
 
 
 def test_tune_is_an_optuna_search_with_pruning():
-    from hydra import compose, initialize_config_dir
-
-    from pipeline.config.compose import CONF_DIR
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose("config", overrides=["experiments=tune"], return_hydra_config=True)
+    cfg = compose_config("experiments=tune", return_hydra_config=True)
     assert cfg.hydra.mode.name == "MULTIRUN"
     assert cfg.hydra.sweeper._target_.endswith("OptunaSweeper")
     assert cfg.hydra.sweeper.direction == "maximize" and cfg.trainer.objective == "val_accuracy"
