@@ -4,10 +4,9 @@ Overrides are the training config's (`paths.output_dir=...`, `tracking.experimen
 the report reads the store and the experiment the same overrides would train into.
 """
 import argparse
+import gc
+import os
 import sys
-
-from pipeline.report.build import make_report
-from pipeline.report.settings import ReportError, report_settings
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -25,6 +24,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    from pipeline.report.build import make_report   # MLflow and pandas: after the arguments parsed
+    from pipeline.report.settings import ReportError, report_settings
     try:
         settings = report_settings(args.experiment, args.overrides, args.tracking_uri, args.target, args.all_runs)
         report = make_report(settings)
@@ -39,4 +40,10 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    gc.disable()   # a short-lived command: the collector would only walk MLflow's import, again and again
+    status = main(sys.argv[1:])
+    # Everything is written and closed; skip the interpreter's teardown of thousands of
+    # modules (about a second here).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

@@ -9,21 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
-_DPI = 100
-
-
-def _figure(width: float, height: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(width, height), dpi=_DPI)
-    FigureCanvasAgg(fig)
-    return fig
+from pipeline.plotting import agg_figure
 
 
 def learning_curves(history: dict[str, list[float]], path: Path) -> None:
     """Loss and accuracy per epoch, training beside validation."""
     from matplotlib.ticker import MaxNLocator
-    fig = _figure(10, 4)
+    fig = agg_figure(10, 4)
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.91, wspace=0.2)
     for ax, metric in zip(fig.subplots(1, 2), ("loss", "accuracy")):
         for key, label in ((metric, "train"), (f"val_{metric}", "validation")):
@@ -39,7 +31,7 @@ def learning_curves(history: dict[str, list[float]], path: Path) -> None:
 
 def confusion_matrix(confusion: np.ndarray, path: Path) -> None:
     """Counts of [true class, predicted class], numbered in each cell."""
-    fig = _figure(7, 6)
+    fig = agg_figure(7, 6)
     fig.subplots_adjust(left=0.1, right=0.97, bottom=0.09, top=0.94)
     ax = fig.subplots()
     image = ax.imshow(confusion, cmap="Blues")
@@ -71,7 +63,7 @@ def misclassified_grid(images: np.ndarray, labels: np.ndarray, probabilities: np
     wrong = wrong[np.argsort(-probabilities[wrong, predicted[wrong]])][:columns * rows]
     height, width = images.shape[1:3]
     gap = height // 2   # room for each image's label above it
-    fig = _figure(columns * 1.3, rows * 1.5)
+    fig = agg_figure(columns * 1.3, rows * 1.5)
     ax = fig.add_axes((0.01, 0.01, 0.98, 0.88))
     ax.axis("off")
     ax.imshow(_tiles(images[wrong], rows, columns, gap), cmap="gray_r", extent=(

@@ -1,7 +1,11 @@
 """Clear one-line errors, a non-zero exit and nothing written: unknown experiment, no runs, no store."""
+import subprocess
+import sys
+
 import pytest
 from mlflow import MlflowClient
 
+from pipeline import PROJECT_ROOT
 from pipeline.report.__main__ import main
 
 
@@ -53,3 +57,11 @@ def test_empty_experiment(tmp_path, capsys, create_experiment):
 def test_target_outside_zero_to_one(tmp_path, capsys):
     code, err = run_report(tmp_path, capsys, "optimizers", "--target=99")
     assert_one_line_error(code, err, "99")
+
+
+def test_the_command_exits_non_zero_with_one_line(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "pipeline.report", "optimisers",
+                             f"--tracking-uri=sqlite:///{tmp_path}/x.db"],
+                            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()] and "optimisers" in result.stderr

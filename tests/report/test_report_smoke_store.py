@@ -106,3 +106,14 @@ def test_all_runs_tells_arms_apart_by_their_differing_params(smoke_store, tmp_pa
     assert report.table["runs"].sum() == len(ARMS) * len(SEEDS)
     assert report.table["failed"].sum() == 1
     assert "optimizer.learning_rate" in report.table.columns   # the diverging job differs in it
+
+
+def test_the_command_prints_everything_before_its_fast_exit(smoke_store, tmp_path):
+    """`python -m pipeline.report` skips the interpreter's teardown: its piped output must still arrive whole."""
+    overrides = [o for o in smoke_store.overrides if not o.startswith("paths.output_dir=")]
+    result = subprocess.run([sys.executable, "-m", "pipeline.report", "smoke", *overrides,
+                             f"paths.output_dir={tmp_path}"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.rstrip().endswith(f"under {ARTIFACT_DIR}/")
+    assert all(arm in result.stdout for arm in ARMS) and "wrote arms.md" in result.stdout
