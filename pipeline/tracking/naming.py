@@ -12,6 +12,7 @@ _EPOCH_KEY_SECTIONS = {
     "learning_rate": "optimizer",
     "epoch_time": "speed",
     "samples_per_second": "speed",
+    "cpu_utilization": "speed",
 }
 # Every logged value of a run is a parameter, however deep; longer values are cut.
 _MAX_PARAM_LENGTH = 6000

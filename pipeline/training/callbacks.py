@@ -10,7 +10,10 @@ class TrainingDiverged(RuntimeError):
 
 
 class EpochStats(keras.callbacks.Callback):
-    """Adds learning_rate, epoch_time (s, with validation) and samples_per_second (training only).
+    """Adds learning_rate, epoch_time (s, with validation), samples_per_second (training only)
+    and cpu_utilization: the process's CPU seconds per second of the epoch, about the core
+    count when nothing else competes for the cores. A shared machine shows as a lower value,
+    which tells a slow epoch from a slow pipeline.
 
     It must come first in the callback list: later callbacks (checkpoints, tracking) read
     what it adds.
@@ -22,6 +25,7 @@ class EpochStats(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.perf_counter()
+        self._epoch_cpu_start = time.process_time()   # all of the process's threads
         self._train_seconds = None
 
     def on_test_begin(self, logs=None):
@@ -35,6 +39,7 @@ class EpochStats(keras.callbacks.Callback):
         logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         logs["epoch_time"] = elapsed
         logs["samples_per_second"] = self.train_samples / train_seconds
+        logs["cpu_utilization"] = (time.process_time() - self._epoch_cpu_start) / elapsed
         self._epoch_start = None
 
 

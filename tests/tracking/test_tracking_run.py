@@ -8,7 +8,8 @@ from pipeline.data import load_splits
 from pipeline.tracking.naming import flat_params
 
 EPOCH_METRICS = ("train/loss", "train/accuracy", "val/loss", "val/accuracy",
-                 "optimizer/learning_rate", "speed/epoch_time", "speed/samples_per_second")
+                 "optimizer/learning_rate", "speed/epoch_time", "speed/samples_per_second",
+                 "speed/cpu_utilization")
 
 
 def artifact_paths(client, run_id, folder=None) -> set[str]:

@@ -1,4 +1,5 @@
 """End-to-end smoke training: both loops, determinism, resume, divergence."""
+import os
 import signal
 import time
 
@@ -12,7 +13,8 @@ from pipeline.training.run import train_and_evaluate
 from tests.conftest import isolated_overrides, run_cli
 from tests.training.conftest import SMOKE, read_metrics, smoke_config
 
-EPOCH_METRICS = {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "epoch_time", "samples_per_second"}
+EPOCH_METRICS = {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "epoch_time", "samples_per_second",
+                 "cpu_utilization"}
 
 
 def test_both_loops_log_the_same_metrics_every_epoch(trained_runs):
@@ -20,6 +22,8 @@ def test_both_loops_log_the_same_metrics_every_epoch(trained_runs):
         history = read_metrics(trained_runs[loop])["history"]
         assert set(history) == EPOCH_METRICS
         assert all(len(values) == 2 for values in history.values())
+        # CPU seconds per wall second: busy (not idle), and at most every core of the machine
+        assert all(0.2 < busy <= (os.cpu_count() or 1) * 1.05 for busy in history["cpu_utilization"])
 
 
 def test_the_tape_loop_computes_what_fit_computes(trained_runs):
