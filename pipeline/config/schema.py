@@ -101,6 +101,7 @@ class ScheduleConfig:
     name: str = MISSING
     warmup_epochs: float = 0.0       # linear warm-up from 0 (cosine, exponential)
     final_lr_fraction: float = 0.0   # cosine: lr at the end, as a fraction of the peak
+    peak_lr_factor: float = 1.0      # cosine, exponential: the peak as a multiple of optimizer.learning_rate
     decay_per_epoch: float = 1.0     # exponential: lr multiplier per epoch
 
 

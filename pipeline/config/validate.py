@@ -52,6 +52,7 @@ def validate(cfg: DictConfig) -> None:
 
     _one_of("schedule.name", cfg.schedule.name, SCHEDULES)
     _require(cfg.schedule.warmup_epochs >= 0, f"schedule.warmup_epochs={cfg.schedule.warmup_epochs} must be >= 0")
+    _require(cfg.schedule.peak_lr_factor > 0, f"schedule.peak_lr_factor={cfg.schedule.peak_lr_factor} must be > 0")
 
     trainer = cfg.trainer
     for key in ("epochs", "batch_size", "eval_batch_size"):

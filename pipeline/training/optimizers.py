@@ -42,14 +42,13 @@ def build_schedule(learning_rate: float, schedule_cfg: DictConfig, steps_per_epo
     """A float for a constant rate, otherwise a LearningRateSchedule over the whole run."""
     if schedule_cfg.name == "constant":
         return learning_rate
+    peak = learning_rate * schedule_cfg.peak_lr_factor
     warmup_steps = round(schedule_cfg.warmup_epochs * steps_per_epoch)
     decay_steps = max(epochs * steps_per_epoch - warmup_steps, 1)
     if schedule_cfg.name == "cosine":
-        decay = keras.optimizers.schedules.CosineDecay(
-            learning_rate, decay_steps, alpha=schedule_cfg.final_lr_fraction)
+        decay = keras.optimizers.schedules.CosineDecay(peak, decay_steps, alpha=schedule_cfg.final_lr_fraction)
     else:  # exponential
-        decay = keras.optimizers.schedules.ExponentialDecay(
-            learning_rate, steps_per_epoch, schedule_cfg.decay_per_epoch)
+        decay = keras.optimizers.schedules.ExponentialDecay(peak, steps_per_epoch, schedule_cfg.decay_per_epoch)
     return WarmupSchedule(decay, warmup_steps) if warmup_steps else decay
 
 

@@ -9,7 +9,7 @@ from tests.conftest import compose_config
 
 @pytest.mark.parametrize("name", group_options("optimizer"))
 def test_each_optimizer_config_builds_its_keras_optimizer_with_its_values(name):
-    cfg = compose_config(f"optimizer={name}")
+    cfg = compose_config(f"optimizer={name}", "schedule=constant")   # the rate as configured
     optimizer = build_optimizer(cfg.optimizer, cfg.schedule, steps_per_epoch=10, epochs=2)
     assert type(optimizer) is OPTIMIZERS[name]
     assert float(optimizer.learning_rate) == pytest.approx(cfg.optimizer.learning_rate)
@@ -34,7 +34,8 @@ def _rates(cfg, steps):
 def test_cosine_schedule_warms_up_then_decays_to_the_final_fraction():
     cfg = compose_config("schedule=cosine", "schedule.warmup_epochs=1", "schedule.final_lr_fraction=0.1")
     rates = _rates(cfg, [0, 4, 9, 10, 20, 30])
-    peak = cfg.optimizer.learning_rate
+    peak = cfg.optimizer.learning_rate * cfg.schedule.peak_lr_factor
+    assert peak == pytest.approx(2 * cfg.optimizer.learning_rate)   # conf/schedule/cosine.yaml
     assert rates[0] == pytest.approx(peak / 10) and rates[1] == pytest.approx(peak / 2)
     assert rates[2] == pytest.approx(peak) and rates[3] == pytest.approx(peak)
     assert rates[-1] == pytest.approx(0.1 * peak)
