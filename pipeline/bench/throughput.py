@@ -2,13 +2,13 @@
 
 Two figures per epoch after the first (which pays for tracing): samples per wall-clock
 second, and CPU microseconds per sample. On a shared machine the wall clock swings with
-what else runs on the host (epochs of one run here went from 1,400 to 2,900 samples/s
-while the process got 0.9 to 1.8 cores); the CPU cost of a sample barely moves, so it
-is the steadier comparison of two pieces of code.
+what else runs on the host (epochs of one run here went from 2,600 to 1,500 samples/s
+as the process went from 1.7 to 1.0 cores); the CPU cost of a sample barely moved (2%),
+so it is the steadier comparison of two pieces of code.
 """
-from dataclasses import dataclass
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
