@@ -1,4 +1,4 @@
-"""The benchmark's own arithmetic (its timings are measured by `make bench`, not asserted)."""
+"""The benchmark's own arithmetic and plumbing (its timings are measured by `make bench`, not asserted)."""
 import pytest
 
 from pipeline.bench.__main__ import flatten
@@ -23,3 +23,15 @@ def test_tf_tutorial_flops_follow_its_valid_convolutions():
 def test_results_flatten_to_dotted_numeric_metrics():
     nested = {"throughput": {"convnet": {"ratio": 1.5, "note": "x"}, "ok": True}, "n": 3}
     assert flatten(nested) == {"throughput.convnet.ratio": 1.5, "n": 3.0}
+
+
+def test_both_sides_of_the_throughput_comparison_time_the_epochs_after_the_first(tmp_path):
+    from pipeline.bench.throughput import bare_keras_fit, pipeline_fit
+    from tests.training.conftest import smoke_config
+
+    cfg = smoke_config(tmp_path, "trainer.epochs=3", "model=tf_tutorial")
+    for speeds in (bare_keras_fit(cfg, 3), pipeline_fit(cfg, 3)):
+        assert len(speeds.samples_per_second) == len(speeds.cpu_us_per_sample) == 2
+        assert all(s > 0 for s in speeds.samples_per_second)
+        # a smoke sample costs tens to thousands of CPU microseconds, never nothing
+        assert all(1 < us < 1e5 for us in speeds.cpu_us_per_sample)
