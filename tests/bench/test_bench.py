@@ -29,9 +29,9 @@ def test_both_sides_of_the_throughput_comparison_time_the_epochs_after_the_first
     from pipeline.bench.throughput import bare_keras_fit, pipeline_fit
     from tests.training.conftest import smoke_config
 
-    cfg = smoke_config(tmp_path, "trainer.epochs=3", "model=tf_tutorial")
-    for speeds in (bare_keras_fit(cfg, 3), pipeline_fit(cfg, 3)):
-        assert len(speeds.samples_per_second) == len(speeds.cpu_us_per_sample) == 2
+    cfg = smoke_config(tmp_path, "model=tf_tutorial")   # 2 epochs: the first is not timed
+    for speeds in (bare_keras_fit(cfg, 2), pipeline_fit(cfg, 2)):
+        assert len(speeds.samples_per_second) == len(speeds.cpu_us_per_sample) == 1
         assert all(s > 0 for s in speeds.samples_per_second)
         # a smoke sample costs tens to thousands of CPU microseconds, never nothing
         assert all(1 < us < 1e5 for us in speeds.cpu_us_per_sample)
