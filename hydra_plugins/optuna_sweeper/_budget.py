@@ -23,6 +23,7 @@ from typing import Optional
 import optuna
 from optuna.trial import Trial, TrialState
 
+from hydra_plugins.optuna_sweeper._experimental import experimental_features
 from hydra_plugins.optuna_sweeper._heartbeat import beats
 
 log = logging.getLogger(__name__)
@@ -51,16 +52,14 @@ def _process_gone(pid: int) -> bool:
 
 def queue_retry(study: optuna.Study, failed: optuna.trial.FrozenTrial, max_retry: int) -> None:
     """The same bookkeeping as a heartbeat retry: a WAITING copy, its retry history attached."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+    with experimental_features():
         optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry)(study, failed)
 
 
 def reap_dead_trials(study: optuna.Study, storage, max_retry: int) -> None:
     """Fail (and queue again) the trials whose worker died."""
     if beats(storage):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        with experimental_features():
             optuna.storages.fail_stale_trials(study)
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         owner = trial.user_attrs.get(OWNER)

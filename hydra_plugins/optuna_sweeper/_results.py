@@ -1,13 +1,14 @@
 """What a search leaves behind: `optimization_results.yaml`, plots, and the MLflow parent run's copy."""
 import logging
 import os
-import warnings
 from pathlib import Path
 from typing import Any
 
 import optuna
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
+
+from hydra_plugins.optuna_sweeper._experimental import experimental_features
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,7 @@ def _plot(figures: dict[str, Any], sweep_dir: Path) -> list[Path]:
     paths = []
     for name, draw in figures.items():
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            with experimental_features():
                 axes = draw()
         except (ValueError, RuntimeError) as error:   # e.g. importances need two finished trials
             log.info("No %s plot: %s", name, error)

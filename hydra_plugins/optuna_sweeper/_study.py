@@ -1,13 +1,13 @@
 """Building the study: storage, sampler, pruner and directions, from the sweeper's config."""
 import logging
 import math
-import warnings
 from typing import Any, Optional
 
 import optuna
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from hydra_plugins.optuna_sweeper._experimental import experimental_features
 from hydra_plugins.optuna_sweeper._search_space import SearchSpace, grid_values
 from pipeline.search.storage import open_storage
 
@@ -26,8 +26,7 @@ def build_storage(url: Optional[str], heartbeat_interval: Optional[int], grace_p
     """In memory without a URL (one process, no pruning); an RDB storage beats and retries stale trials."""
     if url is None:
         return optuna.storages.InMemoryStorage()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+    with experimental_features():
         return open_storage(url, heartbeat_interval=heartbeat_interval, grace_period=grace_period,
                             stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry))
 
@@ -42,9 +41,7 @@ def build_sampler(sampler_cfg: DictConfig, space: SearchSpace, n_trials: int,
     if sampler_cfg.get("seed") is not None:
         sampler_cfg = OmegaConf.merge(sampler_cfg, {"seed": sampler_cfg.seed + trials_so_far})
     if get_class(sampler_cfg._target_) is not optuna.samplers.GridSampler:
-        with warnings.catch_warnings():
-            # TPE's `group` (our default for conditional spaces) is flagged experimental.
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        with experimental_features():   # e.g. TPE's `group`, our default for conditional spaces
             return instantiate(sampler_cfg), n_trials
     if space.conditionals or space.extend is not None:
         raise ValueError("the grid sampler needs a fixed space: no conditional_params or custom_search_space")
@@ -53,10 +50,6 @@ def build_sampler(sampler_cfg: DictConfig, space: SearchSpace, n_trials: int,
     if grid_size < n_trials:
         log.info("The grid has %d points: n_trials %d -> %d", grid_size, n_trials, grid_size)
     return instantiate(sampler_cfg, search_space=grid), min(n_trials, grid_size)
-
-
-def build_pruner(pruner_cfg: Optional[DictConfig]) -> optuna.pruners.BasePruner:
-    return instantiate(pruner_cfg) if pruner_cfg else optuna.pruners.NopPruner()
 
 
 def open_study(storage, pruner, study_name: Optional[str], direction: Any) -> optuna.Study:

@@ -48,6 +48,7 @@ class OptunaSweeper(Sweeper):
         from hydra_plugins.optuna_sweeper._results import write_results
         from hydra_plugins.optuna_sweeper._search import Search, TrialLinkSettings
         from hydra_plugins.optuna_sweeper._search_space import build_search_space
+        from pipeline.search.trial_link import build_pruner
 
         s = self.settings
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
@@ -56,7 +57,7 @@ class OptunaSweeper(Sweeper):
 
         space = build_search_space(s.params, arguments, s.conditional_params, s.custom_search_space)
         storage = _study.build_storage(s.storage, s.heartbeat_interval, s.grace_period, s.max_retry)
-        study = _study.open_study(storage, _study.build_pruner(s.pruner), s.study_name, s.direction)
+        study = _study.open_study(storage, build_pruner(s.pruner), s.study_name, s.direction)
         study.sampler, n_trials = _study.build_sampler(s.sampler, space, s.n_trials, len(study.trials))
         log.info("Study %s on %s: %s, %s trials, directions %s", study.study_name, s.storage or "memory",
                  type(study.sampler).__name__, n_trials, _study.directions(s.direction))

@@ -13,18 +13,24 @@ from omegaconf import DictConfig, OmegaConf
 PRUNED_AT_STEP = "pruned_at_step"   # user attribute: the step after which the pruner stopped the job
 
 
+def build_pruner(pruner_cfg: Optional[DictConfig]):
+    """The pruner a `_target_` config describes; Optuna's NopPruner without one. The sweeper
+    builds its study's pruner here, and each job rebuilds the same one."""
+    import optuna
+    from hydra.utils import instantiate
+
+    return instantiate(pruner_cfg) if pruner_cfg else optuna.pruners.NopPruner()
+
+
 class TrialLink:
     def __init__(self, trial_cfg: DictConfig):
         import optuna
-        from hydra.utils import instantiate
 
         from pipeline.search.storage import open_storage
 
-        pruner_cfg = trial_cfg.pruner
-        pruner = instantiate(pruner_cfg) if pruner_cfg else optuna.pruners.NopPruner()
         # The job never samples; a random sampler keeps Trial() from running the sweeper's one.
         study = optuna.load_study(study_name=trial_cfg.study_name, storage=open_storage(trial_cfg.storage),
-                                  pruner=pruner, sampler=optuna.samplers.RandomSampler())
+                                  pruner=build_pruner(trial_cfg.pruner), sampler=optuna.samplers.RandomSampler())
         frozen = next(t for t in study.get_trials(deepcopy=False) if t.number == trial_cfg.number)
         # Optuna has no public lookup of a trial by number; the frozen trial carries its id.
         self.trial = optuna.trial.Trial(study, frozen._trial_id)
