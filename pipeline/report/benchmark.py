@@ -7,17 +7,12 @@ since the answer a user waits for includes MLflow's import and store start-up:
 the report, and as the baseline one bare `mlflow.search_runs` of the same store.
 """
 import itertools
-import os
-import subprocess
-import sys
 import tempfile
-import time
-from statistics import median
 
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
 
-from pipeline import PROJECT_ROOT
+from pipeline.bench.startup import command_seconds
 from pipeline.report.aggregate import EPOCH_TIME, TEST_ACCURACY
 from pipeline.report.arms import OVERRIDES_TAG, SWEEP_PARAM_PREFIX
 from pipeline.report.runs import MULTIRUN_TAG, PARENT_ID_TAG, PARENT_VALUE, VAL_ACCURACY
@@ -59,25 +54,18 @@ def fill_synthetic_store(uri: str, experiment_name: str, seeds: int = 5, epochs:
     return parent.info.run_id
 
 
-def _timed(command: list[str]) -> float:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    start = time.perf_counter()
-    subprocess.run(command, cwd=PROJECT_ROOT, env=env, check=True, capture_output=True)
-    return time.perf_counter() - start
-
-
 def measure_report_speed(seeds: int = 5, repeats: int = 3) -> dict[str, float]:
     """Seconds for `python -m pipeline.report` on a 100-run multirun (median of `repeats`), the
     baseline's, and their ratio."""
     with tempfile.TemporaryDirectory() as tmp:
         uri, experiment_name = f"sqlite:///{tmp}/mlflow.db", "report-benchmark"
         fill_synthetic_store(uri, experiment_name, seeds=seeds)
-        report = [sys.executable, "-m", "pipeline.report", BENCH_EXPERIMENT, f"--tracking-uri={uri}",
+        report = ["-m", "pipeline.report", BENCH_EXPERIMENT, f"--tracking-uri={uri}",
                   f"tracking.experiment_name={experiment_name}", f"paths.output_dir={tmp}/outputs"]
-        baseline = [sys.executable, "-c", "import mlflow, sys; mlflow.set_tracking_uri(sys.argv[1]); "
+        baseline = ["-c", "import mlflow, sys; mlflow.set_tracking_uri(sys.argv[1]); "
                     "mlflow.search_runs(experiment_names=[sys.argv[2]])", uri, experiment_name]
-        report_s = median(_timed(report) for _ in range(repeats))
-        baseline_s = median(_timed(baseline) for _ in range(repeats))
+        report_s = command_seconds(report, repeats)
+        baseline_s = command_seconds(baseline, repeats)
     return {"report_s": report_s, "baseline_s": baseline_s, "ratio": report_s / baseline_s}
 
 
