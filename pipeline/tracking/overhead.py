@@ -9,24 +9,28 @@ import tempfile
 import time
 from pathlib import Path
 
+from omegaconf import DictConfig
+
 from pipeline.config.compose import compose_config
 from pipeline.tracking.store import prepare_store
 
 
-def _timed_training(overrides: list[str], store: Path, tracking: bool, name: str) -> float:
+def _config(overrides: list[str], store: Path, tracking: bool) -> DictConfig:
+    return compose_config(f"paths.output_dir={store}/outputs", f"paths.mlruns_dir={store}/mlruns",
+                          f"tracking.enabled={str(tracking).lower()}", "trainer.resume=false", *overrides)
+
+
+def _timed_training(cfg: DictConfig, run_dir: Path) -> float:
     from pipeline.training.run import train_and_evaluate
-    cfg = compose_config(f"paths.output_dir={store}/outputs", f"paths.mlruns_dir={store}/mlruns",
-                         f"tracking.enabled={str(tracking).lower()}", "trainer.resume=false", *overrides)
-    run_dir = store / "outputs" / name
     run_dir.mkdir(parents=True)
-    if tracking:  # as the Hydra callback does before a job: not part of the job's time
+    if cfg.tracking.enabled:  # as the Hydra callback does before a job: not part of the job's time
         prepare_store(cfg.tracking.uri, cfg.tracking.connect_timeout)
     start = time.perf_counter()
     train_and_evaluate(cfg, run_dir)
     return time.perf_counter() - start
 
 
-def _in_run_cost(store: Path, run_dir: Path) -> tuple[float, float]:
+def _in_run_cost(cfg: DictConfig, run_dir: Path) -> tuple[float, float]:
     """Seconds the tracked run spent in tracking code (its `tracking/seconds` metric) and in
     its epochs (training and validation)."""
     from mlflow import MlflowClient
@@ -35,7 +39,7 @@ def _in_run_cost(store: Path, run_dir: Path) -> tuple[float, float]:
     from pipeline.tracking.tracker import RUN_ID_KEY, TRACKING_SECONDS_METRIC
 
     state = load_state(run_dir)
-    run = MlflowClient(f"sqlite:///{store}/mlruns/mlflow.db").get_run(state.extra[RUN_ID_KEY])
+    run = MlflowClient(cfg.tracking.uri).get_run(state.extra[RUN_ID_KEY])
     return run.data.metrics[TRACKING_SECONDS_METRIC], sum(state.history["epoch_time"])
 
 
@@ -46,12 +50,13 @@ def measure_overhead(overrides: list[str], repeats: int = 1) -> dict[str, float]
     the time spent inside tracking code against their epochs' time (`in_run_share`)."""
     with tempfile.TemporaryDirectory() as tmp:
         store = Path(tmp)
-        _timed_training(overrides, store, tracking=False, name="warm-up")
+        untracked, tracked = _config(overrides, store, tracking=False), _config(overrides, store, tracking=True)
+        _timed_training(untracked, store / "outputs" / "warm-up")
         off, on, in_run = [], [], []
         for i in range(repeats):
-            off.append(_timed_training(overrides, store, tracking=False, name=f"off-{i}"))
-            on.append(_timed_training(overrides, store, tracking=True, name=f"on-{i}"))
-            in_run.append(_in_run_cost(store, store / "outputs" / f"on-{i}"))
+            off.append(_timed_training(untracked, store / "outputs" / f"off-{i}"))
+            on.append(_timed_training(tracked, store / "outputs" / f"on-{i}"))
+            in_run.append(_in_run_cost(tracked, store / "outputs" / f"on-{i}"))
     tracking_s, epochs_s = min(in_run, key=lambda cost: cost[0] / cost[1])
     return {"untracked_s": min(off), "tracked_s": min(on), "overhead": min(on) / min(off) - 1,
             "in_run_tracking_s": tracking_s, "in_run_epochs_s": epochs_s, "in_run_share": tracking_s / epochs_s}
