@@ -15,7 +15,6 @@ from hydra.core.global_hydra import GlobalHydra
 from pipeline import PROJECT_ROOT
 
 
-
 def multirun(config_dir: Path, config_name: str, task_function: Callable, overrides: Sequence[str]) -> Any:
     """What `app -m OVERRIDES` does, in this process; returns what the sweeper returns."""
     with initialize_config_dir(config_dir=str(config_dir), version_base="1.3", job_name="search"):

@@ -87,11 +87,14 @@ class Tracker:
         what tracking cost this run (its cost so far: all but ending the run)."""
         with self.stopwatch:
             self._log_results(model, splits, test, probabilities, objective)
-        self.client.log_metric(self.run_id, TRACKING_SECONDS_METRIC, self.stopwatch.seconds,
-                               step=max(self.state.completed_epochs - 1, 0))
+        self.client.log_metric(self.run_id, TRACKING_SECONDS_METRIC, self.stopwatch.seconds, step=self._final_step())
+
+    def _final_step(self) -> int:
+        """The step (0-based epoch) of the run's end-of-training figures: its last epoch."""
+        return max(self.state.completed_epochs - 1, 0)
 
     def _log_results(self, model, splits, test, probabilities: np.ndarray, objective: float) -> None:
-        final_step = max(self.state.completed_epochs - 1, 0)
+        final_step = self._final_step()
         timestamp = int(time.time() * 1000)
         figures = {metric_name(key): value for key, value in test.as_dict("test").items()}
         figures[best_metric_name(self.cfg.trainer.objective)] = objective
