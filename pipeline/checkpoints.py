@@ -3,14 +3,20 @@
 Numpy/stdlib only; the Keras side (saving models) lives in `pipeline.training.checkpointing`.
 
 A run directory holds `checkpoints/epoch-NNN.keras` (weights, optimizer state and the
-dropout RNG state) and `checkpoints/state.json`:
+dropout RNG state), `checkpoints/state.json`:
   {"fingerprint", "completed_epochs", "history": {metric: [per epoch]}, "status",
    "pid", "host", "resumed_into", "extra": {...}}
+and, while its process runs, `checkpoints/lease.json` ({"host", "pid", "expires"}), which
+that process renews: with `outputs/` on a file system that several machines share, a
+run is alive while its lease is, whichever machine looks.
 """
 import hashlib
 import json
 import os
 import socket
+import threading
+import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -20,11 +26,12 @@ from omegaconf import DictConfig, OmegaConf
 CHECKPOINT_DIR = "checkpoints"
 STATE_FILE = "state.json"
 CLAIM_FILE = "resumed_into"
+LEASE_FILE = "lease.json"
 
 # Keys that do not change what a run learns; leaving them out of the fingerprint lets a
 # restarted command find its interrupted run even if, say, the tracking store moved.
 _NOT_FINGERPRINTED = ("paths", "tracking", "hydra")
-_NOT_FINGERPRINTED_TRAINER = ("resume", "resume_from", "verbose")
+_NOT_FINGERPRINTED_TRAINER = ("resume", "resume_from", "lease_seconds", "verbose")
 
 
 @dataclass
@@ -81,17 +88,56 @@ def load_state(run_dir: Path) -> Optional[RunState]:
     return RunState(**json.loads(path.read_text()))
 
 
-def _alive_here(state: RunState) -> bool:
-    """Whether the process that wrote the state is still running on this machine."""
-    if state.host != socket.gethostname():
-        return False
+def _process_alive(pid: int) -> bool:
+    """Whether `pid` runs on this machine (and is not this process, which is resuming)."""
     try:
-        os.kill(state.pid, 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return state.pid != os.getpid()
+    return pid != os.getpid()
+
+
+@contextmanager
+def lease(run_dir: Path, seconds: float):
+    """Hold the run's lease while inside: renewed every third of `seconds`, dropped on exit.
+    A process killed outright stops renewing; its lease lapses after `seconds`."""
+    path = checkpoint_dir(run_dir) / LEASE_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    owner = {"host": socket.gethostname(), "pid": os.getpid()}
+    stop = threading.Event()
+
+    def write() -> None:
+        write_json_atomically(path, {**owner, "expires": time.time() + seconds})
+
+    def renew() -> None:
+        while not stop.wait(seconds / 3):
+            write()
+
+    write()   # held before the first epoch starts
+    thread = threading.Thread(target=renew, name="run-lease", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        path.unlink(missing_ok=True)
+
+
+def _alive(run_dir: Path, state: RunState) -> bool:
+    """Whether the run's process still runs: its lease, checked at once on its own host."""
+    path = checkpoint_dir(run_dir) / LEASE_FILE
+    try:
+        held = json.loads(path.read_text())
+    except (OSError, ValueError):
+        held = None
+    if held is None:   # no lease: finished cleanly, or written before leases existed
+        return state.host == socket.gethostname() and _process_alive(state.pid)
+    if held["host"] == socket.gethostname():
+        return _process_alive(held["pid"])
+    return held["expires"] > time.time()
 
 
 def is_resumable(run_dir: Path, expected_fingerprint: str) -> bool:
@@ -100,7 +146,7 @@ def is_resumable(run_dir: Path, expected_fingerprint: str) -> bool:
             and state.status == "running"
             and state.completed_epochs > 0
             and not (checkpoint_dir(run_dir) / CLAIM_FILE).exists()
-            and not _alive_here(state)
+            and not _alive(run_dir, state)
             and checkpoint_path(run_dir, state.completed_epochs).is_file()
             and state.fingerprint == expected_fingerprint)
 

@@ -1,6 +1,5 @@
 """What a search leaves behind: `optimization_results.yaml`, plots, and the MLflow parent run's copy."""
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -65,10 +64,8 @@ def plots(study: optuna.Study, sweep_dir: Path) -> list[Path]:
 
 
 def log_to_parent_run(config: DictConfig, result: dict[str, Any], files: list[Path]) -> None:
-    """The project's tracking callback leaves its parent run's id in the environment."""
-    from pipeline.tracking.tracker import PARENT_RUN_ENV
-
-    parent_id = os.environ.get(PARENT_RUN_ENV)
+    """The project's tracking callback puts its parent run's id into the config."""
+    parent_id = OmegaConf.select(config, "tracking.parent_run_id")
     uri = OmegaConf.select(config, "tracking.uri")
     if not parent_id or not uri:
         return

@@ -5,20 +5,14 @@ from typing import Any, Optional
 
 import optuna
 from hydra.utils import get_class, instantiate
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from hydra_plugins.optuna_sweeper._experimental import experimental_features
 from hydra_plugins.optuna_sweeper._search_space import SearchSpace, grid_values
 from pipeline.search.storage import open_storage
+from pipeline.search.study_parent import directions
 
 log = logging.getLogger(__name__)
-
-
-def directions(direction: Any) -> list[str]:
-    """`direction` as the list Optuna takes: one entry per objective."""
-    if isinstance(direction, (list, tuple, ListConfig)):
-        return [str(d) for d in direction]
-    return [str(direction)]
 
 
 def build_storage(url: Optional[str], heartbeat_interval: Optional[int], grace_period: Optional[int],

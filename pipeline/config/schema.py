@@ -126,6 +126,7 @@ class TrainerConfig:
     early_stopping: Optional[EarlyStoppingConfig] = None
     resume: bool = True
     resume_from: Optional[str] = None
+    lease_seconds: float = 60.0
     objective: str = "val_accuracy"
     objective_mode: str = "max"
     extra_objectives: list[str] = field(default_factory=list)
@@ -148,6 +149,7 @@ class TrackingConfig:
     register_as: Optional[str] = None
     register_alias: str = "candidate"
     connect_timeout: float = 5.0
+    parent_run_id: Optional[str] = None
 
 
 @dataclass

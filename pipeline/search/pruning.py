@@ -27,6 +27,9 @@ class ReportToTrial(keras.callbacks.Callback):
         self.link = TrialLink(trial_cfg)
         self.objective = objective
 
+    def on_train_end(self, logs=None):
+        self.link.job_ended()
+
     def on_epoch_end(self, epoch, logs=None):
         if self.link.report(float(logs[self.objective]), step=epoch):
             self.model.stop_training = True

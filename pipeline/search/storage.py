@@ -3,28 +3,16 @@
   sqlite:////abs/optuna.db, postgresql://..., mysql://...  -> RDBStorage (heartbeats possible)
   /abs/path/optuna.journal (any path without "://")       -> JournalStorage on a JournalFileBackend
 """
-import fcntl
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Optional
+
+from pipeline.first_use import first_use_lock
 
 SQLITE_LOCK_TIMEOUT_S = 60   # writers wait this long for SQLite's file lock instead of failing
 
 
 def is_journal(url: str) -> bool:
     return "://" not in url
-
-
-@contextmanager
-def _exclusive(lock_path: Path):
-    """Serialise first-time schema creation: concurrent first migrations race."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def open_storage(url: str, *, heartbeat_interval: Optional[int] = None, grace_period: Optional[int] = None,
@@ -37,9 +25,6 @@ def open_storage(url: str, *, heartbeat_interval: Optional[int] = None, grace_pe
         return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
     heartbeat = dict(heartbeat_interval=heartbeat_interval, grace_period=grace_period,
                      heartbeat_stale_trial_callback=stale_trial_callback) if heartbeat_interval else {}
-    if not url.startswith("sqlite:///"):
-        return optuna.storages.RDBStorage(url, **heartbeat)
-    database = Path(url.removeprefix("sqlite:///"))
-    with _exclusive(database.with_name(database.name + ".init-lock")):
-        return optuna.storages.RDBStorage(
-            url, engine_kwargs={"connect_args": {"timeout": SQLITE_LOCK_TIMEOUT_S}}, **heartbeat)
+    sqlite = {"engine_kwargs": {"connect_args": {"timeout": SQLITE_LOCK_TIMEOUT_S}}} if url.startswith("sqlite:") else {}
+    with first_use_lock(url, "optuna"):   # RDBStorage creates its tables on first use
+        return optuna.storages.RDBStorage(url, **sqlite, **heartbeat)

@@ -6,11 +6,15 @@ reports an intermediate value per epoch and asks the pruner; when told to stop, 
 records the epoch in the trial's user attributes, where the sweeper reads it and tells
 the study PRUNED. Only the sweeper ever finishes a trial.
 """
+import os
+import socket
+import time
 from typing import Any, Optional
 
 from omegaconf import DictConfig, OmegaConf
 
 PRUNED_AT_STEP = "pruned_at_step"   # user attribute: the step after which the pruner stopped the job
+JOB = "job"   # user attribute: {"host", "pid", "started", "ended"} (Unix seconds) of the job's process
 
 
 def build_pruner(pruner_cfg: Optional[DictConfig]):
@@ -36,6 +40,12 @@ class TrialLink:
         self.trial = optuna.trial.Trial(study, frozen._trial_id)
         # Optuna has no intermediate values for several objectives, hence no pruning.
         self.reports = len(study.directions) == 1
+        self.job = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
+        self.trial.set_user_attr(JOB, self.job)
+
+    def job_ended(self) -> None:
+        """Record when the job's work ended: with `started`, where and when each trial really ran."""
+        self.trial.set_user_attr(JOB, {**self.job, "ended": time.time()})
 
     def report(self, value: float, step: int) -> bool:
         """Record `value` at `step`; True when the pruner says the job should stop."""

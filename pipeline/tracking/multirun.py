@@ -1,11 +1,12 @@
 """The Hydra callback: a ready store before any job, and one parent run per multirun.
 
 Runs in the launching process, before Hydra creates output directories; imports no
-TensorFlow. Jobs find the parent through the `MLFLOW_PARENT_RUN_ID` environment variable,
-which launchers that start jobs in other processes pass on.
+TensorFlow. Jobs find the parent in their own config (`tracking.parent_run_id`, added to
+the sweep's overrides), which every launcher passes on, to processes and machines alike.
+A search on a shared Optuna storage has one parent for the whole study, however many
+workers, launchers or resumes run it (see `pipeline.search.study_parent`).
 """
 import atexit
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -15,11 +16,12 @@ import pandas as pd
 from hydra.experimental.callback import Callback
 from mlflow import MlflowClient
 from mlflow.entities import RunStatus
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
-from pipeline.tracking.naming import best_metric_name, git_state
+from pipeline.tracking.lifecycle import FAILURE_REASON_TAG
+from pipeline.tracking.naming import (PARENT_RUN_OVERRIDE, STUDY_TAG, TRIAL_TAG, best_metric_name,
+                                      git_state)
 from pipeline.tracking.store import TrackingStoreError, experiment_id, prepare_store
-from pipeline.tracking.tracker import PARENT_RUN_ENV
 
 # Children's figures in the parent's summary table, beside the objective.
 _SUMMARY_METRICS = ("test/accuracy", "test/loss")
@@ -43,6 +45,53 @@ def sweep_params(config: DictConfig) -> dict[str, str]:
         key, _, value = override.partition("=")
         params[f"sweep.{key.lstrip('+~')}"] = value
     return params
+
+
+def search_study(config: DictConfig) -> Optional[tuple[str, str, list[str]]]:
+    """(storage, study name, directions) of a search on a shared storage; None otherwise
+    (a plain multirun, or a study that lives in one process's memory)."""
+    from pipeline.search.study_parent import directions
+
+    sweeper = OmegaConf.select(config, "hydra.sweeper") or {}
+    storage, name = sweeper.get("storage"), sweeper.get("study_name")
+    if not storage or not name:
+        return None
+    return str(storage), str(name), directions(sweeper.get("direction", "maximize"))
+
+
+def pass_parent_to_jobs(config: DictConfig, parent_id: str) -> None:
+    """Put the parent's id into every job's config: Hydra hands `hydra.overrides.task` to the
+    sweeper after this callback, and each job composes its config from those overrides."""
+    with read_write(config), open_dict(config):
+        config.tracking.parent_run_id = parent_id   # for the sweeper, in this process
+        task = [o for o in config.hydra.overrides.task if not o.startswith(PARENT_RUN_OVERRIDE + "=")]
+        config.hydra.overrides.task = [*task, f"{PARENT_RUN_OVERRIDE}={parent_id}"]
+
+
+def fail_lost_children(client: MlflowClient, parent: Any, storage: str, study_name: str) -> int:
+    """End FAILED the child runs still RUNNING whose trial the study has already finished: their
+    worker died (its heartbeat stopped) and can no longer end them. Returns how many."""
+    import optuna
+
+    from pipeline.search.storage import open_storage
+
+    running = client.search_runs([parent.info.experiment_id],
+                                 f"tags.mlflow.parentRunId = '{parent.info.run_id}' and "
+                                 f"attributes.status = 'RUNNING'")
+    if not running:
+        return 0
+    study = optuna.load_study(study_name=study_name, storage=open_storage(storage))
+    states = {trial.number: trial.state for trial in study.get_trials(deepcopy=False)}
+    lost = 0
+    for run in running:
+        number = run.data.tags.get(TRIAL_TAG)
+        state = states.get(int(number)) if number is not None else None
+        if state is not None and state.is_finished():
+            client.set_tag(run.info.run_id, FAILURE_REASON_TAG, f"trial {number} ended {state.name} "
+                                                                 "while this run was open: its worker died")
+            client.set_terminated(run.info.run_id, RunStatus.to_string(RunStatus.FAILED))
+            lost += 1
+    return lost
 
 
 def children_table(client: MlflowClient, parent: Any, objective: str) -> pd.DataFrame:
@@ -72,6 +121,7 @@ class MlflowTracking(Callback):
     def __init__(self) -> None:
         self.parent_id: Optional[str] = None
         self.client: Optional[MlflowClient] = None
+        self.study: Optional[tuple[str, str, list[str]]] = None
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         if config.tracking.enabled:
@@ -82,27 +132,45 @@ class MlflowTracking(Callback):
             return
         _ready_store(config)
         self.client = MlflowClient(config.tracking.uri)
+        self.study = search_study(config)
+        if self.study is None:
+            self.parent_id = self._create_parent(config)
+        else:
+            from pipeline.search.study_parent import study_parent_run
+
+            storage, name, directions = self.study
+            self.parent_id, created = study_parent_run(storage, name, directions,
+                                                       lambda: self._create_parent(config))
+            if not created:   # another worker's, or an earlier run's: this worker joins it
+                self.client.update_run(self.parent_id, status=RunStatus.to_string(RunStatus.RUNNING))
+                fail_lost_children(self.client, self.client.get_run(self.parent_id), storage, name)
+        pass_parent_to_jobs(config, self.parent_id)
+        # A failing job stops Hydra before on_multirun_end: the parent must not stay RUNNING.
+        atexit.register(self._end_parent, RunStatus.FAILED)
+
+    def _create_parent(self, config: DictConfig) -> str:
         sweep_dir = Path(str(config.hydra.sweep.dir))
+        study_tag = {STUDY_TAG: self.study[1]} if self.study else {}
         parent = self.client.create_run(
             experiment_id(config.tracking),
-            run_name=f"multirun {sweep_dir.parent.name} {sweep_dir.name}",
+            run_name=f"search {self.study[1]}" if self.study else
+            f"multirun {sweep_dir.parent.name} {sweep_dir.name}",
             tags={"multirun": "parent", "sweep_dir": str(sweep_dir),
                   "overrides": " ".join(config.hydra.overrides.task),
                   "objective": f"{config.trainer.objective_mode} {config.trainer.objective}",
-                  **git_state()},
+                  **study_tag, **git_state()},
         )
-        self.parent_id = parent.info.run_id
         for key, value in sweep_params(config).items():
-            self.client.log_param(self.parent_id, key, value)
-        os.environ[PARENT_RUN_ENV] = self.parent_id
-        # A failing job stops Hydra before on_multirun_end: the parent must not stay RUNNING.
-        atexit.register(self._end_parent, RunStatus.FAILED)
+            self.client.log_param(parent.info.run_id, key, value)
+        return parent.info.run_id
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         if self.parent_id is None:
             return
         objective, mode = config.trainer.objective, config.trainer.objective_mode
         parent = self.client.get_run(self.parent_id)
+        if self.study is not None:
+            fail_lost_children(self.client, parent, self.study[0], self.study[1])
         table = children_table(self.client, parent, objective)
         with tempfile.TemporaryDirectory() as tmp:
             table.to_csv(Path(tmp) / "children.csv", index=False)
@@ -120,5 +188,4 @@ class MlflowTracking(Callback):
             return
         self.client.set_terminated(self.parent_id, RunStatus.to_string(status))
         atexit.unregister(self._end_parent)
-        os.environ.pop(PARENT_RUN_ENV, None)
         self.parent_id = None

@@ -16,6 +16,10 @@ _EPOCH_KEY_SECTIONS = {
 }
 # Every logged value of a run is a parameter, however deep; longer values are cut.
 _MAX_PARAM_LENGTH = 6000
+# The multirun callback adds this override to every job: the id of the job's parent run.
+PARENT_RUN_OVERRIDE = "tracking.parent_run_id"
+# A search's parent and child runs name their Optuna study; a child, its trial number.
+STUDY_TAG, TRIAL_TAG = "optuna.study", "optuna.trial"
 
 
 def compact_number(value: float) -> str:
@@ -59,13 +63,22 @@ def git_state() -> dict[str, str]:
         return {"git.commit": "unknown", "git.dirty": "unknown"}
 
 
+def user_overrides(overrides: list[str]) -> list[str]:
+    """The overrides that say what a job runs: without the parent run id the callback adds."""
+    return [o for o in overrides if not o.startswith(PARENT_RUN_OVERRIDE + "=")]
+
+
 def run_tags(cfg: DictConfig, overrides: list[str]) -> dict[str, str]:
     git = git_state()
+    trial = OmegaConf.select(cfg, "trial")
+    trial_tags = ({STUDY_TAG: trial.study_name, TRIAL_TAG: str(trial.number)}
+                  if trial is not None and trial.get("number") is not None else {})
     return {
         "model": cfg.model.name,
         "optimizer": cfg.optimizer.name,
         "dataset": cfg.data.name,
-        "overrides": " ".join(overrides),
+        "overrides": " ".join(user_overrides(overrides)),
+        **trial_tags,
         "objective": f"{cfg.trainer.objective_mode} {cfg.trainer.objective}",
         **git,
         "mlflow.source.git.commit": git["git.commit"],

@@ -6,6 +6,8 @@ from pathlib import Path
 import mlflow
 from mlflow import MlflowClient
 
+from pipeline.first_use import first_use_lock
+
 SERVER_SCHEMES = ("http://", "https://")
 
 
@@ -30,8 +32,9 @@ def check_server(uri: str, timeout: float) -> None:
 def prepare_store(uri: str, timeout: float) -> None:
     """Fail fast on an unreachable server; create a database store's tables now.
 
-    MLflow migrates a new database on first use; parallel jobs doing that at once race,
-    so the launcher process calls this before any job starts.
+    MLflow migrates a new database on first use and parallel first uses race: the launcher
+    process calls this before any job starts, and processes started at once (on one
+    machine or, on PostgreSQL, several) take turns through `first_use_lock`.
     """
     if is_server(uri):
         check_server(uri, timeout)
@@ -39,9 +42,15 @@ def prepare_store(uri: str, timeout: float) -> None:
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     try:
-        MlflowClient(uri).search_experiments(max_results=1)
+        with first_use_lock(uri, "mlflow"):
+            MlflowClient(uri).search_experiments(max_results=1)
     except Exception as error:  # any driver's connection error: one line, not a traceback
         raise TrackingStoreError(f"tracking.uri={uri} cannot be opened ({error})") from None
+
+
+def artifact_location(root: str) -> str:
+    """A URI MLflow can store under: remote roots (s3://, gs://, ...) as given, local paths as file URIs."""
+    return root if "://" in root else Path(root).resolve().as_uri()
 
 
 def experiment_id(tracking_cfg) -> str:
@@ -54,7 +63,7 @@ def experiment_id(tracking_cfg) -> str:
     experiment = client.get_experiment_by_name(tracking_cfg.experiment_name)
     if experiment is not None:
         return experiment.experiment_id
-    location = None if is_server(tracking_cfg.uri) else Path(tracking_cfg.artifact_root).as_uri()
+    location = None if is_server(tracking_cfg.uri) else artifact_location(tracking_cfg.artifact_root)
     try:
         return client.create_experiment(tracking_cfg.experiment_name, artifact_location=location)
     except mlflow.exceptions.MlflowException:

@@ -4,7 +4,6 @@ The run starts (or, for a resumed training, continues) before the first epoch an
 with the job: FINISHED, FAILED or KILLED (see `lifecycle`). Tracking observes; it never
 changes what is trained.
 """
-import os
 import tempfile
 import time
 from contextlib import contextmanager
@@ -26,8 +25,6 @@ from pipeline.tracking.naming import best_metric_name, flat_params, metric_name,
 from pipeline.tracking.stopwatch import Stopwatch
 from pipeline.tracking.store import experiment_id
 
-# The multirun callback puts its parent run's id here; jobs in other processes inherit it.
-PARENT_RUN_ENV = "MLFLOW_PARENT_RUN_ID"
 # Where a run's state keeps its MLflow run id, so a resumed training continues that run.
 RUN_ID_KEY = "mlflow_run_id"
 # Test images that go with the logged model as its input example.
@@ -147,15 +144,15 @@ def _run_exists(client: MlflowClient, run_id: str) -> bool:
 
 
 def _start_or_continue(cfg: DictConfig, state: RunState):
-    """The active run: the resumed training's own run, else a new one (a child run when a
-    multirun callback left its parent's id)."""
+    """The active run: the resumed training's own run, else a new one (a child run when the
+    multirun callback put its parent's id into the job's config)."""
     previous = state.extra.get(RUN_ID_KEY)
     if previous and _run_exists(MlflowClient(cfg.tracking.uri), previous):
         return mlflow.start_run(run_id=previous)
     return mlflow.start_run(
         experiment_id=experiment_id(cfg.tracking),
         run_name=run_name(cfg),
-        parent_run_id=os.environ.get(PARENT_RUN_ENV) or None,
+        parent_run_id=cfg.tracking.parent_run_id,
         tags=run_tags(cfg, hydra_overrides()),
     )
 

@@ -12,7 +12,8 @@ import numpy as np
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from pipeline.checkpoints import RunState, claim, fingerprint, find_interrupted_run, load_state, save_state
+from pipeline.checkpoints import (RunState, claim, fingerprint, find_interrupted_run, lease, load_state,
+                                  save_state)
 from pipeline.data import Splits, load_splits
 from pipeline.evaluation import evaluate_probabilities
 from pipeline.training.callbacks import EpochStats, StopOnNaN, TrainingDiverged
@@ -129,7 +130,7 @@ def train_and_evaluate(cfg: DictConfig, run_dir: Optional[Path] = None) -> float
     (run_dir / "model_summary.txt").write_text(summary)
 
     loop = LOOPS[cfg.trainer.loop]
-    with track_run(cfg, run_dir, state, splits) as tracker:
+    with lease(run_dir, cfg.trainer.lease_seconds), track_run(cfg, run_dir, state, splits) as tracker:
         try:
             loop(LoopInputs(
                 model=model,

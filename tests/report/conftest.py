@@ -11,7 +11,6 @@ from mlflow import MlflowClient
 from mlflow.entities import Run
 
 from pipeline import PROJECT_ROOT
-from pipeline.tracking.tracker import PARENT_RUN_ENV
 
 EXPERIMENT_NAME = "report-test"
 ARMS, SEEDS = ("sgd", "adam"), (1, 2)
@@ -54,7 +53,7 @@ def smoke_store(tmp_path_factory) -> SmokeStore:
     experiment = client.get_experiment_by_name(EXPERIMENT_NAME)
     (parent,) = client.search_runs([experiment.experiment_id], "tags.multirun = 'parent'")
     # A job of the same multirun that fails: as a launcher would start it, with the parent's id.
-    diverged = train(*DIVERGING, *overrides, env={PARENT_RUN_ENV: parent.info.run_id})
+    diverged = train(*DIVERGING, *overrides, f"tracking.parent_run_id={parent.info.run_id}")
     assert diverged.returncode != 0
     children = client.search_runs([experiment.experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
     return SmokeStore(root, overrides, client, parent, children)

@@ -21,13 +21,15 @@ def objective(cfg: DictConfig) -> float:
     if cfg.fail_above is not None and cfg.x > cfg.fail_above:
         raise Boom(f"x={cfg.x} is above {cfg.fail_above}")
     value = -((cfg.x - 2.0) ** 2) - cfg.y
-    link = TrialLink(cfg.trial) if has_trial(cfg) and cfg.steps else None
+    link = TrialLink(cfg.trial) if has_trial(cfg) else None
     for step in range(cfg.steps):
         time.sleep(cfg.sleep)
         if link is not None and link.report(value * (step + 1) / cfg.steps, step):
             break
     else:
         time.sleep(cfg.sleep)
+    if link is not None:
+        link.job_ended()
     return (value, -abs(cfg.x)) if cfg.objectives == 2 else value
 
 
