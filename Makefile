@@ -14,7 +14,7 @@ PORT           ?= 5000
 DASHBOARD_PORT ?= 8080
 
 .DEFAULT_GOAL := help
-.PHONY: help venv data data-fashion train sweep report tune ui dashboard bench test test-all clean
+.PHONY: help venv data data-fashion train sweep report tune ui dashboard server server-stop bench test test-all clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -43,11 +43,10 @@ ui: $(STAMP) ## Serve the MLflow UI of the run store on 127.0.0.1 (PORT=5000; st
 	echo "MLflow UI at http://127.0.0.1:$(PORT)  (store $$uri)" && \
 	$(BIN)/mlflow server --backend-store-uri "$$uri" --host 127.0.0.1 --port $(PORT)
 
-# Extra workers start a little later: the first one creates the MLflow and Optuna databases
-# (concurrent first migrations race). Each extra worker gets its own sampler seed.
+# Workers share one Optuna study and one MLflow parent run; each gets its own sampler seed.
 tune: data ## Run the default Optuna search, resumable (WORKERS=2: more workers on its storage; ARGS=overrides)
 	@pids=""; for i in $$(seq 2 $(WORKERS)); do \
-		(sleep 15; $(BIN)/python -m pipeline.train experiments=tune hydra.sweeper.sampler.seed=$$((40 + i)) $(ARGS)) & \
+		($(BIN)/python -m pipeline.train experiments=tune hydra.sweeper.sampler.seed=$$((40 + i)) $(ARGS)) & \
 		pids="$$pids $$!"; done; \
 	$(BIN)/python -m pipeline.train experiments=tune $(ARGS); status=$$?; \
 	for pid in $$pids; do wait $$pid || status=1; done; exit $$status
@@ -56,6 +55,14 @@ dashboard: $(STAMP) ## Open optuna-dashboard on the search's storage, on 127.0.0
 	@storage=$$($(BIN)/python -m pipeline.search.storage_url $(ARGS)) && \
 	echo "Optuna dashboard at http://127.0.0.1:$(DASHBOARD_PORT)  (storage $$storage)" && \
 	$(BIN)/optuna-dashboard "$$storage" --host 127.0.0.1 --port $(DASHBOARD_PORT)
+
+server: $(STAMP) ## Start the team stack on 127.0.0.1: PostgreSQL + mlflow server (conf/tracking/server.yaml; ARGS=overrides)
+	@if [ ! -x "$$(command -v pg_ctl || ls /usr/lib/postgresql/*/bin/pg_ctl 2>/dev/null | tail -1)" ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && apt-get install -y -qq postgresql; fi
+	$(BIN)/python -m pipeline.stack start $(ARGS)
+
+server-stop: $(STAMP) ## Stop the team stack (its data stays in .stack/)
+	$(BIN)/python -m pipeline.stack stop $(ARGS)
 
 sweep: data ## Run a named experiment as a multirun (EXPERIMENT=optimizers; see experiments/; ARGS=overrides)
 	$(BIN)/python -m pipeline.train experiments=$(EXPERIMENT) $(ARGS)

@@ -138,9 +138,23 @@ class TrainerConfig:
 
 
 @dataclass
+class StackServerConfig:
+    host: str = MISSING
+    listen: str = MISSING
+    mlflow_port: int = MISSING
+    postgres_port: int = MISSING
+    user: str = MISSING
+    password: str = MISSING
+    allow: list[str] = field(default_factory=list)
+    workers: int = 2
+    dir: str = MISSING
+
+
+@dataclass
 class TrackingConfig:
     enabled: bool = True
     uri: str = MISSING
+    optuna_storage: str = MISSING
     artifact_root: str = MISSING
     experiment_name: str = MISSING
     run_name: Optional[str] = None
@@ -150,6 +164,7 @@ class TrackingConfig:
     register_alias: str = "candidate"
     connect_timeout: float = 5.0
     parent_run_id: Optional[str] = None
+    server: Optional[StackServerConfig] = None
 
 
 @dataclass

@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from pipeline.tracking.lifecycle import FAILURE_REASON_TAG
 from pipeline.tracking.naming import (PARENT_RUN_OVERRIDE, STUDY_TAG, TRIAL_TAG, best_metric_name,
-                                      git_state)
+                                      git_state, redact, user_overrides)
 from pipeline.tracking.store import TrackingStoreError, experiment_id, prepare_store
 
 # Children's figures in the parent's summary table, beside the objective.
@@ -43,7 +43,7 @@ def sweep_params(config: DictConfig) -> dict[str, str]:
         params[f"sweep.{key}"] = str(values)
     for override in config.hydra.overrides.task:
         key, _, value = override.partition("=")
-        params[f"sweep.{key.lstrip('+~')}"] = value
+        params[f"sweep.{key.lstrip('+~')}"] = redact(value)
     return params
 
 
@@ -156,7 +156,7 @@ class MlflowTracking(Callback):
             run_name=f"search {self.study[1]}" if self.study else
             f"multirun {sweep_dir.parent.name} {sweep_dir.name}",
             tags={"multirun": "parent", "sweep_dir": str(sweep_dir),
-                  "overrides": " ".join(config.hydra.overrides.task),
+                  "overrides": " ".join(user_overrides(config.hydra.overrides.task)),
                   "objective": f"{config.trainer.objective_mode} {config.trainer.objective}",
                   **study_tag, **git_state()},
         )

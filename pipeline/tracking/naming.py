@@ -1,4 +1,5 @@
 """What a run is called and labelled: its name, tags, parameters and metric names."""
+import re
 import subprocess
 from typing import Any
 
@@ -16,6 +17,8 @@ _EPOCH_KEY_SECTIONS = {
 }
 # Every logged value of a run is a parameter, however deep; longer values are cut.
 _MAX_PARAM_LENGTH = 6000
+# A password in a database URL (`scheme://user:PASSWORD@host`) is never logged.
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
 # The multirun callback adds this override to every job: the id of the job's parent run.
 PARENT_RUN_OVERRIDE = "tracking.parent_run_id"
 # A search's parent and child runs name their Optuna study; a child, its trial number.
@@ -36,16 +39,24 @@ def run_name(cfg: DictConfig) -> str:
             f"-do{cfg.model.dropout:g}")
 
 
+def redact(text: str) -> str:
+    """`text` with the passwords of any database URLs in it replaced by ***."""
+    return _URL_PASSWORD.sub(r"\1***@", text)
+
+
 def flat_params(cfg: DictConfig) -> dict[str, str]:
-    """Every leaf of the resolved config under its dotted key (a list is one leaf)."""
+    """Every leaf of the resolved config under its dotted key (a list is one leaf); passwords
+    and the passwords inside URLs read ***."""
     flat: dict[str, str] = {}
 
     def visit(prefix: str, node: Any) -> None:
         if isinstance(node, dict) and node:
             for key, value in node.items():
                 visit(f"{prefix}.{key}" if prefix else str(key), value)
+        elif prefix.endswith("password"):
+            flat[prefix] = "***"
         else:
-            flat[prefix] = str(node)[:_MAX_PARAM_LENGTH]
+            flat[prefix] = redact(str(node))[:_MAX_PARAM_LENGTH]
 
     visit("", OmegaConf.to_container(cfg, resolve=True))
     return flat
@@ -64,8 +75,9 @@ def git_state() -> dict[str, str]:
 
 
 def user_overrides(overrides: list[str]) -> list[str]:
-    """The overrides that say what a job runs: without the parent run id the callback adds."""
-    return [o for o in overrides if not o.startswith(PARENT_RUN_OVERRIDE + "=")]
+    """The overrides that say what a job runs: without the parent run id the callback adds,
+    and with no password in sight."""
+    return [redact(o) for o in overrides if not o.startswith(PARENT_RUN_OVERRIDE + "=")]
 
 
 def run_tags(cfg: DictConfig, overrides: list[str]) -> dict[str, str]:
