@@ -1,0 +1,67 @@
+"""Runs tracked over HTTP by the stack's `mlflow server`, which keeps runs in PostgreSQL and
+proxies artifacts: what a team member sees from another machine."""
+import numpy as np
+import pytest
+from mlflow import MlflowClient
+
+from pipeline.data import load_splits
+from tests.tracking.conftest import only_run, tracked_config, train
+
+
+@pytest.fixture(scope="module")
+def run_over_http(running_stack, tmp_path_factory):
+    cfg = tracked_config(tmp_path_factory.mktemp("over-http"), *running_stack.overrides, "trainer.epochs=2")
+    run_dir = train(cfg, "over-http")
+    client = MlflowClient(running_stack.tracking_uri)
+    return cfg, client, only_run(client, cfg), run_dir
+
+
+def test_the_run_its_metrics_and_checkpoint_round_trip(run_over_http, running_stack):
+    cfg, client, run, _ = run_over_http
+    assert run.info.status == "FINISHED"
+    assert run.info.artifact_uri.startswith("mlflow-artifacts:")   # proxied: clients need no file access
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "val/accuracy")] == [0, 1]
+    assert "test/accuracy" in run.data.metrics and run.data.params["tracking.server.password"] == "***"
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "checkpoints")} >= {
+        "checkpoints/epoch-002.keras", "checkpoints/state.json"}
+    local = client.download_artifacts(run.info.run_id, "checkpoints/state.json")
+    assert '"completed_epochs": 2' in open(local).read()
+    # The bytes live in the stack's artifacts folder, on the server's side.
+    assert list((running_stack.stack.mlflow.artifacts).rglob("epoch-002.keras"))
+
+
+def test_the_logged_model_round_trips(run_over_http):
+    import mlflow
+
+    cfg, _, run, run_dir = run_over_http
+    model = mlflow.pyfunc.load_model(run.data.tags["model_uri"])
+    images = load_splits(cfg.data).test_x[:8]
+    probabilities = np.asarray(model.predict(images))
+    assert probabilities.shape == (8, 10)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_the_store_lives_in_postgresql(run_over_http, running_stack):
+    """The server is only a front: the run is in its PostgreSQL database."""
+    import sqlalchemy
+
+    _, _, run, _ = run_over_http
+    engine = sqlalchemy.create_engine(running_stack.postgres_url("mlflow"))
+    with engine.connect() as connection:
+        status = connection.execute(sqlalchemy.text("SELECT status FROM runs WHERE run_uuid = :id"),
+                                    {"id": run.info.run_id}).scalar_one()
+    engine.dispose()
+    assert status == "FINISHED"
+
+
+def test_server_stop_loses_nothing(run_over_http, running_stack):
+    """`make server-stop` then `make server`: the same run, metrics and artifacts are back."""
+    _, _, run, _ = run_over_http
+    running_stack.stack.stop()
+    assert running_stack.stack.status() == {"postgres": False, "mlflow": False}
+    running_stack.stack.start()
+    client = MlflowClient(running_stack.tracking_uri)
+    again = client.get_run(run.info.run_id)
+    np.testing.assert_equal(again.data.metrics, run.data.metrics)   # NaN equals NaN here
+    assert again.info.status == "FINISHED"
+    assert client.download_artifacts(run.info.run_id, "checkpoints/state.json")
