@@ -3,9 +3,11 @@
 `steps` > 0 reports a value per step to the trial (like the training job's epochs) and
 stops when the pruner says so; `fail_above` makes trials with a larger `x` raise;
 `sleep` slows each step, so a worker can be killed mid-search; `objectives: 2` also
-returns -|x|, for multi-objective searches.
+returns -|x|, for multi-objective searches. With `tracking.enabled`, each job is an MLflow
+child run of the project's multirun callback's parent, found in the job's config.
 """
 import time
+from contextlib import nullcontext
 
 import hydra
 from omegaconf import DictConfig
@@ -33,9 +35,31 @@ def objective(cfg: DictConfig) -> float:
     return (value, -abs(cfg.x)) if cfg.objectives == 2 else value
 
 
+def child_run(cfg: DictConfig):
+    """The job's MLflow run, tagged like a training job's (its study and trial)."""
+    if not cfg.tracking.enabled:
+        return nullcontext()
+    import mlflow
+
+    from pipeline.tracking.lifecycle import ends_active_run
+    from pipeline.tracking.naming import STUDY_TAG, TRIAL_TAG
+    from pipeline.tracking.store import experiment_id
+
+    mlflow.set_tracking_uri(cfg.tracking.uri)
+    tags = {STUDY_TAG: cfg.trial.study_name, TRIAL_TAG: str(cfg.trial.number)} if has_trial(cfg) else {}
+    mlflow.start_run(experiment_id=experiment_id(cfg.tracking), parent_run_id=cfg.tracking.parent_run_id,
+                     run_name=f"x={cfg.x:.3f}", tags=tags)
+    return ends_active_run()
+
+
 @hydra.main(version_base="1.3", config_path=".", config_name="objective")
 def main(cfg: DictConfig) -> float:
-    return objective(cfg)
+    with child_run(cfg):
+        value = objective(cfg)
+        if cfg.tracking.enabled:
+            import mlflow
+            mlflow.log_metric("best/value", value if cfg.objectives == 1 else value[0])
+    return value
 
 
 def extra_space(cfg: DictConfig, trial) -> None:

@@ -1,0 +1,49 @@
+"""The sweeper on launchers that run jobs in processes of their own: two trials at a time,
+pruning, and every job a child of the search's one MLflow parent run."""
+import itertools
+
+import optuna
+import pytest
+from mlflow import MlflowClient
+
+from pipeline.search.trial_link import JOB
+from tests.sweeper.conftest import start_worker, states
+
+N_TRIALS = 4
+
+
+def overlapping(jobs: list[dict]) -> list[tuple[dict, dict]]:
+    """Pairs of jobs that ran at the same time, in different processes."""
+    return [(a, b) for a, b in itertools.combinations(jobs, 2)
+            if a["pid"] != b["pid"] and a["started"] < b["ended"] and b["started"] < a["ended"]]
+
+
+@pytest.mark.parametrize("launcher", ["joblib", "submitit_local"])
+def test_two_slots_run_two_trials_at_once_pruned_and_tracked_under_one_parent(tmp_path, launcher):
+    storage, store = f"sqlite:///{tmp_path}/optuna.db", f"sqlite:///{tmp_path}/mlflow.db"
+    worker = start_worker(
+        f"hydra/launcher={launcher}", "hydra.sweeper.n_jobs=2", f"hydra.sweeper.storage={storage}",
+        "hydra.sweeper.study_name=workers", f"hydra.sweeper.n_trials={N_TRIALS}", "hydra.sweeper.plots=false",
+        # x = -2.36 (the seeded sampler's fourth point) reports -6.3 at step 0: pruned.
+        "hydra/sweeper/pruner=threshold", "hydra.sweeper.pruner.lower=-3", "steps=3", "sleep=0.5",
+        "tracking.enabled=true", f"tracking.uri={store}", f"tracking.artifact_root={tmp_path}/artifacts",
+        f"hydra.sweep.dir={tmp_path}/sweep")
+    output, _ = worker.communicate(timeout=240)
+    assert worker.returncode == 0, output
+
+    counts = states(storage, "workers")
+    assert counts["COMPLETE"] + counts["PRUNED"] == N_TRIALS and counts["PRUNED"] >= 1, counts
+    study = optuna.load_study(study_name="workers", storage=storage)
+    jobs = [trial.user_attrs[JOB] for trial in study.trials]
+    assert overlapping(jobs), f"no two trials ran at the same time: {jobs}"
+    assert all(job["pid"] != worker.pid for job in jobs)   # each ran in a launcher's process
+
+    client = MlflowClient(store)
+    experiment = client.get_experiment_by_name("tiny")
+    (parent,) = client.search_runs([experiment.experiment_id], "tags.multirun = 'parent'")
+    runs = client.search_runs([experiment.experiment_id])
+    children = [run for run in runs if run.info.run_id != parent.info.run_id]
+    assert len(children) == N_TRIALS
+    assert {child.data.tags.get("mlflow.parentRunId") for child in children} == {parent.info.run_id}
+    assert {child.info.status for child in children} == {"FINISHED"} and parent.info.status == "FINISHED"
+    assert parent.data.tags["optuna.study"] == "workers"
