@@ -1,5 +1,5 @@
-"""The real command line: a two-job multirun makes a parent and two child runs; an
-unreachable server stops before any work."""
+"""The real command line: a two-job multirun makes a parent and two child runs, whichever
+launcher runs the jobs; an unreachable server stops before any work."""
 import os
 import subprocess
 import sys
@@ -12,16 +12,17 @@ from pipeline import PROJECT_ROOT
 
 def run_cli(*args: str, timeout: float) -> subprocess.CompletedProcess:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    env.pop("MLFLOW_PARENT_RUN_ID", None)
     return subprocess.run([sys.executable, "-m", "pipeline.train", *args], cwd=PROJECT_ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
 def multirun(tmp_path_factory):
+    """Both jobs at once in joblib's worker processes: the parent's id reaches them in their config."""
     store = tmp_path_factory.mktemp("multirun")
-    result = run_cli("-m", "trainer=smoke", "optimizer=sgd,adam", f"paths.output_dir={store}/outputs",
-                     f"paths.mlruns_dir={store}/mlruns", timeout=120)
+    result = run_cli("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "trainer=smoke",
+                     "optimizer=sgd,adam", f"paths.output_dir={store}/outputs",
+                     f"paths.mlruns_dir={store}/mlruns", timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     client = MlflowClient(f"sqlite:///{store}/mlruns/mlflow.db")
     runs = client.search_runs([client.get_experiment_by_name("mnist").experiment_id])
@@ -61,3 +62,18 @@ def test_an_unreachable_server_is_one_line_before_any_work(tmp_path):
     assert result.returncode != 0
     assert result.stderr.strip().splitlines()[-1].startswith("error: tracking.uri=http://127.0.0.1:9 is unreachable")
     assert not (tmp_path / "outputs").exists()
+
+
+@pytest.mark.slow  # ~1-2 min: two TensorFlow processes started by submitit
+def test_a_named_experiment_on_submitit_local_tracks_its_jobs_under_one_parent(tmp_path):
+    result = run_cli("experiments=optimizers", "hydra/launcher=submitit_local", "optimizer=sgd",
+                     "model.dropout=0.5", "trainer.seed=1,2", "trainer=smoke", "tracking.log_model=false",
+                     f"paths.output_dir={tmp_path}/outputs", f"paths.mlruns_dir={tmp_path}/mlruns", timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
+    runs = client.search_runs([client.get_experiment_by_name("optimizers").experiment_id])
+    (parent,) = [r for r in runs if r.data.tags.get("multirun") == "parent"]
+    children = [r for r in runs if r is not parent]
+    assert len(children) == 2 and {r.data.tags.get("mlflow.parentRunId") for r in children} == {parent.info.run_id}
+    assert {r.data.params["trainer.seed"] for r in children} == {"1", "2"}
+    assert all(r.info.status == "FINISHED" for r in runs)
