@@ -20,12 +20,15 @@ from omegaconf import DictConfig
 from optuna.trial import Trial, TrialState
 
 from hydra_plugins.optuna_sweeper._budget import FAIL_REASON, claim_trial, fail_trial, reap_dead_trials
-from hydra_plugins.optuna_sweeper._heartbeat import heartbeat
+from hydra_plugins.optuna_sweeper._heartbeat import beats, heartbeat
 from hydra_plugins.optuna_sweeper._job_overrides import param_overrides, trial_overrides
 from hydra_plugins.optuna_sweeper._outcome import finish_trial
 from hydra_plugins.optuna_sweeper._search_space import SearchSpace, sample
 
 log = logging.getLogger(__name__)
+
+
+_POLL_S = 1.0   # how often a worker whose budget is spent looks at the trials still running
 
 
 class TooManyFailures(HydraException):
@@ -71,12 +74,22 @@ class Search:
             while not self._stop.is_set():
                 reap_dead_trials(self.study, self.storage, self.max_retry)
                 trial = claim_trial(self.study, self.storage, self.n_trials)
-                if trial is None:
+                if trial is not None:
+                    self._run_trial(trial)
+                elif self._others_may_fail():
+                    self._stop.wait(_POLL_S)
+                else:
                     return
-                self._run_trial(trial)
         except BaseException:
             self._stop.set()   # the other slots finish their current job, then stop
             raise
+
+    def _others_may_fail(self) -> bool:
+        """The budget is spent, but trials still run (here or on other workers). With heartbeats
+        a dead worker's trial fails after the grace period and is queued again, so a worker
+        waits for them rather than leave a retry with nobody to run it. Without heartbeats a
+        trial on another machine could stay RUNNING for ever: no waiting."""
+        return beats(self.storage) and bool(self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
 
     def _overrides(self, trial: Trial) -> list[str]:
         overrides = param_overrides(self.space, sample(self.space, trial, self.sweep_config))

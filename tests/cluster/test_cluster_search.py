@@ -1,0 +1,169 @@
+"""One search across three simulated hosts: a server host (PostgreSQL + mlflow server) and two
+worker hosts that reach it over a virtual network and share the project folder. One worker is
+killed in the middle of a trial; the other retries it and finishes the study."""
+import itertools
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from mlflow import MlflowClient
+
+from pipeline import PROJECT_ROOT
+from pipeline.search.trial_link import JOB
+from tests.cluster.hosts import SUBNET, Network, why_no_hosts
+from tests.stack.conftest import why_no_postgres
+
+APP = PROJECT_ROOT / "tests" / "sweeper" / "app" / "objective.py"
+N_TRIALS = 4
+STUDY = "cluster"
+
+
+def run_ok(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 0, (result.stdout or "")[-3000:] + (result.stderr or "")[-3000:]
+    return result.stdout
+
+
+class Cluster:
+    def __init__(self, network: Network, folder: Path):
+        self.network, self.folder = network, folder
+        self.server, self.worker_1, self.worker_2 = (network.add(name)
+                                                     for name in ("stack-server", "worker-1", "worker-2"))
+        self.server_overrides = [f"tracking.server.host={self.server.address}", "tracking.server.workers=1",
+                                 f"tracking.server.allow=[{SUBNET}.0/24]", f"tracking.server.dir={folder}"]
+        # What a worker host is told: the stack's address (the rest is conf/tracking/server.yaml).
+        self.worker_overrides = ["tracking=server", f"tracking.server.host={self.server.address}"]
+        self.storage = f"postgresql://mnist:mnist@{self.server.address}:5433/optuna"
+        self.tracking_uri = f"http://{self.server.address}:5001"
+
+    def stack(self, action: str) -> str:
+        return run_ok(self.server.run(sys.executable, "-m", "pipeline.stack", action, *self.server_overrides,
+                                      cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300))
+
+    def local_url(self, database: str) -> str:
+        """The test's own way in, from outside the namespaces: PostgreSQL's socket in the shared folder."""
+        return f"postgresql://mnist@/{database}?host={self.folder}/postgres/run&port=5433"
+
+    def tiny_worker(self, host, seed: int) -> subprocess.Popen:
+        return host.popen(
+            sys.executable, str(APP), "-m", f"hydra.sweeper.storage={self.storage}",
+            f"hydra.sweeper.study_name={STUDY}", f"hydra.sweeper.n_trials={N_TRIALS}",
+            "hydra.sweeper.heartbeat_interval=1", "hydra.sweeper.grace_period=3", "hydra.sweeper.plots=false",
+            f"hydra.sweeper.sampler.seed={seed}", "steps=4", "sleep=1.0", "tracking.enabled=true",
+            f"tracking.uri={self.tracking_uri}", f"hydra.sweep.dir={self.folder}/sweeps/{host.name}",
+            cwd=PROJECT_ROOT, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    reason = why_no_hosts() or why_no_postgres()
+    if reason:
+        pytest.skip(reason)
+    network = Network()
+    folder = Path(tempfile.mkdtemp(prefix="mnist-cluster-"))
+    folder.chmod(0o755)
+    try:
+        cluster = Cluster(network, folder)
+        started = time.monotonic()
+        cluster.stack("start")
+        cluster.ready_seconds = time.monotonic() - started
+        yield cluster
+    finally:
+        if network.hosts:
+            subprocess.run(network.hosts[0].command(sys.executable, "-m", "pipeline.stack", "stop",
+                                                     *cluster.server_overrides),
+                           cwd=PROJECT_ROOT, capture_output=True, timeout=120)
+        network.remove()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def wait_for_a_running_job_on(cluster: Cluster, host_name: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            study = optuna.load_study(study_name=STUDY, storage=cluster.local_url("optuna"))
+            if any(t.user_attrs.get(JOB, {}).get("host") == host_name and "ended" not in t.user_attrs[JOB]
+                   for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))):
+                return
+        except (KeyError, optuna.exceptions.StorageInternalError):
+            pass   # the study or its tables do not exist yet
+        time.sleep(0.3)
+    raise TimeoutError(f"no job started on {host_name} within {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def search_with_a_lost_worker(cluster):
+    first = cluster.tiny_worker(cluster.worker_1, seed=1)
+    second = cluster.tiny_worker(cluster.worker_2, seed=2)
+    try:
+        wait_for_a_running_job_on(cluster, "worker-1")
+        first.send_signal(signal.SIGKILL)   # the whole worker, mid-trial: no cleanup runs
+        first.wait(timeout=30)
+        output, _ = second.communicate(timeout=300)
+    finally:
+        for worker in (first, second):
+            if worker.poll() is None:
+                worker.kill()
+    assert second.returncode == 0, output[-4000:]
+    study = optuna.load_study(study_name=STUDY, storage=cluster.local_url("optuna"))
+    return study, MlflowClient(cluster.local_url("mlflow"))
+
+
+def test_the_study_ends_with_exactly_n_trials_and_the_lost_one_retried(search_with_a_lost_worker):
+    study, _ = search_with_a_lost_worker
+    by_state = {state: study.get_trials(states=(state,)) for state in optuna.trial.TrialState}
+    done = by_state[optuna.trial.TrialState.COMPLETE] + by_state[optuna.trial.TrialState.PRUNED]
+    assert len(done) == N_TRIALS and not by_state[optuna.trial.TrialState.RUNNING]
+    (lost,) = by_state[optuna.trial.TrialState.FAIL]   # failed by the heartbeat, not by its worker
+    assert lost.user_attrs[JOB]["host"] == "worker-1" and "ended" not in lost.user_attrs[JOB]
+    (retry,) = [t for t in done if t.system_attrs.get("failed_trial") == lost.number]
+    assert retry.params == lost.params and retry.user_attrs[JOB]["host"] == "worker-2"
+
+
+def test_both_hosts_ran_trials_at_the_same_time(search_with_a_lost_worker):
+    study, _ = search_with_a_lost_worker
+    jobs = [t.user_attrs[JOB] for t in study.trials if JOB in t.user_attrs]
+    assert {job["host"] for job in jobs} == {"worker-1", "worker-2"}
+    ends = {id(job): job.get("ended", float("inf")) for job in jobs}
+    assert any(a["host"] != b["host"] and a["started"] < ends[id(b)] and b["started"] < ends[id(a)]
+               for a, b in itertools.combinations(jobs, 2))
+
+
+def test_every_trial_is_a_child_of_one_parent_and_nothing_stays_running(search_with_a_lost_worker):
+    study, client = search_with_a_lost_worker
+    experiment = client.get_experiment_by_name("tiny")
+    runs = client.search_runs([experiment.experiment_id])
+    (parent,) = [r for r in runs if r.data.tags.get("multirun") == "parent"]
+    children = [r for r in runs if r is not parent]
+    assert parent.data.tags["optuna.study"] == STUDY and parent.info.status == "FINISHED"
+    assert {r.data.tags.get("mlflow.parentRunId") for r in children} == {parent.info.run_id}
+    assert len(children) == len(study.trials)   # the lost trial's run included
+    assert "RUNNING" not in {r.info.status for r in runs}
+    (lost,) = [r for r in children if r.info.status == "FAILED"]
+    assert "worker died" in lost.data.tags["failure_reason"]
+
+
+def test_a_real_training_trial_from_a_worker_host(cluster, search_with_a_lost_worker):
+    """The real job (TensorFlow, the convnet) on a worker host, tracked over the network."""
+    run_ok(cluster.worker_2.run(
+        sys.executable, "-m", "pipeline.train", "+search=default", *cluster.worker_overrides, "trainer=smoke",
+        "hydra.sweeper.n_trials=1", "hydra.sweeper.study_name=cluster-real", "hydra.sweeper.plots=false",
+        "tracking.experiment_name=cluster-real", f"paths.output_dir={cluster.folder}/outputs",
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}))
+    study = optuna.load_study(study_name="cluster-real", storage=cluster.local_url("optuna"))
+    (trial,) = study.trials
+    assert trial.state == optuna.trial.TrialState.COMPLETE and trial.user_attrs[JOB]["host"] == "worker-2"
+    client = MlflowClient(cluster.local_url("mlflow"))
+    runs = client.search_runs([client.get_experiment_by_name("cluster-real").experiment_id])
+    (child,) = [r for r in runs if r.data.tags.get("multirun") != "parent"]
+    assert child.info.status == "FINISHED" and child.data.tags["optuna.trial"] == "0"
+    assert child.info.artifact_uri.startswith("mlflow-artifacts:")
+    assert child.data.metrics["best/val_accuracy"] == pytest.approx(trial.value)
