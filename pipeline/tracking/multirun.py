@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from pipeline.tracking.naming import best_metric_name, git_state
 from pipeline.tracking.store import TrackingStoreError, experiment_id, prepare_store
 from pipeline.tracking.tracker import PARENT_RUN_ENV
+from pipeline.tracking.ui_links import multirun_links
 
 # Children's figures in the parent's summary table, beside the objective.
 _SUMMARY_METRICS = ("test/accuracy", "test/loss")
@@ -113,6 +114,7 @@ class MlflowTracking(Callback):
             self.client.set_tag(self.parent_id, "best_child", f"{best['run_name']} ({best['overrides']})")
             self.client.log_metric(self.parent_id, best_metric_name(objective), best[best_metric_name(objective)])
         self.client.set_tag(self.parent_id, "children", str(len(table)))
+        print(multirun_links(self.client, config.tracking.ui_url, self.parent_id).text())
         self._end_parent(RunStatus.FINISHED)
 
     def _end_parent(self, status: int) -> None:
