@@ -52,7 +52,7 @@ class ExperimentLinks:
     best_name: Optional[str] = None
 
     def text(self) -> str:
-        heading = f"experiment {self.name!r}"
+        heading = f"MLflow UI, experiment {self.name!r}"
         if self.multirun:
             heading += f", latest multirun {self.multirun!r} ({self.children} runs)"
         rows = [("runs table", self.runs), ("compare", self.compare),
