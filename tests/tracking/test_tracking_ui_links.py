@@ -95,3 +95,14 @@ def test_link_modules_do_not_import_tensorflow():
             "print('tensorflow' in sys.modules or 'keras' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("override, message", [
+    ("tracking.uri=http://127.0.0.1:9", "error: tracking.uri=http://127.0.0.1:9 is unreachable"),
+    ("tracking.ui_urll=x", "error: Could not override 'tracking.ui_urll'."),
+])
+def test_make_ui_stops_on_one_line_before_serving(override, message):
+    result = subprocess.run([sys.executable, "-m", "pipeline.tracking.ui", override, "tracking.connect_timeout=1"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip() == message or result.stderr.strip().startswith(message + " (")
