@@ -7,10 +7,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 ARGS   ?=
 # make sweep / make report: a file of experiments/; make tune: worker processes on one
-# Optuna storage; make ui and make dashboard: their ports on 127.0.0.1.
+# Optuna storage; make ui and make dashboard: their ports on 127.0.0.1 (make ui's default is
+# the config's tracking.ui_url).
 EXPERIMENT     ?= optimizers
 WORKERS        ?= 1
-PORT           ?= 5000
+PORT           ?=
 DASHBOARD_PORT ?= 8080
 
 .DEFAULT_GOAL := help
@@ -38,10 +39,8 @@ data-fashion: $(STAMP) ## Install Debian's Fashion-MNIST where apt works, then c
 train: data ## Train the seed convnet with Adam on MNIST (extra overrides: ARGS="optimizer=sgd ...")
 	$(BIN)/python -m pipeline.train $(ARGS)
 
-ui: $(STAMP) ## Serve the MLflow UI of the run store on 127.0.0.1 (PORT=5000; store overrides: ARGS=...)
-	@uri=$$($(BIN)/python -m pipeline.tracking.uri $(ARGS)) && \
-	echo "MLflow UI at http://127.0.0.1:$(PORT)  (store $$uri)" && \
-	$(BIN)/mlflow server --backend-store-uri "$$uri" --host 127.0.0.1 --port $(PORT)
+ui: $(STAMP) ## Print links to each experiment's runs, then serve the MLflow UI (tracking.ui_url; PORT=5001; ARGS=overrides)
+	@$(BIN)/python -m pipeline.tracking.ui $(if $(PORT),tracking.ui_url=http://127.0.0.1:$(PORT)) $(ARGS)
 
 # Workers share one Optuna study and one MLflow parent run; each gets its own sampler seed.
 tune: data ## Run the default Optuna search, resumable (WORKERS=2: more workers on its storage; ARGS=overrides)

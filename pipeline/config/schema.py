@@ -162,6 +162,7 @@ class TrackingConfig:
     log_checkpoints: bool = True
     register_as: Optional[str] = None
     register_alias: str = "candidate"
+    ui_url: str = MISSING
     connect_timeout: float = 5.0
     parent_run_id: Optional[str] = None
     server: Optional[StackServerConfig] = None

@@ -36,6 +36,7 @@ def main(argv: list[str]) -> int:
     print(f"\nwrote {', '.join(path.name for path in report.files)} to {settings.output_dir}")
     if report.parent_run_id:
         print(f"logged them to parent run {report.parent_run_id} under report/")
+    print(f"\n{report.links.text()}")
     return 0
 
 

@@ -13,6 +13,7 @@ from pipeline.report.arms import FINISHED, arm_values, outcome
 from pipeline.report.runs import select_runs, val_accuracy_histories
 from pipeline.report.settings import ReportSettings
 from pipeline.report.store import open_store
+from pipeline.tracking.ui_links import ExperimentLinks, experiment_links, multirun_links
 
 ARTIFACT_DIR = "report"    # the files' folder among the parent run's artifacts
 TABLE_CSV, TABLE_MD = "arms.csv", "arms.md"
@@ -25,6 +26,7 @@ class Report:
     text: str                     # what the terminal shows
     files: list[Path]
     parent_run_id: str | None     # where the files were logged; None when not one multirun
+    links: ExperimentLinks        # the same runs in the MLflow UI
 
 
 def curves_by_arm(labels: pd.Series, run_ids: pd.Series, histories: dict[str, pd.Series]) -> dict[str, list[pd.Series]]:
@@ -66,4 +68,7 @@ def make_report(settings: ReportSettings) -> Report:
     if parent_id is not None:
         for path in files:
             client.log_artifact(parent_id, str(path), ARTIFACT_DIR)
-    return Report(table=table, text=f"{heading}\n{tables.terminal(cells)}", files=files, parent_run_id=parent_id)
+    links = (multirun_links(client, settings.ui_url, parent_id, settings.experiment_name) if parent_id else
+             experiment_links(client, settings.ui_url, runs["experiment_id"].iloc[0], settings.experiment_name))
+    return Report(table=table, text=f"{heading}\n{tables.terminal(cells)}", files=files, parent_run_id=parent_id,
+                  links=links)

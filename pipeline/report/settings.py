@@ -31,6 +31,7 @@ class ReportSettings:
     experiment_name: str       # its MLflow experiment (tracking.experiment_name)
     tracking_uri: str
     connect_timeout: float     # seconds to wait for a tracking server
+    ui_url: str                # the MLflow UI the printed links point into
     output_dir: Path
     target_accuracy: float
     all_runs: bool             # every run of the experiment, not only the latest multirun
@@ -62,6 +63,7 @@ def report_settings(experiment: str, overrides: list[str], tracking_uri: Optiona
         experiment_name=cfg.tracking.experiment_name,
         tracking_uri=cfg.tracking.uri,
         connect_timeout=cfg.tracking.connect_timeout,
+        ui_url=cfg.tracking.ui_url,
         output_dir=Path(cfg.paths.output_dir) / REPORTS_SUBDIR / experiment,
         target_accuracy=target,
         all_runs=all_runs,

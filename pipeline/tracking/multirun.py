@@ -22,6 +22,7 @@ from pipeline.tracking.lifecycle import FAILURE_REASON_TAG
 from pipeline.tracking.naming import (PARENT_RUN_OVERRIDE, STUDY_TAG, TRIAL_TAG, best_metric_name,
                                       git_state, redact, user_overrides)
 from pipeline.tracking.store import TrackingStoreError, experiment_id, prepare_store
+from pipeline.tracking.ui_links import multirun_links
 
 # Children's figures in the parent's summary table, beside the objective.
 _SUMMARY_METRICS = ("test/accuracy", "test/loss")
@@ -181,6 +182,7 @@ class MlflowTracking(Callback):
             self.client.set_tag(self.parent_id, "best_child", f"{best['run_name']} ({best['overrides']})")
             self.client.log_metric(self.parent_id, best_metric_name(objective), best[best_metric_name(objective)])
         self.client.set_tag(self.parent_id, "children", str(len(table)))
+        print(multirun_links(self.client, config.tracking.ui_url, self.parent_id).text())
         self._end_parent(RunStatus.FINISHED)
 
     def _end_parent(self, status: int) -> None:

@@ -115,5 +115,18 @@ def test_the_command_prints_everything_before_its_fast_exit(smoke_store, tmp_pat
                              f"paths.output_dir={tmp_path}"], cwd=PROJECT_ROOT, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.rstrip().endswith(f"under {ARTIFACT_DIR}/")
+    assert f"logged them to parent run {smoke_store.parent.info.run_id} under {ARTIFACT_DIR}/" in result.stdout
+    # The UI links come last, ending with the multirun's best run: the output arrived whole.
+    assert result.stdout.rstrip().splitlines()[-1].split()[:2] == ["best", "run"]
     assert all(arm in result.stdout for arm in ARMS) and "wrote arms.md" in result.stdout
+
+
+def test_links_compare_every_child_of_the_multirun_and_open_its_best(smoke_store, tmp_path):
+    settings = report_settings("smoke", [*smoke_store.overrides, f"paths.output_dir={tmp_path}"],
+                               target_accuracy=TARGET)
+    links = make_report(settings).links
+    experiment_id = smoke_store.parent.info.experiment_id
+    assert links.runs.endswith(f"/#/experiments/{experiment_id}/runs")
+    assert links.children == len(smoke_store.children) == len(ARMS) * len(SEEDS) + 1   # the failed job too
+    assert all(run.info.run_id in links.compare for run in smoke_store.children)
+    assert links.best.endswith(f"/runs/{smoke_store.parent.data.tags['best_child_run_id']}")
