@@ -65,3 +65,11 @@ def test_server_stop_loses_nothing(run_over_http, running_stack):
     np.testing.assert_equal(again.data.metrics, run.data.metrics)   # NaN equals NaN here
     assert again.info.status == "FINISHED"
     assert client.download_artifacts(run.info.run_id, "checkpoints/state.json")
+
+
+def test_three_processes_opening_a_new_postgresql_store_at_once_all_succeed(running_stack):
+    from tests.tracking.test_tracking_store import open_at_once
+
+    running_stack.stack.postgres.create_database("fresh")
+    for result in open_at_once(running_stack.postgres_url("fresh")):
+        assert result.returncode == 0, result.stderr[-2000:]

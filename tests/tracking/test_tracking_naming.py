@@ -45,3 +45,16 @@ def test_stopwatch_sums_only_the_time_inside_its_blocks():
     with stopwatch:
         time.sleep(0.05)
     assert 0.1 <= stopwatch.seconds < 0.15
+
+
+def test_passwords_are_never_logged():
+    from pipeline.tracking.naming import flat_params, redact, user_overrides
+    from tests.conftest import compose_config
+
+    params = flat_params(compose_config("tracking=server", "tracking.server.password=s3:cret"))
+    assert params["tracking.server.password"] == "***"
+    assert params["tracking.optuna_storage"] == "postgresql://mnist:***@127.0.0.1:5433/optuna"
+    assert "s3:cret" not in " ".join(params.values())
+    assert redact("http://127.0.0.1:5001") == "http://127.0.0.1:5001"
+    assert user_overrides(["x=1", "tracking.parent_run_id=abc", "++trial.storage='postgresql://u:p@h/db'"]) == [
+        "x=1", "++trial.storage='postgresql://u:***@h/db'"]
