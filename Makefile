@@ -15,7 +15,7 @@ PORT           ?=
 DASHBOARD_PORT ?= 8080
 
 .DEFAULT_GOAL := help
-.PHONY: help venv data data-fashion train sweep report tune ui dashboard server server-stop bench test test-all clean
+.PHONY: help venv data data-fashion train sweep report tune ui dashboard postgres server server-stop bench test test-all clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -55,9 +55,13 @@ dashboard: $(STAMP) ## Open optuna-dashboard on the search's storage, on 127.0.0
 	echo "Optuna dashboard at http://127.0.0.1:$(DASHBOARD_PORT)  (storage $$storage)" && \
 	$(BIN)/optuna-dashboard "$$storage" --host 127.0.0.1 --port $(DASHBOARD_PORT)
 
-server: $(STAMP) ## Start the team stack on 127.0.0.1: PostgreSQL + mlflow server (conf/tracking/server.yaml; ARGS=overrides)
-	@if [ ! -x "$$(command -v pg_ctl || ls /usr/lib/postgresql/*/bin/pg_ctl 2>/dev/null | tail -1)" ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-		apt-get update -qq && apt-get install -y -qq postgresql; fi
+postgres: ## Install PostgreSQL's programs with apt where they are missing (as root)
+	@if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && apt-get install -y -qq postgresql; \
+		else echo "PostgreSQL is missing (apt-get install postgresql): the team stack and its tests need it"; fi; fi
+
+server: $(STAMP) postgres ## Start the team stack on 127.0.0.1: PostgreSQL + mlflow server (conf/tracking/server.yaml; ARGS=overrides)
 	$(BIN)/python -m pipeline.stack start $(ARGS)
 
 server-stop: $(STAMP) ## Stop the team stack (its data stays in .stack/)
@@ -72,10 +76,10 @@ report: $(STAMP) ## Compare the latest multirun of EXPERIMENT per arm: table + p
 bench: data ## Benchmarks against baselines measured in the same run (about 30 min; ARGS="--sections throughput")
 	$(BIN)/python -m pipeline.bench $(ARGS)
 
-test: data ## Run the fast test suite
+test: data postgres ## Run the fast test suite (real PostgreSQL and mlflow servers included)
 	$(BIN)/python -m pytest -q $(ARGS)
 
-test-all: data ## Run every test, slow ones included
+test-all: data postgres ## Run every test, slow ones included
 	$(BIN)/python -m pytest -q -m '' $(ARGS)
 
 clean: ## Remove run outputs (keeps the data cache, the MLflow store and the venv)

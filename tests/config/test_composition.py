@@ -65,3 +65,14 @@ def test_help_lists_the_groups():
     result = run_cli("--help", timeout=60)
     assert result.returncode == 0
     assert "optimizer: adadelta, adagrad, adam" in result.stdout
+
+
+def test_the_slurm_launcher_preset_composes_for_a_search_on_the_team_stack():
+    """What the README's cluster command composes (nothing is submitted: no cluster here)."""
+    cfg = compose_config("experiments=tune", "hydra/launcher=slurm", "hydra.sweeper.n_jobs=8", "tracking=server",
+                         "tracking.server.host=10.1.2.3", return_hydra_config=True)
+    launcher = cfg.hydra.launcher
+    assert launcher._target_.endswith("SlurmLauncher") and launcher.cpus_per_task == 4
+    assert launcher.setup == [f"source {cfg.paths.root}/.venv/bin/activate"]
+    assert cfg.hydra.sweeper.storage == "postgresql://mnist:mnist@10.1.2.3:5433/optuna"
+    assert cfg.tracking.uri == "http://10.1.2.3:5001"
