@@ -13,7 +13,7 @@ from mlflow import MlflowClient
 from omegaconf.errors import OmegaConfBaseException
 
 from pipeline.config.compose import compose_config
-from pipeline.tracking.store import TrackingStoreError, prepare_store
+from pipeline.tracking.store import TrackingStoreError, is_server, prepare_store
 from pipeline.tracking.ui_links import links_text, store_links
 
 
@@ -34,6 +34,8 @@ def main(overrides: list[str]) -> int:
     links = store_links(MlflowClient(tracking.uri), tracking.ui_url)
     print(f"MLflow UI at {tracking.ui_url}  (store {tracking.uri})")
     print(links_text(links) if links else "no runs yet: make train or make sweep first")
+    if is_server(tracking.uri):   # a tracking server (tracking=server) serves its own UI
+        return 0
     command = server_command(tracking.uri, tracking.ui_url)
     sys.stdout.flush()
     os.execv(command[0], command)   # the server takes over this process: Ctrl-C stops it
