@@ -84,18 +84,21 @@ def cluster():
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def wait_for_a_running_job_on(cluster: Cluster, host_name: str, timeout: float = 120) -> None:
+def wait_for_a_second_job_on(cluster: Cluster, host_name: str, timeout: float = 120) -> None:
+    """Until `host_name` has finished one trial and is in the middle of another."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             study = optuna.load_study(study_name=STUDY, storage=cluster.local_url("optuna"))
-            if any(t.user_attrs.get(JOB, {}).get("host") == host_name and "ended" not in t.user_attrs[JOB]
-                   for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))):
+            jobs = [(t.state, t.user_attrs[JOB]) for t in study.get_trials(deepcopy=False)
+                    if t.user_attrs.get(JOB, {}).get("host") == host_name]
+            if (any(state.is_finished() for state, _ in jobs)
+                    and any(state == optuna.trial.TrialState.RUNNING and "ended" not in job for state, job in jobs)):
                 return
         except (KeyError, optuna.exceptions.StorageInternalError):
             pass   # the study or its tables do not exist yet
         time.sleep(0.3)
-    raise TimeoutError(f"no job started on {host_name} within {timeout} s")
+    raise TimeoutError(f"{host_name} did not start a second job within {timeout} s")
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +106,7 @@ def search_with_a_lost_worker(cluster):
     first = cluster.tiny_worker(cluster.worker_1, seed=1)
     second = cluster.tiny_worker(cluster.worker_2, seed=2)
     try:
-        wait_for_a_running_job_on(cluster, "worker-1")
+        wait_for_a_second_job_on(cluster, "worker-1")
         first.send_signal(signal.SIGKILL)   # the whole worker, mid-trial: no cleanup runs
         first.wait(timeout=30)
         output, _ = second.communicate(timeout=300)
@@ -113,7 +116,20 @@ def search_with_a_lost_worker(cluster):
                 worker.kill()
     assert second.returncode == 0, output[-4000:]
     study = optuna.load_study(study_name=STUDY, storage=cluster.local_url("optuna"))
+    print_timeline(study, cluster.ready_seconds)
     return study, MlflowClient(cluster.local_url("mlflow"))
+
+
+def print_timeline(study, ready_seconds: float) -> None:
+    """Where and when each trial ran (seen with `pytest -s`): the figures the README quotes."""
+    jobs = [t.user_attrs.get(JOB, {}) for t in study.trials]
+    zero = min(job["started"] for job in jobs if job)
+    print(f"\nstack ready in {ready_seconds:.1f} s")
+    for trial, job in zip(study.trials, jobs):
+        ended = f"{job['ended'] - zero:6.1f}" if "ended" in job else "  lost"
+        retry = f" (retry of {trial.system_attrs['failed_trial']})" if "failed_trial" in trial.system_attrs else ""
+        print(f"trial {trial.number} {trial.state.name:<8} {job.get('host', '-'):<9} "
+              f"{job.get('started', zero) - zero:6.1f} -> {ended} s{retry}")
 
 
 def test_the_study_ends_with_exactly_n_trials_and_the_lost_one_retried(search_with_a_lost_worker):
@@ -130,10 +146,10 @@ def test_the_study_ends_with_exactly_n_trials_and_the_lost_one_retried(search_wi
 def test_both_hosts_ran_trials_at_the_same_time(search_with_a_lost_worker):
     study, _ = search_with_a_lost_worker
     jobs = [t.user_attrs[JOB] for t in study.trials if JOB in t.user_attrs]
-    assert {job["host"] for job in jobs} == {"worker-1", "worker-2"}
-    ends = {id(job): job.get("ended", float("inf")) for job in jobs}
-    assert any(a["host"] != b["host"] and a["started"] < ends[id(b)] and b["started"] < ends[id(a)]
-               for a, b in itertools.combinations(jobs, 2))
+    finished = [job for job in jobs if "ended" in job]
+    assert {job["host"] for job in finished} == {"worker-1", "worker-2"}
+    assert any(a["host"] != b["host"] and a["started"] < b["ended"] and b["started"] < a["ended"]
+               for a, b in itertools.combinations(finished, 2))
 
 
 def test_every_trial_is_a_child_of_one_parent_and_nothing_stays_running(search_with_a_lost_worker):
