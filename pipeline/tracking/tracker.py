@@ -47,6 +47,9 @@ class NoTracking:
     def log_results(self, *args, **kwargs) -> None:
         pass
 
+    def where(self) -> str:
+        return "not recorded in MLflow (tracking.enabled=false)"
+
 
 class Tracker:
     """Logs one run; `stopwatch` sums the time spent doing so, logged as `tracking/seconds`."""
@@ -61,6 +64,11 @@ class Tracker:
         from pipeline.tracking.epoch_logging import EpochLogger  # imports Keras
         return [EpochLogger(self.client, self.run_id, self.run_dir, self.cfg.tracking.log_checkpoints,
                             self.stopwatch)]
+
+    def where(self) -> str:
+        """The line that tells the user where the run was recorded."""
+        return (f"recorded as MLflow run {self.run_id} in experiment {self.cfg.tracking.experiment_name!r} "
+                f"of {self.cfg.tracking.uri} (browse it with `make ui`)")
 
     def log_start(self, splits) -> None:
         """Parameters and dataset (only those not logged yet, when continuing a run), and the
