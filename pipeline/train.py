@@ -13,11 +13,12 @@ import hydra  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
 
 import pipeline.config  # noqa: E402,F401  (registers schemas and resolvers)
+from pipeline import PROJECT_ROOT  # noqa: E402
 from pipeline.config.choices import unknown_choice  # noqa: E402
 from pipeline.interruption import exits_on_interrupt  # noqa: E402
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@hydra.main(version_base="1.3", config_path=str(PROJECT_ROOT / "conf"), config_name="config")
 def main(cfg: DictConfig) -> float | tuple[float, ...]:
     from pipeline.console import import_tensorflow
     import_tensorflow()
