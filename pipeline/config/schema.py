@@ -148,6 +148,8 @@ class TrackingConfig:
     register_as: Optional[str] = None
     register_alias: str = "candidate"
     connect_timeout: float = 5.0
+    system_metrics: bool = True
+    system_metrics_interval: float = 10.0
 
 
 @dataclass

@@ -157,10 +157,14 @@ def _run_exists(client: MlflowClient, run_id: str) -> bool:
 def _start_or_continue(cfg: DictConfig, state: RunState):
     """The active run: the resumed training's own run, else a new one (a child run when a
     multirun callback left its parent's id)."""
+    # System metrics: a thread samples psutil (and NVML) every interval until the run ends.
+    mlflow.set_system_metrics_sampling_interval(cfg.tracking.system_metrics_interval)
+    system_metrics = cfg.tracking.system_metrics
     previous = state.extra.get(RUN_ID_KEY)
     if previous and _run_exists(MlflowClient(cfg.tracking.uri), previous):
-        return mlflow.start_run(run_id=previous)
+        return mlflow.start_run(run_id=previous, log_system_metrics=system_metrics)
     return mlflow.start_run(
+        log_system_metrics=system_metrics,
         experiment_id=experiment_id(cfg.tracking),
         run_name=run_name(cfg),
         parent_run_id=os.environ.get(PARENT_RUN_ENV) or None,
