@@ -12,6 +12,9 @@ EXPERIMENT     ?= optimizers
 WORKERS        ?= 1
 PORT           ?= 5000
 DASHBOARD_PORT ?= 8080
+# make serve: a run id or a model URI (models:/NAME@ALIAS); empty: the latest trained model.
+MODEL          ?=
+SERVE_PORT     ?= 5001
 
 .DEFAULT_GOAL := help
 .PHONY: help venv data data-fashion train sweep report tune ui dashboard bench test test-all clean
@@ -42,6 +45,10 @@ ui: $(STAMP) ## Serve the MLflow UI of the run store on 127.0.0.1 (PORT=5000; st
 	@uri=$$($(BIN)/python -m pipeline.tracking.uri $(ARGS)) && \
 	echo "MLflow UI at http://127.0.0.1:$(PORT)  (store $$uri)" && \
 	$(BIN)/mlflow server --backend-store-uri "$$uri" --host 127.0.0.1 --port $(PORT)
+
+.PHONY: serve
+serve: $(STAMP) ## Serve a trained model over HTTP on 127.0.0.1:SERVE_PORT (MODEL=run id or models:/NAME@ALIAS; default: the latest)
+	$(BIN)/python -m pipeline.serve $(if $(MODEL),--model $(MODEL)) --port $(SERVE_PORT) $(ARGS)
 
 # Extra workers start a little later: the first one creates the MLflow and Optuna databases
 # (concurrent first migrations race). Each extra worker gets its own sampler seed.
