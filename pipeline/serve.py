@@ -39,6 +39,9 @@ def model_uri(tracking_cfg, model: str | None) -> str:
     """The URI of the model to serve (see the module's docstring)."""
     if model and ":/" in model:
         return model
+    store = tracking_cfg.uri.removeprefix("sqlite:///")
+    if store != tracking_cfg.uri and not os.path.exists(store):   # opening would create an empty one
+        raise ServeError(f"no MLflow store at {store}; train a model first (make train)")
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
     client = MlflowClient(tracking_cfg.uri)
@@ -63,6 +66,7 @@ def model_uri(tracking_cfg, model: str | None) -> str:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    quiet_libraries()   # MLflow's INFO lines here, and in the server, which inherits the levels
     tracking = compose_config(*args.overrides).tracking
     try:
         uri = model_uri(tracking, args.model)
@@ -70,7 +74,6 @@ def main(argv: list[str]) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"serving {uri} at http://{args.host}:{args.port}/invocations (store {tracking.uri})", flush=True)
-    quiet_libraries()   # the server inherits the quieter log levels
     bin_dir = os.path.dirname(sys.executable)
     mlflow = shutil.which("mlflow", path=bin_dir) or "mlflow"
     os.environ["MLFLOW_TRACKING_URI"] = tracking.uri   # resolves models:/ and runs:/ URIs

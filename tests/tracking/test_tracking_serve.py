@@ -9,7 +9,7 @@ import urllib.request
 import mlflow
 import numpy as np
 import pytest
-from conftest import REGISTERED_NAME
+from conftest import REGISTERED_NAME, tracked_config
 from test_tracking_server import free_port
 
 from pipeline import PROJECT_ROOT
@@ -32,6 +32,13 @@ def test_a_run_id_serves_that_run_s_model_and_a_uri_is_kept(smoke_run):
 def test_an_unknown_run_is_a_one_line_error(smoke_run):
     with pytest.raises(ServeError, match="--model 0123456789abcdef: no such run in sqlite:"):
         model_uri(smoke_run.cfg.tracking, "0123456789abcdef")
+
+
+def test_a_missing_store_is_a_one_line_error_and_stays_missing(tmp_path):
+    cfg = tracked_config(tmp_path)
+    with pytest.raises(ServeError, match=f"no MLflow store at {tmp_path}/mlruns/mlflow.db; train a model first"):
+        model_uri(cfg.tracking, None)
+    assert not (tmp_path / "mlruns").exists()
 
 
 def post_json(url: str, payload: dict) -> dict:
