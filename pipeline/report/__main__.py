@@ -9,6 +9,8 @@ import gc
 import os
 import sys
 
+from pipeline.console import quiet_libraries
+
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="mnist-report", description=(
@@ -42,6 +44,7 @@ def main(argv: list[str]) -> int:
 
 def cli() -> None:
     """The `mnist-report` command."""
+    quiet_libraries()   # before MLflow's import: no INFO lines from it
     gc.disable()   # a short-lived command: the collector would only walk MLflow's import, again and again
     status = main(sys.argv[1:])
     # Everything is written and closed; skip the interpreter's teardown of thousands of
