@@ -13,6 +13,9 @@ EXPERIMENT     ?= optimizers
 WORKERS        ?= 1
 PORT           ?=
 DASHBOARD_PORT ?= 8080
+# make serve: a run id or a model URI (models:/NAME@ALIAS); empty: the latest trained model.
+MODEL          ?=
+SERVE_PORT     ?= 5002
 
 .DEFAULT_GOAL := help
 .PHONY: help venv data data-fashion train sweep report tune ui dashboard postgres server server-stop bench test test-all clean
@@ -39,8 +42,12 @@ data-fashion: $(STAMP) ## Install Debian's Fashion-MNIST where apt works, then c
 train: data ## Train the seed convnet with Adam on MNIST (extra overrides: ARGS="optimizer=sgd ...")
 	$(BIN)/python -m pipeline.train $(ARGS)
 
-ui: $(STAMP) ## Print links to each experiment's runs, then serve the MLflow UI (tracking.ui_url; PORT=5001; ARGS=overrides)
+ui: $(STAMP) ## Print links to each experiment's runs, then serve the MLflow UI (tracking.ui_url; PORT=5050; ARGS=overrides)
 	@$(BIN)/python -m pipeline.tracking.ui $(if $(PORT),tracking.ui_url=http://127.0.0.1:$(PORT)) $(ARGS)
+
+.PHONY: serve
+serve: $(STAMP) ## Serve a trained model over HTTP on 127.0.0.1:SERVE_PORT (MODEL=run id or models:/NAME@ALIAS; default: the latest)
+	$(BIN)/python -m pipeline.serve $(if $(MODEL),--model $(MODEL)) --port $(SERVE_PORT) $(ARGS)
 
 # Workers share one Optuna study and one MLflow parent run; each gets its own sampler seed.
 tune: data ## Run the default Optuna search, resumable (WORKERS=2: more workers on its storage; ARGS=overrides)

@@ -1,19 +1,27 @@
-"""Entry point: `python -m pipeline.train [GROUP=OPTION] [key=value ...]`.
+"""Entry point: `mnist-train [GROUP=OPTION] [key=value ...]` (or `python -m pipeline.train`).
 
-TensorFlow is imported only inside the task function, so `--help` and `--cfg job`
-stay fast.
+TensorFlow is imported only inside the task function, so `--help`, `--cfg job` and shell
+completion stay fast.
 """
-import sys
+from pipeline.console import quiet_libraries
 
-import hydra
-from omegaconf import DictConfig
+quiet_libraries()   # before MLflow or TensorFlow is imported: they read their log levels once
 
-import pipeline.config  # noqa: F401  (registers schemas and resolvers)
-from pipeline.config.choices import unknown_choice
+import sys  # noqa: E402
+
+import hydra  # noqa: E402
+from omegaconf import DictConfig  # noqa: E402
+
+import pipeline.config  # noqa: E402,F401  (registers schemas and resolvers)
+from pipeline import PROJECT_ROOT  # noqa: E402
+from pipeline.config.choices import unknown_choice  # noqa: E402
+from pipeline.interruption import exits_on_interrupt  # noqa: E402
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@hydra.main(version_base="1.3", config_path=str(PROJECT_ROOT / "conf"), config_name="config")
 def main(cfg: DictConfig) -> float | tuple[float, ...]:
+    from pipeline.console import import_tensorflow
+    import_tensorflow()
     from pipeline.training.run import train_and_evaluate
 
     return train_and_evaluate(cfg)
@@ -24,7 +32,8 @@ def cli() -> None:
     if error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
-    main()
+    with exits_on_interrupt():
+        main()
 
 
 if __name__ == "__main__":

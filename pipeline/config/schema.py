@@ -166,6 +166,8 @@ class TrackingConfig:
     connect_timeout: float = 5.0
     parent_run_id: Optional[str] = None
     server: Optional[StackServerConfig] = None
+    system_metrics: bool = True
+    system_metrics_interval: float = 10.0
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""`python -m pipeline.report EXPERIMENT [--all] [--target 0.99] [--tracking-uri URI] [overrides...]`
+"""`mnist-report EXPERIMENT [--all] [--target 0.99] [--tracking-uri URI] [overrides...]`
+(or `python -m pipeline.report ...`).
 
 Overrides are the training config's (`paths.output_dir=...`, `tracking.experiment_name=...`):
 the report reads the store and the experiment the same overrides would train into.
@@ -8,9 +9,11 @@ import gc
 import os
 import sys
 
+from pipeline.console import quiet_libraries
+
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m pipeline.report", description=(
+    parser = argparse.ArgumentParser(prog="mnist-report", description=(
         "Compare the runs of a named experiment per arm: a table (Markdown, CSV, terminal) and two plots."))
     parser.add_argument("experiment", help="a named experiment: experiments/NAME.yaml")
     parser.add_argument("overrides", nargs="*", help="training config overrides, e.g. tracking.experiment_name=x")
@@ -40,7 +43,9 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The `mnist-report` command."""
+    quiet_libraries()   # before MLflow's import: no INFO lines from it
     gc.disable()   # a short-lived command: the collector would only walk MLflow's import, again and again
     status = main(sys.argv[1:])
     # Everything is written and closed; skip the interpreter's teardown of thousands of
@@ -48,3 +53,7 @@ if __name__ == "__main__":
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(status)
+
+
+if __name__ == "__main__":
+    cli()

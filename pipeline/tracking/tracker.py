@@ -44,6 +44,9 @@ class NoTracking:
     def log_results(self, *args, **kwargs) -> None:
         pass
 
+    def where(self) -> str:
+        return "not recorded in MLflow (tracking.enabled=false)"
+
 
 class Tracker:
     """Logs one run; `stopwatch` sums the time spent doing so, logged as `tracking/seconds`."""
@@ -58,6 +61,11 @@ class Tracker:
         from pipeline.tracking.epoch_logging import EpochLogger  # imports Keras
         return [EpochLogger(self.client, self.run_id, self.run_dir, self.cfg.tracking.log_checkpoints,
                             self.stopwatch)]
+
+    def where(self) -> str:
+        """The line that tells the user where the run was recorded."""
+        return (f"recorded as MLflow run {self.run_id} in experiment {self.cfg.tracking.experiment_name!r} "
+                f"of {self.cfg.tracking.uri} (browse it with `make ui`)")
 
     def log_start(self, splits) -> None:
         """Parameters and dataset (only those not logged yet, when continuing a run), and the
@@ -146,10 +154,14 @@ def _run_exists(client: MlflowClient, run_id: str) -> bool:
 def _start_or_continue(cfg: DictConfig, state: RunState):
     """The active run: the resumed training's own run, else a new one (a child run when the
     multirun callback put its parent's id into the job's config)."""
+    # System metrics: a thread samples psutil (and NVML) every interval until the run ends.
+    mlflow.set_system_metrics_sampling_interval(cfg.tracking.system_metrics_interval)
+    system_metrics = cfg.tracking.system_metrics
     previous = state.extra.get(RUN_ID_KEY)
     if previous and _run_exists(MlflowClient(cfg.tracking.uri), previous):
-        return mlflow.start_run(run_id=previous)
+        return mlflow.start_run(run_id=previous, log_system_metrics=system_metrics)
     return mlflow.start_run(
+        log_system_metrics=system_metrics,
         experiment_id=experiment_id(cfg.tracking),
         run_name=run_name(cfg),
         parent_run_id=cfg.tracking.parent_run_id,

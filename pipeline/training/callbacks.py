@@ -50,3 +50,18 @@ class StopOnNaN(keras.callbacks.Callback):
         loss = logs.get("loss")
         if loss is not None and not math.isfinite(loss):
             raise TrainingDiverged(f"loss became {loss} in epoch {epoch + 1}")
+
+
+class EpochLine(keras.callbacks.Callback):
+    """`trainer.verbose=2`: one line per epoch with what EpochStats added (it must come after
+    EpochStats), the same for both loops; Keras' own verbose=2 spends two lines on it."""
+
+    def __init__(self, epochs: int):
+        super().__init__()
+        self.epochs = epochs
+
+    def on_epoch_end(self, epoch, logs=None):
+        figures = "  ".join(f"{name} {logs[name]:.4f}" for name in ("loss", "accuracy", "val_loss", "val_accuracy")
+                            if name in logs)
+        print(f"epoch {epoch + 1}/{self.epochs}  {figures}  lr {logs['learning_rate']:.2e}  "
+              f"{logs['epoch_time']:.1f} s  {logs['samples_per_second']:,.0f} samples/s", flush=True)

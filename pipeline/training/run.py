@@ -2,7 +2,6 @@
 import dataclasses
 import io
 import json
-import logging
 import os
 from pathlib import Path
 from typing import Optional
@@ -16,16 +15,16 @@ from pipeline.checkpoints import (RunState, claim, fingerprint, find_interrupted
                                   save_state)
 from pipeline.data import Splits, load_splits
 from pipeline.evaluation import evaluate_probabilities
-from pipeline.training.callbacks import EpochStats, StopOnNaN, TrainingDiverged
+from pipeline.interruption import EXIT_INTERRUPTED, EXIT_TERMINATED, TrainingInterrupted
+from pipeline.training.callbacks import EpochLine, EpochStats, StopOnNaN, TrainingDiverged
 from pipeline.training.checkpointing import EpochCheckpoint, copy_checkpoints, load_checkpoint
 from pipeline.training.inputs import evaluation_batches, training_batches
 from pipeline.training.loops import LOOPS, LoopInputs
 from pipeline.training.models import build_model
 from pipeline.training.optimizers import build_optimizer, steps_per_epoch
 from pipeline.training.runtime import configure_runtime
+from pipeline.tracking.lifecycle import Terminated
 from pipeline.tracking.tracker import track_run
-
-log = logging.getLogger(__name__)
 
 
 class ResumeError(RuntimeError):
@@ -67,7 +66,7 @@ def start_or_resume(cfg: DictConfig, run_dir: Path, steps: int) -> tuple[keras.M
         copy_checkpoints(source, run_dir, state.completed_epochs)
         model = load_checkpoint(run_dir, state.completed_epochs)
         state = dataclasses.replace(state, status="running", pid=os.getpid())
-        log.info("Resuming %s after epoch %d", source, state.completed_epochs)
+        print(f"resuming {source} after epoch {state.completed_epochs}")
         return model, state
     model = build_model(cfg.model)
     model.compile(
@@ -86,7 +85,10 @@ def model_summary(model: keras.Model) -> str:
 
 
 def training_callbacks(cfg: DictConfig, run_dir: Path, state: RunState, train_samples: int) -> list:
-    callbacks = [EpochStats(train_samples), StopOnNaN(), EpochCheckpoint(run_dir, state)]
+    callbacks = [EpochStats(train_samples)]
+    if cfg.trainer.verbose == 2:
+        callbacks.append(EpochLine(cfg.trainer.epochs))
+    callbacks += [StopOnNaN(), EpochCheckpoint(run_dir, state)]
     if cfg.trainer.early_stopping is not None:
         callbacks.append(keras.callbacks.EarlyStopping(**cfg.trainer.early_stopping))
     if cfg.trial.number is not None:   # launched by the Optuna sweeper: its pruner may stop us
@@ -116,8 +118,24 @@ def job_result(cfg: DictConfig, objective: float, model: keras.Model,
     return (objective, *(extra[name]() for name in cfg.trainer.extra_objectives))
 
 
+def interrupted_line(cfg: DictConfig, run_dir: Path, state: RunState) -> str:
+    """Where an interrupted training stopped, and the command that goes on from there."""
+    killed = "the MLflow run is KILLED and " if cfg.tracking.enabled else ""
+    if state.status == "finished":
+        return f"stopped while recording a finished training's results; {killed}its files are in {run_dir}"
+    done, epochs = state.completed_epochs, cfg.trainer.epochs
+    where = (f"after epoch {done} of {epochs}, before the test evaluation" if done >= epochs
+             else f"during epoch {done + 1} of {epochs} ({done} completed)")
+    if done == 0:
+        return f"stopped {where}; nothing to resume, the same command starts it again"
+    how = ("run the same command again to resume it" if cfg.trainer.resume
+           else f"resume it with trainer.resume_from={run_dir}")
+    return f"stopped {where}; {killed}the checkpoints are in {run_dir}; {how}"
+
+
 def train_and_evaluate(cfg: DictConfig, run_dir: Optional[Path] = None) -> float | tuple[float, ...]:
-    """Train, evaluate on the test set, write `metrics.json`; return the sweep objective(s)."""
+    """Train, evaluate on the test set, write `metrics.json`; return the sweep objective(s).
+    Ctrl-C or SIGTERM raises TrainingInterrupted, saying where it stopped."""
     run_dir = Path(run_dir or HydraConfig.get().runtime.output_dir)
     configure_runtime(cfg.trainer)
     splits = limit_samples(load_splits(cfg.data), cfg.trainer)
@@ -128,7 +146,15 @@ def train_and_evaluate(cfg: DictConfig, run_dir: Optional[Path] = None) -> float
     summary = model_summary(model)
     print(summary)
     (run_dir / "model_summary.txt").write_text(summary)
+    try:
+        return _train_tracked(cfg, run_dir, model, state, splits, steps)
+    except KeyboardInterrupt as interrupt:
+        status = EXIT_TERMINATED if isinstance(interrupt, Terminated) else EXIT_INTERRUPTED
+        raise TrainingInterrupted(interrupted_line(cfg, run_dir, state), status) from None
 
+
+def _train_tracked(cfg: DictConfig, run_dir: Path, model: keras.Model, state: RunState, splits: Splits,
+                   steps: int) -> float | tuple[float, ...]:
     loop = LOOPS[cfg.trainer.loop]
     with lease(run_dir, cfg.trainer.lease_seconds), track_run(cfg, run_dir, state, splits) as tracker:
         try:
@@ -141,7 +167,7 @@ def train_and_evaluate(cfg: DictConfig, run_dir: Optional[Path] = None) -> float
                 epochs=cfg.trainer.epochs,
                 steps_per_epoch=steps,
                 callbacks=training_callbacks(cfg, run_dir, state, len(splits.train_y)) + tracker.callbacks(),
-                verbose=cfg.trainer.verbose,
+                verbose=1 if cfg.trainer.verbose == 1 else 0,   # 2: EpochLine's line per epoch
             ))
         except TrainingDiverged:
             state.status = "failed"
@@ -161,4 +187,5 @@ def train_and_evaluate(cfg: DictConfig, run_dir: Optional[Path] = None) -> float
     print(f"test accuracy {test.accuracy:.4f}  test loss {test.loss:.4f}  "
           f"best {cfg.trainer.objective} {objective:.4f}")
     print(f"run directory {run_dir}")
+    print(tracker.where())
     return job_result(cfg, objective, model, state.history)

@@ -14,6 +14,7 @@ from pipeline import PROJECT_ROOT
 
 SMOKE_EPOCHS = 2       # two epochs: a metric history with one value per epoch has two points
 REGISTERED_NAME = "mnist-smoke"
+SYSTEM_METRICS_INTERVAL = 0.5   # seconds: a smoke run lasts a few, MLflow's default 10 would record none
 
 
 def tracked_config(store: Path, *overrides: str) -> DictConfig:
@@ -50,7 +51,8 @@ class TrackedRun:
 def smoke_run(tmp_path_factory) -> TrackedRun:
     """A two-epoch smoke training, tracked and registered, in a store of its own."""
     cfg = tracked_config(tmp_path_factory.mktemp("smoke"), f"trainer.epochs={SMOKE_EPOCHS}",
-                         f"tracking.register_as={REGISTERED_NAME}")
+                         f"tracking.register_as={REGISTERED_NAME}",
+                         f"tracking.system_metrics_interval={SYSTEM_METRICS_INTERVAL}")
     run_dir = train(cfg, "smoke")
     client = MlflowClient(cfg.tracking.uri)
     return TrackedRun(cfg, client, only_run(client, cfg), run_dir)

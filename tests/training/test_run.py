@@ -139,7 +139,7 @@ def test_a_killed_cli_run_resumes_when_the_same_command_runs_again(tmp_path):
 
     result = run_cli(*args)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert f"Resuming {killed_run} after epoch" in result.stdout + result.stderr
+    assert f"resuming {killed_run} after epoch" in result.stdout
     new_run = next(p.parent for p in (tmp_path / "outputs").glob("runs/*/*/metrics.json"))
     assert new_run != killed_run
     assert len(read_metrics(new_run)["history"]["loss"]) == 3

@@ -1,0 +1,66 @@
+"""What a training command shows on the terminal: its own lines, not the libraries' noise.
+
+Silenced unless `PIPELINE_LIBRARY_LOGS=1`: TensorFlow's C++ start-up lines (CUDA stubs, CPU
+features, a failed `cuInit` on a machine without a GPU), MLflow's INFO lines and the Python
+warnings listed below, none of which a user can act on. TensorFlow's lines come from absl,
+which writes everything logged before its own initialisation straight to file descriptor 2
+whatever TF_CPP_MIN_LOG_LEVEL says; so TensorFlow is imported, and its devices found, with
+that descriptor pointed at /dev/null.
+
+Imports nothing heavy: the entry point calls `quiet_libraries()` before MLflow or TensorFlow
+is imported, since both read their log levels once, on import.
+"""
+import logging
+import os
+import sys
+import warnings
+from contextlib import contextmanager
+
+LIBRARY_LOGS_ENV = "PIPELINE_LIBRARY_LOGS"
+# TF_CPP_MIN_LOG_LEVEL=2: TensorFlow's C++ INFO and WARNING lines go; its errors stay.
+_QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "MLFLOW_LOGGING_LEVEL": "WARNING"}
+# Python warnings nobody running the pipeline can act on: (message regex, category).
+_UNACTIONABLE_WARNINGS = (
+    # MLflow registers its local-file dataset source twice (for the "" and "file" schemes)
+    # and then warns that a local path matches both of these identical classes.
+    (r"The specified dataset source can be interpreted in multiple ways", UserWarning),
+)
+
+
+def library_logs_wanted() -> bool:
+    return os.environ.get(LIBRARY_LOGS_ENV, "").lower() not in ("", "0", "false", "no")
+
+
+def quiet_libraries() -> None:
+    """Lower the libraries' log levels (values the user set in the environment win)."""
+    if library_logs_wanted():
+        return
+    for name, value in _QUIET_ENV.items():
+        os.environ.setdefault(name, value)   # inherited by jobs a launcher starts elsewhere
+    logging.getLogger("mlflow").setLevel(os.environ["MLFLOW_LOGGING_LEVEL"])  # if already imported
+    for message, category in _UNACTIONABLE_WARNINGS:
+        warnings.filterwarnings("ignore", message=message, category=category)
+
+
+@contextmanager
+def _stderr_descriptor_silenced():
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def import_tensorflow() -> None:
+    """Import TensorFlow and find its devices (where `cuInit` fails without a GPU), quietly
+    unless library logs are wanted. Finding devices does not start the runtime, so thread
+    settings still apply afterwards."""
+    if library_logs_wanted():
+        return
+    with _stderr_descriptor_silenced():
+        import tensorflow as tf
+        tf.config.list_physical_devices()

@@ -1,0 +1,53 @@
+"""A default run's terminal: the model summary, a line per epoch, the result and where it was
+recorded; no library start-up lines or warnings, unless PIPELINE_LIBRARY_LOGS=1 asks for them."""
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline import PROJECT_ROOT
+from pipeline.console import LIBRARY_LOGS_ENV
+from tests.conftest import isolated_overrides
+
+EPOCHS = 2
+# Variables that change what the libraries print: a new user has none of them set.
+_LOG_LEVEL_VARIABLES = ("TF_CPP_MIN_LOG_LEVEL", "MLFLOW_LOGGING_LEVEL", LIBRARY_LOGS_ENV)
+TF_CPP_LINE = re.compile(r"^[IWEF]\d{4} ", re.MULTILINE)   # absl's prefix: I1123, E0000, ...
+
+
+def smoke_run(tmp: Path, **env: str) -> subprocess.CompletedProcess:
+    """A tracked smoke run as a new user starts it: no log-level variables, a fresh
+    matplotlib cache (its first import logs `generated new fontManager`)."""
+    clean = {k: v for k, v in os.environ.items() if k not in _LOG_LEVEL_VARIABLES}
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline.train", "trainer=smoke", f"trainer.epochs={EPOCHS}", "trainer.verbose=2",
+         "tracking.log_checkpoints=false", *isolated_overrides(tmp)],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+        env={**clean, "MPLCONFIGDIR": str(tmp / "matplotlib"), **env})
+
+
+def test_a_run_prints_only_its_own_lines(tmp_path):
+    result = smoke_run(tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert 'Model: "convnet"' in lines and any("Total params: 619,786" in line for line in lines)
+    assert [line.split()[1] for line in lines if line.startswith("epoch ")] == ["1/2", "2/2"]
+    tail = lines[-3:]
+    assert tail[0].startswith("test accuracy ") and tail[1].startswith("run directory ")
+    assert tail[2].startswith("recorded as MLflow run ")
+    # Hydra's log lines (here matplotlib's) went to the job's log file only.
+    assert "[INFO]" not in result.stdout
+    run_dir = Path(tail[1].removeprefix("run directory "))
+    assert "generated new fontManager" in (run_dir / "train.log").read_text()
+
+
+@pytest.mark.slow  # a second whole training run
+def test_the_switch_brings_the_library_lines_back(tmp_path):
+    result = smoke_run(tmp_path, **{LIBRARY_LOGS_ENV: "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert TF_CPP_LINE.search(result.stderr)
+    assert "The specified dataset source can be interpreted in multiple ways" in result.stderr

@@ -1,0 +1,84 @@
+"""Serving a trained model: which model `mnist-serve` picks, and MLflow's real model server
+answering raw 28x28 uint8 digits over HTTP with the classes the in-process pyfunc model gives."""
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+
+import mlflow
+import numpy as np
+import pytest
+from conftest import REGISTERED_NAME, tracked_config
+from test_tracking_server import free_port
+
+from pipeline import PROJECT_ROOT
+from pipeline.data import load_splits
+from pipeline.serve import ServeError, model_uri
+
+SERVER_START_TIMEOUT = 180   # the server imports TensorFlow to load the model
+DIGITS = 20
+
+
+def test_without_a_model_the_latest_trained_is_served(smoke_run):
+    assert model_uri(smoke_run.cfg.tracking, None) == smoke_run.run.data.tags["model_uri"]
+
+
+def test_a_run_id_serves_that_run_s_model_and_a_uri_is_kept(smoke_run):
+    assert model_uri(smoke_run.cfg.tracking, smoke_run.run.info.run_id) == smoke_run.run.data.tags["model_uri"]
+    assert model_uri(smoke_run.cfg.tracking, "models:/any@alias") == "models:/any@alias"
+
+
+def test_an_unknown_run_is_a_one_line_error(smoke_run):
+    with pytest.raises(ServeError, match="--model 0123456789abcdef: no such run in sqlite:"):
+        model_uri(smoke_run.cfg.tracking, "0123456789abcdef")
+
+
+def test_a_missing_store_is_a_one_line_error_and_stays_missing(tmp_path):
+    cfg = tracked_config(tmp_path)
+    with pytest.raises(ServeError, match=f"no MLflow store at {tmp_path}/mlruns/mlflow.db; train a model first"):
+        model_uri(cfg.tracking, None)
+    assert not (tmp_path / "mlruns").exists()
+
+
+def post_json(url: str, payload: dict) -> dict:
+    request = urllib.request.Request(url, json.dumps(payload).encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
+def wait_for_ping(url: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the model server exited: {server.communicate()[0][-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/ping", timeout=1):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"the model server at {url} did not answer in {SERVER_START_TIMEOUT} s")
+
+
+@pytest.mark.slow  # ~20-60 s: the server process imports TensorFlow and loads the model
+def test_the_model_server_classifies_raw_digits_like_the_pyfunc_model(smoke_run):
+    registered = f"models:/{REGISTERED_NAME}@{smoke_run.cfg.tracking.register_alias}"
+    port = free_port()
+    # What `make serve MODEL=...` runs.
+    server = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.serve", "--model", registered, "--port", str(port),
+         f"tracking.uri={smoke_run.cfg.tracking.uri}"],
+        cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_ping(url, server)
+        digits = load_splits(smoke_run.cfg.data).test_x[:DIGITS]
+        assert digits.dtype == np.uint8 and digits.shape == (DIGITS, 28, 28)
+        answer = post_json(f"{url}/invocations", {"inputs": digits.tolist()})
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    served = np.argmax(np.asarray(answer["predictions"]), axis=1)
+    mlflow.set_tracking_uri(smoke_run.cfg.tracking.uri)
+    in_process = np.argmax(mlflow.pyfunc.load_model(registered).predict(digits), axis=1)
+    assert served.tolist() == in_process.tolist()
