@@ -2,7 +2,6 @@
 folder of its own: real PostgreSQL, a real `mlflow server` with proxied artifacts."""
 import os
 import shutil
-import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,12 +11,7 @@ import pytest
 from pipeline.config.compose import compose_config
 from pipeline.stack.postgres import StackError, pg_bin
 from pipeline.stack.stack import Stack, stack_from_config
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.servers import free_port
 
 
 def why_no_postgres() -> str | None:

@@ -10,7 +10,7 @@ import mlflow
 import numpy as np
 import pytest
 from conftest import REGISTERED_NAME, tracked_config
-from test_tracking_server import free_port
+from tests.servers import free_port
 
 from pipeline import PROJECT_ROOT
 from pipeline.data import load_splits

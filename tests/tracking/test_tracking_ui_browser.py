@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
-from test_tracking_server import free_port, wait_until_healthy
+from tests.servers import free_port, wait_until_healthy
 
 from pipeline import PROJECT_ROOT
 
