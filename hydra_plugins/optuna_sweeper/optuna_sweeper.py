@@ -35,9 +35,10 @@ class OptunaSweeper(Sweeper):
             hydra_context=hydra_context, task_function=task_function, config=config)
 
     def slots(self) -> int:
-        from hydra._internal.core_plugins.basic_launcher import BasicLauncher
-
-        if isinstance(self.launcher, BasicLauncher) and self.settings.n_jobs > 1:
+        # The launcher as chosen in the config (`hydra/launcher=basic`, Hydra's default): its
+        # class lives in Hydra's private modules.
+        basic = OmegaConf.select(self.config, "hydra.runtime.choices", default={}).get("hydra/launcher") == "basic"
+        if basic and self.settings.n_jobs > 1:
             log.info("The basic launcher runs jobs in this process, one at a time (n_jobs=%d ignored); "
                      "start more workers on the same storage to run trials in parallel", self.settings.n_jobs)
             return 1

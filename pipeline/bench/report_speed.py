@@ -1,4 +1,4 @@
-"""How fast the report answers on a store with many runs (`make bench` can call `measure_report_speed`).
+"""How fast the report answers on a store with many runs: `python -m pipeline.bench.report_speed`.
 
 The store is synthetic, written with `MlflowClient.log_batch` in seconds: one multirun
 whose jobs look like real ones to the report (parent with `sweep.*` params, children

@@ -1,6 +1,6 @@
 """What tracking costs: the same training with tracking on and off, in one process.
 
-`python -m pipeline.tracking.overhead [overrides...]` prints both wall times and the
+`python -m pipeline.bench.tracking_overhead [overrides...]` prints both wall times and the
 ratio; `make bench` can call `measure_overhead`. A warm-up run first, so neither side
 pays TensorFlow's one-off start-up (tracing, thread pools); then the two alternate.
 """
