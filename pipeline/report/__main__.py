@@ -4,8 +4,6 @@ Overrides are the training config's (`paths.output_dir=...`, `tracking.experimen
 the report reads the store and the experiment the same overrides would train into.
 """
 import argparse
-import gc
-import os
 import sys
 
 
@@ -40,10 +38,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    gc.disable()   # a short-lived command: the collector would only walk MLflow's import, again and again
-    status = main(sys.argv[1:])
-    # Everything is written and closed; skip the interpreter's teardown of thousands of
-    # modules (about a second here).
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(status)
+    sys.exit(main(sys.argv[1:]))

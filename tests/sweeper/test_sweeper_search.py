@@ -85,6 +85,11 @@ def test_slots_run_jobs_side_by_side_and_refill_as_each_ends(run_app, sqlite_sto
     assert overlaps   # two jobs ran at once
 
 
+def test_a_failure_rate_outside_zero_to_one_is_refused(run_app):
+    with pytest.raises(Exception, match=r"max_failure_rate=1.5 must be in \[0, 1\]"):
+        run_app("hydra.sweeper.max_failure_rate=1.5")
+
+
 def test_the_basic_launcher_gets_one_slot_whatever_n_jobs_says(run_app, monkeypatch):
     slots_given = []
     monkeypatch.setattr(Search, "run", lambda search, slots: slots_given.append(slots))
