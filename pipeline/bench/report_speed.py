@@ -14,9 +14,9 @@ from mlflow.entities import Metric, Param, RunTag
 
 from pipeline.bench.startup import command_seconds
 from pipeline.report.aggregate import EPOCH_TIME, TEST_ACCURACY
-from pipeline.report.arms import OVERRIDES_TAG, SWEEP_PARAM_PREFIX
-from pipeline.report.runs import MULTIRUN_TAG, PARENT_ID_TAG, PARENT_VALUE, VAL_ACCURACY
-from pipeline.tracking.naming import best_metric_name
+from pipeline.report.runs import VAL_ACCURACY
+from pipeline.tracking.records import (MULTIRUN_TAG, OVERRIDES_TAG, PARENT_ID_TAG, PARENT_VALUE, SWEEP_PARAM_PREFIX,
+                                       best_metric_name)
 
 BENCH_EXPERIMENT = "smoke"            # the named experiment the report is asked about
 _OPTIMIZERS = ("sgd", "adam", "rmsprop", "nadam")

@@ -36,7 +36,8 @@ def _in_run_cost(cfg: DictConfig, run_dir: Path) -> tuple[float, float]:
     from mlflow import MlflowClient
 
     from pipeline.checkpoints import load_state
-    from pipeline.tracking.tracker import RUN_ID_KEY, TRACKING_SECONDS_METRIC
+    from pipeline.tracking.records import TRACKING_SECONDS_METRIC
+    from pipeline.tracking.tracker import RUN_ID_KEY
 
     state = load_state(run_dir)
     run = MlflowClient(cfg.tracking.uri).get_run(state.extra[RUN_ID_KEY])

@@ -8,7 +8,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric
 
 from pipeline.checkpoints import checkpoint_path, rng_state_path
-from pipeline.tracking.naming import metric_name
+from pipeline.tracking.records import metric_name
 from pipeline.tracking.stopwatch import Stopwatch
 
 

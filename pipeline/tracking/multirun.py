@@ -17,7 +17,10 @@ from mlflow import MlflowClient
 from mlflow.entities import RunStatus
 from omegaconf import DictConfig, OmegaConf
 
-from pipeline.tracking.naming import best_metric_name, git_state
+from pipeline.tracking.naming import git_state
+from pipeline.tracking.records import (BEST_CHILD_RUN_ID_TAG, BEST_CHILD_TAG, CHILDREN_TAG, MULTIRUN_TAG,
+                                       OBJECTIVE_TAG, OVERRIDES_TAG, PARENT_VALUE, SWEEP_DIR_TAG,
+                                       SWEEP_PARAM_PREFIX, best_metric_name)
 from pipeline.tracking.store import TrackingStoreError, experiment_id, prepare_store
 from pipeline.tracking.tracker import PARENT_RUN_ENV
 
@@ -38,10 +41,10 @@ def sweep_params(config: DictConfig) -> dict[str, str]:
     params = {}
     sweeper_params = OmegaConf.select(config, "hydra.sweeper.params") or {}
     for key, values in sweeper_params.items():
-        params[f"sweep.{key}"] = str(values)
+        params[f"{SWEEP_PARAM_PREFIX}{key}"] = str(values)
     for override in config.hydra.overrides.task:
         key, _, value = override.partition("=")
-        params[f"sweep.{key.lstrip('+~')}"] = value
+        params[f"{SWEEP_PARAM_PREFIX}{key.lstrip('+~')}"] = value
     return params
 
 
@@ -52,7 +55,7 @@ def children_table(client: MlflowClient, parent: Any, objective: str) -> pd.Data
         "run_id": run.info.run_id,
         "run_name": run.info.run_name,
         "status": run.info.status,
-        "overrides": run.data.tags.get("overrides", ""),
+        OVERRIDES_TAG: run.data.tags.get(OVERRIDES_TAG, ""),
         best_metric_name(objective): run.data.metrics.get(best_metric_name(objective)),
         **{name: run.data.metrics.get(name) for name in _SUMMARY_METRICS},
     } for run in children])
@@ -86,9 +89,9 @@ class MlflowTracking(Callback):
         parent = self.client.create_run(
             experiment_id(config.tracking),
             run_name=f"multirun {sweep_dir.parent.name} {sweep_dir.name}",
-            tags={"multirun": "parent", "sweep_dir": str(sweep_dir),
-                  "overrides": " ".join(config.hydra.overrides.task),
-                  "objective": f"{config.trainer.objective_mode} {config.trainer.objective}",
+            tags={MULTIRUN_TAG: PARENT_VALUE, SWEEP_DIR_TAG: str(sweep_dir),
+                  OVERRIDES_TAG: " ".join(config.hydra.overrides.task),
+                  OBJECTIVE_TAG: f"{config.trainer.objective_mode} {config.trainer.objective}",
                   **git_state()},
         )
         self.parent_id = parent.info.run_id
@@ -109,10 +112,10 @@ class MlflowTracking(Callback):
             self.client.log_artifact(self.parent_id, str(Path(tmp) / "children.csv"))
         best = best_child(table, objective, mode)
         if best is not None:
-            self.client.set_tag(self.parent_id, "best_child_run_id", best["run_id"])
-            self.client.set_tag(self.parent_id, "best_child", f"{best['run_name']} ({best['overrides']})")
+            self.client.set_tag(self.parent_id, BEST_CHILD_RUN_ID_TAG, best["run_id"])
+            self.client.set_tag(self.parent_id, BEST_CHILD_TAG, f"{best['run_name']} ({best[OVERRIDES_TAG]})")
             self.client.log_metric(self.parent_id, best_metric_name(objective), best[best_metric_name(objective)])
-        self.client.set_tag(self.parent_id, "children", str(len(table)))
+        self.client.set_tag(self.parent_id, CHILDREN_TAG, str(len(table)))
         self._end_parent(RunStatus.FINISHED)
 
     def _end_parent(self, status: int) -> None:

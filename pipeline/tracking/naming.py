@@ -1,19 +1,12 @@
-"""What a run is called and labelled: its name, tags, parameters and metric names."""
+"""What a run is called and labelled: its name, tags and parameters (their names: `records`)."""
 import subprocess
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
 from pipeline import PROJECT_ROOT
+from pipeline.tracking.records import OBJECTIVE_TAG, OVERRIDES_TAG
 
-# Per-epoch log keys that are neither training nor validation figures, and the UI
-# chart section each belongs to ("section/name": MLflow groups charts by the prefix).
-_EPOCH_KEY_SECTIONS = {
-    "learning_rate": "optimizer",
-    "epoch_time": "speed",
-    "samples_per_second": "speed",
-    "cpu_utilization": "speed",
-}
 # Every logged value of a run is a parameter, however deep; longer values are cut.
 _MAX_PARAM_LENGTH = 6000
 
@@ -65,25 +58,9 @@ def run_tags(cfg: DictConfig, overrides: list[str]) -> dict[str, str]:
         "model": cfg.model.name,
         "optimizer": cfg.optimizer.name,
         "dataset": cfg.data.name,
-        "overrides": " ".join(overrides),
-        "objective": f"{cfg.trainer.objective_mode} {cfg.trainer.objective}",
+        OVERRIDES_TAG: " ".join(overrides),
+        OBJECTIVE_TAG: f"{cfg.trainer.objective_mode} {cfg.trainer.objective}",
         **git,
         "mlflow.source.git.commit": git["git.commit"],
     }
 
-
-def metric_name(key: str) -> str:
-    """A Keras log key as a UI chart name: `val_loss` -> `val/loss`, `loss` -> `train/loss`,
-    `test_recall_class_3` -> `test_per_class/recall_class_3` (a section of its own: 20 charts)."""
-    if key in _EPOCH_KEY_SECTIONS:
-        return f"{_EPOCH_KEY_SECTIONS[key]}/{key}"
-    for split in ("val", "test"):
-        if key.startswith(f"{split}_"):
-            section = f"{split}_per_class" if "_class_" in key else split
-            return f"{section}/{key.removeprefix(split + '_')}"
-    return f"train/{key}"
-
-
-def best_metric_name(objective: str) -> str:
-    """The metric holding the sweep objective's best epoch value, e.g. `best/val_accuracy`."""
-    return f"best/{objective}"
