@@ -29,7 +29,8 @@ def outcome(runs: pd.DataFrame) -> pd.Series:
 
 
 def is_arm_key(key: str) -> bool:
-    return key not in NOT_ARM_KEYS and not key.startswith(NOT_ARM_PREFIXES)
+    # `optimizer._target_` (the class) only restates `optimizer.name`.
+    return key not in NOT_ARM_KEYS and not key.startswith(NOT_ARM_PREFIXES) and not key.endswith("._target_")
 
 
 def parse_overrides(overrides: object) -> dict[str, str]:
