@@ -1,4 +1,5 @@
 """Range and consistency checks that types cannot express, run before any work starts."""
+from collections.abc import Sequence
 from pathlib import Path
 
 from omegaconf import DictConfig
@@ -21,7 +22,7 @@ def _require(ok: bool, message: str) -> None:
         raise ConfigError(message)
 
 
-def _one_of(key: str, value: str, allowed: tuple[str, ...] | list[str]) -> None:
+def _one_of(key: str, value: str, allowed: Sequence[str]) -> None:
     _require(value in allowed, f"{key}={value!r} is unknown; choose one of: {', '.join(allowed)}")
 
 
