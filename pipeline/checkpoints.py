@@ -69,6 +69,11 @@ def checkpoint_path(run_dir: Path, epoch: int) -> Path:
     return checkpoint_dir(run_dir) / f"epoch-{epoch:03d}.keras"
 
 
+def rng_state_path(model_path: Path) -> Path:
+    """The JSON beside a checkpoint with its layers' RNG states (see `training.checkpointing`)."""
+    return model_path.with_suffix(".rng.json")
+
+
 def write_json_atomically(path: Path, payload: dict) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(payload, indent=2, sort_keys=True))

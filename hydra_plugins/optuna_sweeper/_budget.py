@@ -25,6 +25,7 @@ from optuna.trial import Trial, TrialState
 
 from hydra_plugins.optuna_sweeper._experimental import experimental_features
 from hydra_plugins.optuna_sweeper._heartbeat import beats
+from pipeline.search.trial_id import trial_id
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +67,11 @@ def reap_dead_trials(study: optuna.Study, storage, max_retry: int) -> None:
         if not owner or owner["host"] != HOST or not _process_gone(owner["pid"]):
             continue
         try:
-            fail_trial(study, storage, trial._trial_id, trial.number,
+            fail_trial(study, storage, trial_id(trial), trial.number,
                        f"worker process {owner['pid']} on {owner['host']} died")
         except optuna.exceptions.UpdateFinishedTrialError:
             continue  # another worker got there first and queued the retry
-        queue_retry(study, storage.get_trial(trial._trial_id), max_retry)
+        queue_retry(study, storage.get_trial(trial_id(trial)), max_retry)
 
 
 def claim_trial(study: optuna.Study, storage, n_trials: int) -> Optional[Trial]:
@@ -83,10 +84,10 @@ def claim_trial(study: optuna.Study, storage, n_trials: int) -> Optional[Trial]:
         # Optuna warns that heartbeats are meant for Study.optimize; _heartbeat.py beats for us.
         warnings.filterwarnings("ignore", message="Heartbeat of storage")
         trial = study.ask()
-    storage.set_trial_user_attr(trial._trial_id, OWNER, {"host": HOST, "pid": os.getpid()})
+    storage.set_trial_user_attr(trial_id(trial), OWNER, {"host": HOST, "pid": os.getpid()})
     below = [t for t in study.get_trials(deepcopy=False, states=COUNTED) if t.number < trial.number]
     if len(below) >= n_trials:
-        fail_trial(study, storage, trial._trial_id, trial.number,
+        fail_trial(study, storage, trial_id(trial), trial.number,
                    f"surplus: {n_trials} trials were already counted when it was asked")
         return None
     return trial

@@ -7,6 +7,7 @@ from hydra.core.utils import JobReturn
 from optuna.trial import Trial, TrialState
 
 from hydra_plugins.optuna_sweeper._budget import fail_trial
+from pipeline.search.trial_id import trial_id
 from pipeline.search.trial_link import PRUNED_AT_STEP
 
 
@@ -39,15 +40,15 @@ def finish_trial(study: optuna.Study, storage, trial: Trial, job_return: JobRetu
     try:
         value = job_return.return_value   # re-raises the job's exception
     except Exception as error:
-        fail_trial(study, storage, trial._trial_id, trial.number, f"{type(error).__name__}: {error}")
+        fail_trial(study, storage, trial_id(trial), trial.number, f"{type(error).__name__}: {error}")
         return TrialState.FAIL
-    if PRUNED_AT_STEP in storage.get_trial(trial._trial_id).user_attrs:
+    if PRUNED_AT_STEP in storage.get_trial(trial_id(trial)).user_attrs:
         _tell(study, trial, state=TrialState.PRUNED)
         return TrialState.PRUNED
     try:
         values = objective_values(value, len(study.directions))
     except ValueError as error:
-        fail_trial(study, storage, trial._trial_id, trial.number, str(error))
+        fail_trial(study, storage, trial_id(trial), trial.number, str(error))
         return TrialState.FAIL
     _tell(study, trial, values=values)
     return TrialState.COMPLETE

@@ -65,6 +65,9 @@ def plots(study: optuna.Study, sweep_dir: Path) -> list[Path]:
 
 def log_to_parent_run(config: DictConfig, result: dict[str, Any], files: list[Path]) -> None:
     """The project's tracking callback puts its parent run's id into the config."""
+    from pipeline.tracking.records import (OPTUNA_BEST_PARAMS_TAG, OPTUNA_BEST_TRIAL_TAG,
+                                           OPTUNA_BEST_VALUE_METRIC, OPTUNA_STUDY_TAG)
+
     parent_id = OmegaConf.select(config, "tracking.parent_run_id")
     uri = OmegaConf.select(config, "tracking.uri")
     if not parent_id or not uri:
@@ -74,11 +77,11 @@ def log_to_parent_run(config: DictConfig, result: dict[str, Any], files: list[Pa
     client = MlflowClient(uri)
     for path in files:
         client.log_artifact(parent_id, str(path), "optuna")
-    client.set_tag(parent_id, "optuna_study", result["study_name"])
+    client.set_tag(parent_id, OPTUNA_STUDY_TAG, result["study_name"])
     if "best_value" in result:
-        client.log_metric(parent_id, "optuna/best_value", result["best_value"])
-        client.set_tag(parent_id, "optuna_best_params", str(result["best_params"]))
-        client.set_tag(parent_id, "optuna_best_trial", str(result["best_trial"]))
+        client.log_metric(parent_id, OPTUNA_BEST_VALUE_METRIC, result["best_value"])
+        client.set_tag(parent_id, OPTUNA_BEST_PARAMS_TAG, str(result["best_params"]))
+        client.set_tag(parent_id, OPTUNA_BEST_TRIAL_TAG, str(result["best_trial"]))
 
 
 def write_results(study: optuna.Study, config: DictConfig, with_plots: bool) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from hydra_plugins.optuna_sweeper._heartbeat import beats, heartbeat
 from hydra_plugins.optuna_sweeper._job_overrides import param_overrides, trial_overrides
 from hydra_plugins.optuna_sweeper._outcome import finish_trial
 from hydra_plugins.optuna_sweeper._search_space import SearchSpace, sample
+from pipeline.search.trial_id import trial_id
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,7 @@ class Search:
         except Exception as error:
             self._fail_unlaunched(trial, f"the job's config does not compose: {error}")
             raise
-        with heartbeat(self.storage, trial._trial_id):
+        with heartbeat(self.storage, trial_id(trial)):
             (job_return,) = self.launcher.launch([overrides], initial_job_idx=trial.number)
         state = finish_trial(self.study, self.storage, trial, job_return)
         log.info("Trial %d %s", trial.number, state.name)
@@ -113,10 +114,10 @@ class Search:
             self._record_failure(trial)
 
     def _fail_unlaunched(self, trial: Trial, reason: str) -> None:
-        fail_trial(self.study, self.storage, trial._trial_id, trial.number, reason)
+        fail_trial(self.study, self.storage, trial_id(trial), trial.number, reason)
 
     def _record_failure(self, trial: Trial) -> None:
-        reason = self.storage.get_trial(trial._trial_id).user_attrs.get(FAIL_REASON)
+        reason = self.storage.get_trial(trial_id(trial)).user_attrs.get(FAIL_REASON)
         with self._lock:
             self.failures.append(f"trial {trial.number}: {reason}")
             if len(self.failures) > self.allowed_failures:

@@ -12,20 +12,12 @@ log = logging.getLogger(__name__)
 
 
 class OptunaSweeper(Sweeper):
-    def __init__(self, *, sampler: DictConfig, pruner: Optional[DictConfig], direction: Any,
-                 storage: Optional[str], study_name: Optional[str], n_trials: int, n_jobs: int,
-                 max_failure_rate: float, params: Optional[DictConfig], conditional_params: DictConfig,
-                 custom_search_space: Optional[str], trial_config_key: Optional[str],
-                 heartbeat_interval: Optional[int], grace_period: Optional[int], max_retry: int,
-                 plots: bool) -> None:
-        if not 0.0 <= max_failure_rate <= 1.0:
-            raise ValueError(f"max_failure_rate={max_failure_rate} must be in [0, 1]")
-        self.settings = OmegaConf.create(dict(
-            sampler=sampler, pruner=pruner, direction=direction, storage=storage, study_name=study_name,
-            n_trials=n_trials, n_jobs=n_jobs, max_failure_rate=max_failure_rate, params=params,
-            conditional_params=conditional_params, custom_search_space=custom_search_space,
-            trial_config_key=trial_config_key, heartbeat_interval=heartbeat_interval,
-            grace_period=grace_period, max_retry=max_retry, plots=plots))
+    def __init__(self, **settings: Any) -> None:
+        """`settings`: the keys of `OptunaSweeperConf` (config.py), which Hydra has already
+        checked against that schema before passing them here."""
+        if not 0.0 <= settings["max_failure_rate"] <= 1.0:
+            raise ValueError(f"max_failure_rate={settings['max_failure_rate']} must be in [0, 1]")
+        self.settings = OmegaConf.create(settings)
         self.config: Optional[DictConfig] = None
         self.launcher = None
 
@@ -35,9 +27,10 @@ class OptunaSweeper(Sweeper):
             hydra_context=hydra_context, task_function=task_function, config=config)
 
     def slots(self) -> int:
-        from hydra._internal.core_plugins.basic_launcher import BasicLauncher
-
-        if isinstance(self.launcher, BasicLauncher) and self.settings.n_jobs > 1:
+        # The launcher as chosen in the config (`hydra/launcher=basic`, Hydra's default): its
+        # class lives in Hydra's private modules.
+        basic = OmegaConf.select(self.config, "hydra.runtime.choices", default={}).get("hydra/launcher") == "basic"
+        if basic and self.settings.n_jobs > 1:
             log.info("The basic launcher runs jobs in this process, one at a time (n_jobs=%d ignored); "
                      "start more workers on the same storage to run trials in parallel", self.settings.n_jobs)
             return 1

@@ -2,7 +2,7 @@
 
 Sections: startup, report (100 runs, against a bare MLflow query), throughput (both seed CNNs, against bare Keras fit), tracking (on vs
 off), time_to_99 (the `make train` recipe against bare Keras fit with Adam at batch 128),
-and pruning (when the sweeper's benchmark is available). Results go to the terminal, to
+and pruning (the default search with and without its pruner). Results go to the terminal, to
 a JSON file, and to an MLflow run in the `benchmarks` experiment.
 """
 import argparse
@@ -62,7 +62,7 @@ def bench_startup(args: argparse.Namespace, tmp: str) -> dict:
 
 
 def bench_report(args: argparse.Namespace, tmp: str) -> dict:
-    from pipeline.report.benchmark import measure_report_speed
+    from pipeline.bench.report_speed import measure_report_speed
 
     return measure_report_speed(repeats=args.repeats)
 
@@ -90,7 +90,7 @@ def bench_throughput(args: argparse.Namespace, tmp: str) -> dict:
 
 
 def bench_tracking(args: argparse.Namespace, tmp: str) -> dict:
-    from pipeline.tracking.overhead import measure_overhead
+    from pipeline.bench.tracking_overhead import measure_overhead
 
     return measure_overhead(["trainer.verbose=0", "trainer.epochs=2", *sample_limit(args)])
 
@@ -115,7 +115,7 @@ PRUNER = "successive_halving"
 
 
 def bench_pruning(args: argparse.Namespace, tmp: str) -> dict:
-    from pipeline.search.bench import pruning_benchmark
+    from pipeline.bench.pruning import pruning_benchmark
 
     return {"pruner": PRUNER, **pruning_benchmark(PRUNING_SEARCH, pruner=PRUNER, workdir=Path(tmp) / "pruning")}
 

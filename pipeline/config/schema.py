@@ -2,13 +2,20 @@
 
 Each group file names its schema first in its defaults list (Hydra's "config groups
 with schemas" pattern), so a typo such as `optimizer.momentun=0.9` fails before any
-work starts. Ranges that types cannot express are checked in `validate.py`.
+work starts. Optimizers differ in their arguments: each optimizer file gets a schema made
+from its own keys (`option_schema`), so a new optimizer is one YAML file. Ranges that
+types cannot express are checked in `validate.py`.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, make_dataclass
+from pathlib import Path
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+from omegaconf import MISSING, OmegaConf
+
+from pipeline import PROJECT_ROOT
+
+OPTIMIZER_DIR = PROJECT_ROOT / "conf" / "optimizer"
 
 
 @dataclass
@@ -35,65 +42,25 @@ class ModelConfig:
 
 @dataclass
 class OptimizerConfig:
-    name: str = MISSING
+    """What every optimizer file has; its other keys get a schema from the file (`option_schema`)."""
+    _target_: str = MISSING          # the Keras optimizer class, e.g. keras.optimizers.Adam
+    name: str = MISSING              # the file's own name: labels runs and arms
     learning_rate: float = MISSING
     clipnorm: Optional[float] = None
 
 
-@dataclass
-class SGDConfig(OptimizerConfig):
-    momentum: float = 0.0
-    nesterov: bool = False
+# An option file's value -> the type its schema gives that key; a null leaves it untyped.
+_VALUE_TYPES = {bool: bool, int: int, float: float, str: str}
 
 
-@dataclass
-class AdamConfig(OptimizerConfig):
-    beta_1: float = 0.9
-    beta_2: float = 0.999
-    epsilon: float = 1e-7
-    amsgrad: bool = False
-
-
-@dataclass
-class AdamWConfig(AdamConfig):
-    weight_decay: float = 0.004
-
-
-@dataclass
-class NadamConfig(OptimizerConfig):
-    beta_1: float = 0.9
-    beta_2: float = 0.999
-    epsilon: float = 1e-7
-
-
-@dataclass
-class RMSpropConfig(OptimizerConfig):
-    rho: float = 0.9
-    momentum: float = 0.0
-    epsilon: float = 1e-7
-    centered: bool = False
-
-
-@dataclass
-class AdagradConfig(OptimizerConfig):
-    initial_accumulator_value: float = 0.1
-    epsilon: float = 1e-7
-
-
-@dataclass
-class AdadeltaConfig(OptimizerConfig):
-    rho: float = 0.95
-    epsilon: float = 1e-7
-
-
-@dataclass
-class FtrlConfig(OptimizerConfig):
-    learning_rate_power: float = -0.5
-    initial_accumulator_value: float = 0.1
-    l1_regularization_strength: float = 0.0
-    l2_regularization_strength: float = 0.0
-    l2_shrinkage_regularization_strength: float = 0.0
-    beta: float = 0.0
+def option_schema(path: Path, base: type) -> type:
+    """The schema of one option file: `base`'s fields, then each other key of the file, typed
+    by the value the file gives it (so write 0.0, not 0, for a real number). Adding an option
+    is then one file: a mistyped key or a wrongly typed value still fails at composition."""
+    values = OmegaConf.to_container(OmegaConf.load(path))
+    known = {f.name for f in fields(base)} | {"defaults"}
+    own = [(key, _VALUE_TYPES.get(type(value), Any), MISSING) for key, value in values.items() if key not in known]
+    return make_dataclass(f"{path.stem.capitalize()}Config", own, bases=(base,))
 
 
 @dataclass
@@ -199,18 +166,6 @@ class Config:
     trial: TrialConfig = field(default_factory=TrialConfig)
 
 
-OPTIMIZER_SCHEMAS = {
-    "sgd": SGDConfig,
-    "adam": AdamConfig,
-    "adamw": AdamWConfig,
-    "nadam": NadamConfig,
-    "rmsprop": RMSpropConfig,
-    "adagrad": AdagradConfig,
-    "adadelta": AdadeltaConfig,
-    "ftrl": FtrlConfig,
-}
-
-
 GROUP_SCHEMAS = {
     "data": DataConfig,
     "model": ModelConfig,
@@ -228,8 +183,8 @@ def register() -> None:
     # a group file pulls its schema in with `- /schema/GROUP/NAME@_here_`.
     for group, node in GROUP_SCHEMAS.items():
         cs.store(group="schema", name=group, node=node)
-    for name, node in OPTIMIZER_SCHEMAS.items():
-        cs.store(group="schema/optimizer", name=name, node=node)
+    for path in sorted(OPTIMIZER_DIR.glob("*.yaml")):
+        cs.store(group="schema/optimizer", name=path.stem, node=option_schema(path, OptimizerConfig))
 
 
 register()

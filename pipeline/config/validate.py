@@ -1,14 +1,14 @@
 """Range and consistency checks that types cannot express, run before any work starts."""
+from collections.abc import Sequence
 from pathlib import Path
 
 from omegaconf import DictConfig
 
-from pipeline.config.schema import OPTIMIZER_SCHEMAS
+from pipeline.config.choices import group_options
 
-MODELS = ("convnet", "tf_tutorial")
-DATASETS = ("mnist", "fashion_mnist")
+# Values that name code rather than a config file; the group options (data, model,
+# optimizer, schedule) are the files in conf/, read by `group_options`.
 LOOPS = ("fit", "tape")
-SCHEDULES = ("constant", "cosine", "exponential")
 OBJECTIVE_MODES = ("max", "min")
 EXTRA_OBJECTIVES = ("params", "seconds_per_epoch")
 
@@ -22,7 +22,7 @@ def _require(ok: bool, message: str) -> None:
         raise ConfigError(message)
 
 
-def _one_of(key: str, value: str, allowed: tuple[str, ...]) -> None:
+def _one_of(key: str, value: str, allowed: Sequence[str]) -> None:
     _require(value in allowed, f"{key}={value!r} is unknown; choose one of: {', '.join(allowed)}")
 
 
@@ -32,25 +32,26 @@ def _positive(key: str, value) -> None:
 
 def validate(cfg: DictConfig) -> None:
     """Raise ConfigError on the first invalid value of a composed config."""
-    _one_of("data.name", cfg.data.name, DATASETS)
+    # A group file's name is the file's own: what runs and reports are labelled with.
+    _one_of("data.name", cfg.data.name, group_options("data"))
     if cfg.data.path is not None:
         _require(Path(cfg.data.path).exists(), f"data.path={cfg.data.path}: no such file or directory")
     _require(cfg.data.validation_size >= 0, f"data.validation_size={cfg.data.validation_size} must be >= 0")
 
-    _one_of("model.name", cfg.model.name, MODELS)
+    _one_of("model.name", cfg.model.name, group_options("model"))
     _require(0.0 <= cfg.model.dropout < 1.0, f"model.dropout={cfg.model.dropout} must be in [0, 1)")
     _require(len(cfg.model.filters) == len(cfg.model.pool_after),
              "model.filters and model.pool_after must have the same length")
     for key in ("kernel_size", "dense_units"):
         _positive(f"model.{key}", cfg.model[key])
 
-    _one_of("optimizer.name", cfg.optimizer.name, tuple(OPTIMIZER_SCHEMAS))
+    _one_of("optimizer.name", cfg.optimizer.name, group_options("optimizer"))
     _positive("optimizer.learning_rate", cfg.optimizer.learning_rate)
     if "momentum" in cfg.optimizer:
         _require(0.0 <= cfg.optimizer.momentum < 1.0,
                  f"optimizer.momentum={cfg.optimizer.momentum} must be in [0, 1)")
 
-    _one_of("schedule.name", cfg.schedule.name, SCHEDULES)
+    _one_of("schedule.name", cfg.schedule.name, group_options("schedule"))
     _require(cfg.schedule.warmup_epochs >= 0, f"schedule.warmup_epochs={cfg.schedule.warmup_epochs} must be >= 0")
     _require(cfg.schedule.peak_lr_factor > 0, f"schedule.peak_lr_factor={cfg.schedule.peak_lr_factor} must be > 0")
 

@@ -5,8 +5,6 @@ Overrides are the training config's (`paths.output_dir=...`, `tracking.experimen
 the report reads the store and the experiment the same overrides would train into.
 """
 import argparse
-import gc
-import os
 import sys
 
 from pipeline.console import quiet_libraries
@@ -46,13 +44,7 @@ def main(argv: list[str]) -> int:
 def cli() -> None:
     """The `mnist-report` command."""
     quiet_libraries()   # before MLflow's import: no INFO lines from it
-    gc.disable()   # a short-lived command: the collector would only walk MLflow's import, again and again
-    status = main(sys.argv[1:])
-    # Everything is written and closed; skip the interpreter's teardown of thousands of
-    # modules (about a second here).
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(status)
+    sys.exit(main(sys.argv[1:]))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.report.arms import FAILED, FINISHED, PRUNED, RUNNING
-from pipeline.tracking.naming import metric_name
+from pipeline.tracking.records import metric_name
 
 TEST_ACCURACY = metric_name("test_accuracy")
 EPOCH_TIME = metric_name("epoch_time")

@@ -11,9 +11,8 @@ from typing import Optional
 
 import pandas as pd
 
-SWEEP_PARAM_PREFIX = "sweep."    # the parent's params (pipeline/tracking/multirun.py)
-OVERRIDES_TAG = "overrides"      # a job's Hydra overrides, space-separated
-PRUNED_TAG = "pruned"            # "true" on a job the pruner stopped (pipeline/search/pruning.py)
+from pipeline.tracking.records import OVERRIDES_TAG, PRUNED_TAG, SWEEP_PARAM_PREFIX, TRUE
+
 # Never an arm: seeds are what an arm pools; the rest says where things are stored.
 NOT_ARM_KEYS = ("trainer.seed",)
 NOT_ARM_PREFIXES = ("paths.", "tracking.", "trial.", "hydra.", SWEEP_PARAM_PREFIX)
@@ -25,12 +24,13 @@ _STATUS_OUTCOMES = {"FINISHED": FINISHED, "FAILED": FAILED, "KILLED": FAILED}
 def outcome(runs: pd.DataFrame) -> pd.Series:
     """finished (averaged), pruned, failed (FAILED or KILLED) or running (not ended yet)."""
     ended = runs["status"].map(_STATUS_OUTCOMES).fillna(RUNNING)
-    pruned = runs.get(f"tags.{PRUNED_TAG}", pd.Series(index=runs.index, dtype=object)) == "true"
+    pruned = runs.get(f"tags.{PRUNED_TAG}", pd.Series(index=runs.index, dtype=object)) == TRUE
     return ended.mask(pruned, PRUNED)
 
 
 def is_arm_key(key: str) -> bool:
-    return key not in NOT_ARM_KEYS and not key.startswith(NOT_ARM_PREFIXES)
+    # `optimizer._target_` (the class) only restates `optimizer.name`.
+    return key not in NOT_ARM_KEYS and not key.startswith(NOT_ARM_PREFIXES) and not key.endswith("._target_")
 
 
 def parse_overrides(overrides: object) -> dict[str, str]:

@@ -11,11 +11,8 @@ import pandas as pd
 from mlflow import MlflowClient
 
 from pipeline.report.settings import ReportError, ReportSettings
-from pipeline.tracking.naming import metric_name
+from pipeline.tracking.records import MULTIRUN_TAG, PARENT_ID_TAG, PARENT_VALUE, metric_name
 
-# Set by the multirun callback on its parent run (pipeline/tracking/multirun.py).
-MULTIRUN_TAG, PARENT_VALUE = "multirun", "parent"
-PARENT_ID_TAG = "mlflow.parentRunId"
 VAL_ACCURACY = metric_name("val_accuracy")
 
 

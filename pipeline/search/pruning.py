@@ -5,8 +5,7 @@ import keras
 from omegaconf import DictConfig
 
 from pipeline.search.trial_link import TrialLink
-
-PRUNED_TAG = "pruned"
+from pipeline.tracking.records import PRUNED_AT_EPOCH_TAG, PRUNED_TAG, TRUE
 
 
 def tag_tracking_run(tags: dict[str, str]) -> None:
@@ -33,4 +32,4 @@ class ReportToTrial(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.link.report(float(logs[self.objective]), step=epoch):
             self.model.stop_training = True
-            tag_tracking_run({PRUNED_TAG: "true", "pruned_at_epoch": str(epoch + 1)})
+            tag_tracking_run({PRUNED_TAG: TRUE, PRUNED_AT_EPOCH_TAG: str(epoch + 1)})

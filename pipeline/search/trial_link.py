@@ -31,13 +31,14 @@ class TrialLink:
         import optuna
 
         from pipeline.search.storage import open_storage
+        from pipeline.search.trial_id import trial_id
 
         # The job never samples; a random sampler keeps Trial() from running the sweeper's one.
         study = optuna.load_study(study_name=trial_cfg.study_name, storage=open_storage(trial_cfg.storage),
                                   pruner=build_pruner(trial_cfg.pruner), sampler=optuna.samplers.RandomSampler())
         frozen = next(t for t in study.get_trials(deepcopy=False) if t.number == trial_cfg.number)
         # Optuna has no public lookup of a trial by number; the frozen trial carries its id.
-        self.trial = optuna.trial.Trial(study, frozen._trial_id)
+        self.trial = optuna.trial.Trial(study, trial_id(frozen))
         # Optuna has no intermediate values for several objectives, hence no pruning.
         self.reports = len(study.directions) == 1
         self.job = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}

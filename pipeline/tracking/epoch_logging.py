@@ -7,9 +7,8 @@ import keras
 from mlflow import MlflowClient
 from mlflow.entities import Metric
 
-from pipeline.checkpoints import checkpoint_path
-from pipeline.training.checkpointing import rng_state_path
-from pipeline.tracking.naming import metric_name
+from pipeline.checkpoints import checkpoint_path, rng_state_path
+from pipeline.tracking.records import metric_name
 from pipeline.tracking.stopwatch import Stopwatch
 
 

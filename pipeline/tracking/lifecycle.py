@@ -6,7 +6,8 @@ from contextlib import contextmanager
 import mlflow
 from mlflow.entities import RunStatus
 
-FAILURE_REASON_TAG = "failure_reason"
+from pipeline.tracking.records import FAILURE_REASON_TAG
+
 _MAX_TAG_LENGTH = 5000
 
 

@@ -18,9 +18,11 @@ from mlflow import MlflowClient
 from mlflow.entities import RunStatus
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
-from pipeline.tracking.lifecycle import FAILURE_REASON_TAG
-from pipeline.tracking.naming import (PARENT_RUN_OVERRIDE, STUDY_TAG, TRIAL_TAG, best_metric_name,
-                                      git_state, redact, user_overrides)
+from pipeline.tracking.naming import PARENT_RUN_OVERRIDE, git_state, redact, user_overrides
+from pipeline.tracking.records import (BEST_CHILD_RUN_ID_TAG, BEST_CHILD_TAG, CHILDREN_TAG, FAILURE_REASON_TAG,
+                                       MULTIRUN_TAG, OBJECTIVE_TAG, OPTUNA_STUDY_TAG, OPTUNA_TRIAL_TAG,
+                                       OVERRIDES_TAG, PARENT_ID_TAG, PARENT_VALUE, SWEEP_DIR_TAG,
+                                       SWEEP_PARAM_PREFIX, best_metric_name)
 from pipeline.tracking.store import TrackingStoreError, experiment_id, prepare_store
 from pipeline.tracking.ui_links import multirun_links
 
@@ -41,10 +43,10 @@ def sweep_params(config: DictConfig) -> dict[str, str]:
     params = {}
     sweeper_params = OmegaConf.select(config, "hydra.sweeper.params") or {}
     for key, values in sweeper_params.items():
-        params[f"sweep.{key}"] = str(values)
+        params[f"{SWEEP_PARAM_PREFIX}{key}"] = str(values)
     for override in config.hydra.overrides.task:
         key, _, value = override.partition("=")
-        params[f"sweep.{key.lstrip('+~')}"] = redact(value)
+        params[f"{SWEEP_PARAM_PREFIX}{key.lstrip('+~')}"] = redact(value)
     return params
 
 
@@ -77,7 +79,7 @@ def fail_lost_children(client: MlflowClient, parent: Any, storage: str, study_na
     from pipeline.search.storage import open_storage
 
     running = client.search_runs([parent.info.experiment_id],
-                                 f"tags.mlflow.parentRunId = '{parent.info.run_id}' and "
+                                 f"tags.`{PARENT_ID_TAG}` = '{parent.info.run_id}' and "
                                  f"attributes.status = 'RUNNING'")
     if not running:
         return 0
@@ -85,7 +87,7 @@ def fail_lost_children(client: MlflowClient, parent: Any, storage: str, study_na
     states = {trial.number: trial.state for trial in study.get_trials(deepcopy=False)}
     lost = 0
     for run in running:
-        number = run.data.tags.get(TRIAL_TAG)
+        number = run.data.tags.get(OPTUNA_TRIAL_TAG)
         state = states.get(int(number)) if number is not None else None
         if state is not None and state.is_finished():
             client.set_tag(run.info.run_id, FAILURE_REASON_TAG, f"trial {number} ended {state.name} "
@@ -97,12 +99,12 @@ def fail_lost_children(client: MlflowClient, parent: Any, storage: str, study_na
 
 def children_table(client: MlflowClient, parent: Any, objective: str) -> pd.DataFrame:
     children = client.search_runs([parent.info.experiment_id],
-                                  f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+                                  f"tags.`{PARENT_ID_TAG}` = '{parent.info.run_id}'")
     return pd.DataFrame([{
         "run_id": run.info.run_id,
         "run_name": run.info.run_name,
         "status": run.info.status,
-        "overrides": run.data.tags.get("overrides", ""),
+        OVERRIDES_TAG: run.data.tags.get(OVERRIDES_TAG, ""),
         best_metric_name(objective): run.data.metrics.get(best_metric_name(objective)),
         **{name: run.data.metrics.get(name) for name in _SUMMARY_METRICS},
     } for run in children])
@@ -151,14 +153,14 @@ class MlflowTracking(Callback):
 
     def _create_parent(self, config: DictConfig) -> str:
         sweep_dir = Path(str(config.hydra.sweep.dir))
-        study_tag = {STUDY_TAG: self.study[1]} if self.study else {}
+        study_tag = {OPTUNA_STUDY_TAG: self.study[1]} if self.study else {}
         parent = self.client.create_run(
             experiment_id(config.tracking),
             run_name=f"search {self.study[1]}" if self.study else
             f"multirun {sweep_dir.parent.name} {sweep_dir.name}",
-            tags={"multirun": "parent", "sweep_dir": str(sweep_dir),
-                  "overrides": " ".join(user_overrides(config.hydra.overrides.task)),
-                  "objective": f"{config.trainer.objective_mode} {config.trainer.objective}",
+            tags={MULTIRUN_TAG: PARENT_VALUE, SWEEP_DIR_TAG: str(sweep_dir),
+                  OVERRIDES_TAG: " ".join(user_overrides(config.hydra.overrides.task)),
+                  OBJECTIVE_TAG: f"{config.trainer.objective_mode} {config.trainer.objective}",
                   **study_tag, **git_state()},
         )
         for key, value in sweep_params(config).items():
@@ -178,10 +180,10 @@ class MlflowTracking(Callback):
             self.client.log_artifact(self.parent_id, str(Path(tmp) / "children.csv"))
         best = best_child(table, objective, mode)
         if best is not None:
-            self.client.set_tag(self.parent_id, "best_child_run_id", best["run_id"])
-            self.client.set_tag(self.parent_id, "best_child", f"{best['run_name']} ({best['overrides']})")
+            self.client.set_tag(self.parent_id, BEST_CHILD_RUN_ID_TAG, best["run_id"])
+            self.client.set_tag(self.parent_id, BEST_CHILD_TAG, f"{best['run_name']} ({best[OVERRIDES_TAG]})")
             self.client.log_metric(self.parent_id, best_metric_name(objective), best[best_metric_name(objective)])
-        self.client.set_tag(self.parent_id, "children", str(len(table)))
+        self.client.set_tag(self.parent_id, CHILDREN_TAG, str(len(table)))
         print(multirun_links(self.client, config.tracking.ui_url, self.parent_id).text())
         self._end_parent(RunStatus.FINISHED)
 

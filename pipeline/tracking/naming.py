@@ -1,4 +1,4 @@
-"""What a run is called and labelled: its name, tags, parameters and metric names."""
+"""What a run is called and labelled: its name, tags and parameters (their names: `records`)."""
 import re
 import subprocess
 from typing import Any
@@ -6,23 +6,14 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from pipeline import PROJECT_ROOT
+from pipeline.tracking.records import OBJECTIVE_TAG, OPTUNA_STUDY_TAG, OPTUNA_TRIAL_TAG, OVERRIDES_TAG
 
-# Per-epoch log keys that are neither training nor validation figures, and the UI
-# chart section each belongs to ("section/name": MLflow groups charts by the prefix).
-_EPOCH_KEY_SECTIONS = {
-    "learning_rate": "optimizer",
-    "epoch_time": "speed",
-    "samples_per_second": "speed",
-    "cpu_utilization": "speed",
-}
 # Every logged value of a run is a parameter, however deep; longer values are cut.
 _MAX_PARAM_LENGTH = 6000
 # A password in a database URL (`scheme://user:PASSWORD@host`) is never logged.
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
 # The multirun callback adds this override to every job: the id of the job's parent run.
 PARENT_RUN_OVERRIDE = "tracking.parent_run_id"
-# A search's parent and child runs name their Optuna study; a child, its trial number.
-STUDY_TAG, TRIAL_TAG = "optuna.study", "optuna.trial"
 
 
 def compact_number(value: float) -> str:
@@ -83,32 +74,16 @@ def user_overrides(overrides: list[str]) -> list[str]:
 def run_tags(cfg: DictConfig, overrides: list[str]) -> dict[str, str]:
     git = git_state()
     trial = OmegaConf.select(cfg, "trial")
-    trial_tags = ({STUDY_TAG: trial.study_name, TRIAL_TAG: str(trial.number)}
+    trial_tags = ({OPTUNA_STUDY_TAG: trial.study_name, OPTUNA_TRIAL_TAG: str(trial.number)}
                   if trial is not None and trial.get("number") is not None else {})
     return {
         "model": cfg.model.name,
         "optimizer": cfg.optimizer.name,
         "dataset": cfg.data.name,
-        "overrides": " ".join(user_overrides(overrides)),
+        OVERRIDES_TAG: " ".join(user_overrides(overrides)),
         **trial_tags,
-        "objective": f"{cfg.trainer.objective_mode} {cfg.trainer.objective}",
+        OBJECTIVE_TAG: f"{cfg.trainer.objective_mode} {cfg.trainer.objective}",
         **git,
         "mlflow.source.git.commit": git["git.commit"],
     }
 
-
-def metric_name(key: str) -> str:
-    """A Keras log key as a UI chart name: `val_loss` -> `val/loss`, `loss` -> `train/loss`,
-    `test_recall_class_3` -> `test_per_class/recall_class_3` (a section of its own: 20 charts)."""
-    if key in _EPOCH_KEY_SECTIONS:
-        return f"{_EPOCH_KEY_SECTIONS[key]}/{key}"
-    for split in ("val", "test"):
-        if key.startswith(f"{split}_"):
-            section = f"{split}_per_class" if "_class_" in key else split
-            return f"{section}/{key.removeprefix(split + '_')}"
-    return f"train/{key}"
-
-
-def best_metric_name(objective: str) -> str:
-    """The metric holding the sweep objective's best epoch value, e.g. `best/val_accuracy`."""
-    return f"best/{objective}"

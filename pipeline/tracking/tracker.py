@@ -21,7 +21,9 @@ from pipeline.checkpoints import RunState, save_state
 from pipeline.tracking import plots
 from pipeline.tracking.dataset_input import log_dataset_input
 from pipeline.tracking.lifecycle import ends_active_run
-from pipeline.tracking.naming import best_metric_name, flat_params, metric_name, run_name, run_tags
+from pipeline.tracking.naming import flat_params, run_name, run_tags
+from pipeline.tracking.records import (MODEL_URI_TAG, REGISTERED_VERSION_TAG, TRACKING_SECONDS_METRIC,
+                                       best_metric_name, metric_name)
 from pipeline.tracking.stopwatch import Stopwatch
 from pipeline.tracking.store import experiment_id
 
@@ -29,8 +31,6 @@ from pipeline.tracking.store import experiment_id
 RUN_ID_KEY = "mlflow_run_id"
 # Test images that go with the logged model as its input example.
 _INPUT_EXAMPLE_SIZE = 5
-# Seconds this run spent in tracking code: its cost, measured in every run.
-TRACKING_SECONDS_METRIC = "tracking/seconds"
 # MLflow takes at most 100 parameters per request.
 _PARAMS_PER_REQUEST = 100
 
@@ -131,10 +131,10 @@ class Tracker:
     def _log_model(self, model, splits) -> None:
         from pipeline.tracking.model_logging import log_keras_model, register  # imports Keras
         model_uri = log_keras_model(model, splits.test_x[:_INPUT_EXAMPLE_SIZE], self.run_id)
-        mlflow.set_tag("model_uri", model_uri)
+        mlflow.set_tag(MODEL_URI_TAG, model_uri)
         if self.cfg.tracking.register_as:
             version = register(model_uri, self.cfg.tracking.register_as, self.cfg.tracking.register_alias)
-            mlflow.set_tag("registered_version", f"{self.cfg.tracking.register_as}/{version}")
+            mlflow.set_tag(REGISTERED_VERSION_TAG, f"{self.cfg.tracking.register_as}/{version}")
 
 
 def hydra_overrides() -> list[str]:

@@ -12,11 +12,8 @@ from pathlib import Path
 
 import keras
 
-from pipeline.checkpoints import (RunState, checkpoint_dir, checkpoint_path, save_state,
+from pipeline.checkpoints import (RunState, checkpoint_dir, checkpoint_path, rng_state_path, save_state,
                                   write_json_atomically)
-
-def rng_state_path(model_path: Path) -> Path:
-    return model_path.with_suffix(".rng.json")
 
 
 def _seed_generators(model: keras.Model) -> dict[str, keras.random.SeedGenerator]:

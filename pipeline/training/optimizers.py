@@ -2,18 +2,8 @@
 import math
 
 import keras
+from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
-
-OPTIMIZERS = {
-    "sgd": keras.optimizers.SGD,
-    "adam": keras.optimizers.Adam,
-    "adamw": keras.optimizers.AdamW,
-    "nadam": keras.optimizers.Nadam,
-    "rmsprop": keras.optimizers.RMSprop,
-    "adagrad": keras.optimizers.Adagrad,
-    "adadelta": keras.optimizers.Adadelta,
-    "ftrl": keras.optimizers.Ftrl,
-}
 
 
 @keras.saving.register_keras_serializable(package="pipeline")
@@ -54,10 +44,13 @@ def build_schedule(learning_rate: float, schedule_cfg: DictConfig, steps_per_epo
 
 def build_optimizer(optimizer_cfg: DictConfig, schedule_cfg: DictConfig,
                     steps_per_epoch: int, epochs: int) -> keras.optimizers.Optimizer:
+    """The class `optimizer._target_` names, given the file's other values (but `name`, which
+    labels runs) and the learning rate as scheduled."""
     kwargs = OmegaConf.to_container(optimizer_cfg, resolve=True)
-    name = kwargs.pop("name")
+    optimizer_class = get_class(kwargs.pop("_target_"))
+    kwargs.pop("name")
     kwargs["learning_rate"] = build_schedule(kwargs["learning_rate"], schedule_cfg, steps_per_epoch, epochs)
-    return OPTIMIZERS[name](**kwargs)
+    return optimizer_class(**kwargs)
 
 
 def steps_per_epoch(num_samples: int, batch_size: int) -> int:

@@ -158,7 +158,7 @@ def test_every_trial_is_a_child_of_one_parent_and_nothing_stays_running(search_w
     runs = client.search_runs([experiment.experiment_id])
     (parent,) = [r for r in runs if r.data.tags.get("multirun") == "parent"]
     children = [r for r in runs if r is not parent]
-    assert parent.data.tags["optuna.study"] == STUDY and parent.info.status == "FINISHED"
+    assert parent.data.tags["optuna_study"] == STUDY and parent.info.status == "FINISHED"
     assert {r.data.tags.get("mlflow.parentRunId") for r in children} == {parent.info.run_id}
     assert len(children) == len(study.trials)   # the lost trial's run included
     assert "RUNNING" not in {r.info.status for r in runs}
@@ -180,6 +180,6 @@ def test_a_real_training_trial_from_a_worker_host(cluster, search_with_a_lost_wo
     client = MlflowClient(cluster.local_url("mlflow"))
     runs = client.search_runs([client.get_experiment_by_name("cluster-real").experiment_id])
     (child,) = [r for r in runs if r.data.tags.get("multirun") != "parent"]
-    assert child.info.status == "FINISHED" and child.data.tags["optuna.trial"] == "0"
+    assert child.info.status == "FINISHED" and child.data.tags["optuna_trial"] == "0"
     assert child.info.artifact_uri.startswith("mlflow-artifacts:")
     assert child.data.metrics["best/val_accuracy"] == pytest.approx(trial.value)

@@ -31,7 +31,7 @@ def test_validate_names_the_bad_value(override, message):
     ("trainer.epochs=0", "error: trainer.epochs=0 must be positive"),
     ("data.path=/no/such/file", "error: data.path=/no/such/file: no such file or directory"),
     ("optimizer=nope", "error: optimizer=nope is unknown; choose one of: "
-                       "adadelta, adagrad, adam, adamw, ftrl, nadam, rmsprop, sgd"),
+                       "adadelta, adagrad, adam, adamw, ftrl, lion, nadam, rmsprop, sgd"),
     ("model=resnet", "error: model=resnet is unknown; choose one of: convnet, tf_tutorial"),
 ])
 @pytest.mark.parametrize("mode", ["run", "multirun"])

@@ -33,7 +33,8 @@ def test_swept_keys_give_the_arms_without_seeds_or_storage():
 
 
 def test_differing_params_keep_only_keys_that_split_the_runs_further():
-    runs = runs_table([{"params.optimizer.name": o, "params.optimizer.learning_rate": lr,
+    runs = runs_table([{"params.optimizer._target_": f"keras.optimizers.{o}", "params.optimizer.name": o,
+                        "params.optimizer.learning_rate": lr,
                         "params.model.dropout": d, "params.trainer.seed": s, "params.paths.output_dir": f"/o/{s}"}
                        for o, lr in (("sgd", "0.01"), ("adam", "0.001"), ("rmsprop", "0.001"))
                        for d in ("0.25", "0.5") for s in (1, 2)])

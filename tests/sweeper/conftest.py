@@ -8,7 +8,7 @@ from pathlib import Path
 import optuna
 import pytest
 from pipeline import PROJECT_ROOT
-from pipeline.search.bench import multirun
+from pipeline.bench.hydra_multirun import multirun
 from tests.sweeper.app.objective import objective
 
 APP_DIR = Path(__file__).parent / "app"

@@ -7,6 +7,7 @@ from optuna.trial import TrialState
 
 from hydra_plugins.optuna_sweeper._budget import OWNER, claim_trial, reap_dead_trials
 from hydra_plugins.optuna_sweeper._study import build_storage
+from pipeline.search.trial_id import trial_id
 
 
 def test_trial_asked_beside_a_rivals_last_one_is_failed_as_surplus(sqlite_storage):
@@ -30,8 +31,8 @@ def test_trial_whose_heartbeat_stopped_is_failed_and_queued_again(sqlite_storage
     study = optuna.create_study(storage=storage, study_name="budget")
     trial = study.ask()
     trial.suggest_float("x", 0, 1)
-    storage.set_trial_user_attr(trial._trial_id, OWNER, {"host": "another-machine", "pid": 1})
-    storage.record_heartbeat(trial._trial_id)
+    storage.set_trial_user_attr(trial_id(trial), OWNER, {"host": "another-machine", "pid": 1})
+    storage.record_heartbeat(trial_id(trial))
     time.sleep(2.5)   # the worker on another machine went silent
     reap_dead_trials(study, storage, max_retry=1)
     failed, retry = study.trials

@@ -46,4 +46,4 @@ def test_two_slots_run_two_trials_at_once_pruned_and_tracked_under_one_parent(tm
     assert len(children) == N_TRIALS
     assert {child.data.tags.get("mlflow.parentRunId") for child in children} == {parent.info.run_id}
     assert {child.info.status for child in children} == {"FINISHED"} and parent.info.status == "FINISHED"
-    assert parent.data.tags["optuna.study"] == "workers"
+    assert parent.data.tags["optuna_study"] == "workers"

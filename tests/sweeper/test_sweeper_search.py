@@ -85,6 +85,18 @@ def test_slots_run_jobs_side_by_side_and_refill_as_each_ends(run_app, sqlite_sto
     assert overlaps   # two jobs ran at once
 
 
+def test_a_failure_rate_outside_zero_to_one_is_refused(run_app):
+    with pytest.raises(Exception, match=r"max_failure_rate=1.5 must be in \[0, 1\]"):
+        run_app("hydra.sweeper.max_failure_rate=1.5")
+
+
+def test_the_basic_launcher_gets_one_slot_whatever_n_jobs_says(run_app, monkeypatch):
+    slots_given = []
+    monkeypatch.setattr(Search, "run", lambda search, slots: slots_given.append(slots))
+    run_app("hydra.sweeper.n_jobs=3")
+    assert slots_given == [1]
+
+
 def test_custom_search_space_hook_adds_parameters(run_app):
     study = run_app("hydra.sweeper.n_trials=3",
                     "hydra.sweeper.custom_search_space=tests.sweeper.app.objective.extra_space")

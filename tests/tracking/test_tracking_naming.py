@@ -5,7 +5,8 @@ import sys
 import pytest
 from conftest import tracked_config
 
-from pipeline.tracking.naming import compact_number, metric_name, run_name
+from pipeline.tracking.naming import compact_number, run_name
+from pipeline.tracking.records import metric_name
 
 
 @pytest.mark.parametrize("value, text", [(1e-3, "1e-3"), (2.5e-4, "2.5e-4"), (0.01, "1e-2"), (1.0, "1e0")])

@@ -42,11 +42,11 @@ def child_run(cfg: DictConfig):
     import mlflow
 
     from pipeline.tracking.lifecycle import ends_active_run
-    from pipeline.tracking.naming import STUDY_TAG, TRIAL_TAG
+    from pipeline.tracking.records import OPTUNA_STUDY_TAG, OPTUNA_TRIAL_TAG
     from pipeline.tracking.store import experiment_id
 
     mlflow.set_tracking_uri(cfg.tracking.uri)
-    tags = {STUDY_TAG: cfg.trial.study_name, TRIAL_TAG: str(cfg.trial.number)} if has_trial(cfg) else {}
+    tags = {OPTUNA_STUDY_TAG: cfg.trial.study_name, OPTUNA_TRIAL_TAG: str(cfg.trial.number)} if has_trial(cfg) else {}
     mlflow.start_run(experiment_id=experiment_id(cfg.tracking), parent_run_id=cfg.tracking.parent_run_id,
                      run_name=f"x={cfg.x:.3f}", tags=tags)
     return ends_active_run()

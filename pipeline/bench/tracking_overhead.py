@@ -1,6 +1,6 @@
 """What tracking costs: the same training with tracking on and off, in one process.
 
-`python -m pipeline.tracking.overhead [overrides...]` prints both wall times and the
+`python -m pipeline.bench.tracking_overhead [overrides...]` prints both wall times and the
 ratio; `make bench` can call `measure_overhead`. A warm-up run first, so neither side
 pays TensorFlow's one-off start-up (tracing, thread pools); then the two alternate.
 """
@@ -36,7 +36,8 @@ def _in_run_cost(cfg: DictConfig, run_dir: Path) -> tuple[float, float]:
     from mlflow import MlflowClient
 
     from pipeline.checkpoints import load_state
-    from pipeline.tracking.tracker import RUN_ID_KEY, TRACKING_SECONDS_METRIC
+    from pipeline.tracking.records import TRACKING_SECONDS_METRIC
+    from pipeline.tracking.tracker import RUN_ID_KEY
 
     state = load_state(run_dir)
     run = MlflowClient(cfg.tracking.uri).get_run(state.extra[RUN_ID_KEY])

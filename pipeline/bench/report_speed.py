@@ -1,4 +1,4 @@
-"""How fast the report answers on a store with many runs (`make bench` can call `measure_report_speed`).
+"""How fast the report answers on a store with many runs: `python -m pipeline.bench.report_speed`.
 
 The store is synthetic, written with `MlflowClient.log_batch` in seconds: one multirun
 whose jobs look like real ones to the report (parent with `sweep.*` params, children
@@ -14,9 +14,9 @@ from mlflow.entities import Metric, Param, RunTag
 
 from pipeline.bench.startup import command_seconds
 from pipeline.report.aggregate import EPOCH_TIME, TEST_ACCURACY
-from pipeline.report.arms import OVERRIDES_TAG, SWEEP_PARAM_PREFIX
-from pipeline.report.runs import MULTIRUN_TAG, PARENT_ID_TAG, PARENT_VALUE, VAL_ACCURACY
-from pipeline.tracking.naming import best_metric_name
+from pipeline.report.runs import VAL_ACCURACY
+from pipeline.tracking.records import (MULTIRUN_TAG, OVERRIDES_TAG, PARENT_ID_TAG, PARENT_VALUE, SWEEP_PARAM_PREFIX,
+                                       best_metric_name)
 
 BENCH_EXPERIMENT = "smoke"            # the named experiment the report is asked about
 _OPTIMIZERS = ("sgd", "adam", "rmsprop", "nadam")

@@ -7,23 +7,10 @@ work actually done, pruned trials included.
 """
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
-
-from hydra import initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
+from typing import Any, Optional, Sequence
 
 from pipeline import PROJECT_ROOT
-
-
-def multirun(config_dir: Path, config_name: str, task_function: Callable, overrides: Sequence[str]) -> Any:
-    """What `app -m OVERRIDES` does, in this process; returns what the sweeper returns."""
-    with initialize_config_dir(config_dir=str(config_dir), version_base="1.3", job_name="search"):
-        try:
-            return GlobalHydra.instance().hydra.multirun(
-                config_name=config_name, task_function=task_function, overrides=list(overrides),
-                with_log_configuration=False)
-        finally:
-            GlobalHydra.instance().clear()
+from pipeline.bench.hydra_multirun import multirun
 
 
 def epochs_trained(study) -> int:

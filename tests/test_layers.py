@@ -1,0 +1,63 @@
+"""The package's layers: each module imports only its own layer and those below it.
+
+Data flows config -> data -> training -> tracking; tracking and search observe training
+through callbacks and never import it; entry points and benchmarks sit on top.
+"""
+import ast
+from pathlib import Path
+
+from pipeline import PROJECT_ROOT
+
+LAYERS = (
+    {"config", "data", "checkpoints", "evaluation", "plotting",    # the bottom: no training, no MLflow
+     "console", "interruption", "first_use"},
+    {"tracking", "search"},                                          # what training reports to
+    {"training"},                                                    # the job, with tracking and search attached
+    {"train", "report", "serve", "stack", "bench"},                  # entry points and measurement
+)
+RANK = {package: rank for rank, packages in enumerate(LAYERS) for package in packages}
+# Hydra's private modules, or its global state: only benchmarks and tests drive Hydra that way.
+HYDRA_INTERNALS = ("hydra._internal", "hydra.core.global_hydra")
+
+
+def modules(folder: str) -> list[Path]:
+    return sorted((PROJECT_ROOT / folder).rglob("*.py"))
+
+
+def imported(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return names
+
+
+def package_of(module: str) -> str | None:
+    """`pipeline.tracking.store` -> `tracking`; None for `pipeline` itself and for other packages."""
+    parts = module.split(".")
+    return parts[1] if parts[0] == "pipeline" and len(parts) > 1 else None
+
+
+def test_every_pipeline_package_has_a_layer():
+    packages = {path.relative_to(PROJECT_ROOT / "pipeline").parts[0].removesuffix(".py")
+                for path in modules("pipeline")} - {"__init__"}
+    assert packages == set(RANK)
+
+
+def test_imports_stay_at_or_below_each_module_layer():
+    upward = []
+    for path in modules("pipeline"):
+        own = path.relative_to(PROJECT_ROOT / "pipeline").parts[0].removesuffix(".py")
+        for module in imported(path):
+            if own in RANK and RANK.get(package_of(module), -1) > RANK[own] or module.startswith("hydra_plugins"):
+                upward.append(f"{path.relative_to(PROJECT_ROOT)} imports {module}")
+    assert upward == []
+
+
+def test_product_code_uses_no_hydra_internals():
+    product = [path for path in modules("pipeline") + modules("hydra_plugins") if "bench" not in path.parts]
+    uses = [f"{path.relative_to(PROJECT_ROOT)} imports {module}"
+            for path in product for module in imported(path) if module.startswith(HYDRA_INTERNALS)]
+    assert uses == []
