@@ -4,6 +4,7 @@ import time
 
 import optuna
 
+from pipeline.search.trial_link import JOB
 from tests.sweeper.conftest import start_worker, states
 
 
@@ -25,9 +26,23 @@ def wait_for_complete(storage: str, count: int, timeout: float = 60) -> None:
     raise TimeoutError(f"fewer than {count} trials completed in {timeout} s")
 
 
+def wait_for_a_job_in_progress(storage: str, timeout: float = 60) -> None:
+    """Until a trial's job has started and not ended: killing the worker then is mid-trial,
+    however slowly a busy host moves between trials."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        study = optuna.load_study(study_name="workers", storage=storage)
+        if any(JOB in t.user_attrs and "ended" not in t.user_attrs[JOB]
+               for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"no job in progress within {timeout} s")
+
+
 def test_killed_search_resumed_by_the_same_command_ends_with_n_trials(tmp_path, sqlite_storage):
     worker = start_worker(*search_args(tmp_path, sqlite_storage, 5, 0.5, "first"))
     wait_for_complete(sqlite_storage, 2)
+    wait_for_a_job_in_progress(sqlite_storage)
     worker.send_signal(signal.SIGKILL)   # mid-trial: its trial stays RUNNING
     worker.wait()
     assert states(sqlite_storage, "workers")["RUNNING"] == 1
