@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import socket
-import threading
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -22,6 +21,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from omegaconf import DictConfig, OmegaConf
+
+from pipeline.periodic import every
 
 CHECKPOINT_DIR = "checkpoints"
 STATE_FILE = "state.json"
@@ -111,23 +112,14 @@ def lease(run_dir: Path, seconds: float):
     path = checkpoint_dir(run_dir) / LEASE_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     owner = {"host": socket.gethostname(), "pid": os.getpid()}
-    stop = threading.Event()
-
-    def write() -> None:
-        write_json_atomically(path, {**owner, "expires": time.time() + seconds})
 
     def renew() -> None:
-        while not stop.wait(seconds / 3):
-            write()
+        write_json_atomically(path, {**owner, "expires": time.time() + seconds})
 
-    write()   # held before the first epoch starts
-    thread = threading.Thread(target=renew, name="run-lease", daemon=True)
-    thread.start()
     try:
-        yield
+        with every(seconds / 3, renew, name="run-lease"):   # held before the first epoch starts
+            yield
     finally:
-        stop.set()
-        thread.join()
         path.unlink(missing_ok=True)
 
 

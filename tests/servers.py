@@ -13,15 +13,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_healthy(url: str, server: subprocess.Popen, timeout: float = SERVER_START_TIMEOUT) -> None:
-    """Until `url`/health answers; the server's own error when it exits first."""
+def wait_until_healthy(url: str, server: subprocess.Popen, path: str = "/health",
+                       timeout: float = SERVER_START_TIMEOUT) -> None:
+    """Until `url` + `path` answers (MLflow's tracking server: /health, its model server:
+    /ping); the server's own output when it exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"server exited: {server.stderr.read()[-2000:] if server.stderr else ''}")
+            stdout, stderr = server.communicate()
+            raise RuntimeError(f"the server at {url} exited: {(stderr or stdout or '')[-3000:]}")
         try:
-            with urllib.request.urlopen(f"{url}/health", timeout=1):
+            with urllib.request.urlopen(f"{url}{path}", timeout=1):
                 return
         except OSError:
             time.sleep(0.3)
-    raise TimeoutError(f"server at {url} did not start in {timeout} s")
+    raise TimeoutError(f"the server at {url} did not answer {path} in {timeout} s")

@@ -4,10 +4,11 @@ Study.optimize beats for its trials; an ask-and-tell sweeper must do it itself. 
 beats stop for longer than the grace period (the worker died), any other worker's
 `fail_stale_trials` fails the trial and the retry callback queues it again.
 """
-import threading
 from contextlib import contextmanager
 
 import optuna
+
+from pipeline.periodic import every
 
 
 def beats(storage) -> bool:
@@ -19,18 +20,6 @@ def heartbeat(storage, trial_id: int):
     if not beats(storage):
         yield
         return
-    stop = threading.Event()
-
-    def beat() -> None:
-        while True:
-            storage.record_heartbeat(trial_id)
-            if stop.wait(storage.get_heartbeat_interval()):
-                return
-
-    thread = threading.Thread(target=beat, name=f"heartbeat-{trial_id}", daemon=True)
-    thread.start()
-    try:
+    with every(storage.get_heartbeat_interval(), lambda: storage.record_heartbeat(trial_id),
+               name=f"heartbeat-{trial_id}"):
         yield
-    finally:
-        stop.set()
-        thread.join()

@@ -24,8 +24,9 @@ def test_two_slots_run_two_trials_at_once_pruned_and_tracked_under_one_parent(tm
     worker = start_worker(
         f"hydra/launcher={launcher}", "hydra.sweeper.n_jobs=2", f"hydra.sweeper.storage={storage}",
         "hydra.sweeper.study_name=workers", f"hydra.sweeper.n_trials={N_TRIALS}", "hydra.sweeper.plots=false",
-        # x = -2.36 (the seeded sampler's fourth point) reports -6.3 at step 0: pruned.
-        "hydra/sweeper/pruner=threshold", "hydra.sweeper.pruner.lower=-3", "steps=3", "sleep=0.5",
+        # The seeded sampler's points report below -8 at their second or third step (pruned
+        # there, after 2-3 s: long enough to overlap), but x = -0.66 (-2.4, -4.7, -7.1) completes.
+        "hydra/sweeper/pruner=threshold", "hydra.sweeper.pruner.lower=-8", "steps=3", "sleep=1.0",
         "tracking.enabled=true", f"tracking.uri={store}", f"tracking.artifact_root={tmp_path}/artifacts",
         f"hydra.sweep.dir={tmp_path}/sweep")
     output, _ = worker.communicate(timeout=240)

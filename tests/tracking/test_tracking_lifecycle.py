@@ -1,7 +1,7 @@
 """How runs end: FAILED on a crash or NaN, KILLED on Ctrl-C, and continued by a resume."""
 import keras
 import pytest
-from conftest import only_run, tracked_config, train
+from tests.tracking.conftest import only_run, tracked_config, train
 from mlflow import MlflowClient
 
 from pipeline.training import run as training_run

@@ -3,7 +3,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import tracked_config
+from tests.tracking.conftest import tracked_config
 
 from pipeline.tracking.naming import compact_number, run_name
 from pipeline.tracking.records import metric_name

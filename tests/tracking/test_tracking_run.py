@@ -2,7 +2,7 @@
 import mlflow
 import numpy as np
 import pytest
-from conftest import REGISTERED_NAME, SMOKE_EPOCHS
+from tests.tracking.conftest import REGISTERED_NAME, SMOKE_EPOCHS
 
 from pipeline.data import load_splits
 from pipeline.tracking.naming import flat_params

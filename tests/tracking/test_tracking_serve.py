@@ -3,14 +3,13 @@ answering raw 28x28 uint8 digits over HTTP with the classes the in-process pyfun
 import json
 import subprocess
 import sys
-import time
 import urllib.request
 
 import mlflow
 import numpy as np
 import pytest
-from conftest import REGISTERED_NAME, tracked_config
-from tests.servers import free_port
+from tests.tracking.conftest import REGISTERED_NAME, tracked_config
+from tests.servers import free_port, wait_until_healthy
 
 from pipeline import PROJECT_ROOT
 from pipeline.data import load_splits
@@ -47,19 +46,6 @@ def post_json(url: str, payload: dict) -> dict:
         return json.loads(response.read())
 
 
-def wait_for_ping(url: str, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the model server exited: {server.communicate()[0][-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/ping", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"the model server at {url} did not answer in {SERVER_START_TIMEOUT} s")
-
-
 @pytest.mark.slow  # ~20-60 s: the server process imports TensorFlow and loads the model
 def test_the_model_server_classifies_raw_digits_like_the_pyfunc_model(smoke_run):
     registered = f"models:/{REGISTERED_NAME}@{smoke_run.cfg.tracking.register_alias}"
@@ -71,7 +57,7 @@ def test_the_model_server_classifies_raw_digits_like_the_pyfunc_model(smoke_run)
         cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for_ping(url, server)
+        wait_until_healthy(url, server, path="/ping", timeout=SERVER_START_TIMEOUT)
         digits = load_splits(smoke_run.cfg.data).test_x[:DIGITS]
         assert digits.dtype == np.uint8 and digits.shape == (DIGITS, 28, 28)
         answer = post_json(f"{url}/invocations", {"inputs": digits.tolist()})

@@ -1,5 +1,5 @@
 """MLflow's system metrics: recorded by default, off with `tracking.system_metrics=false`."""
-from conftest import only_run, tracked_config, train
+from tests.tracking.conftest import only_run, tracked_config, train
 from mlflow import MlflowClient
 
 # What MLflow's CPU monitor records on every machine (GPU figures only where NVML finds one).
