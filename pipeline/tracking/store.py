@@ -39,10 +39,8 @@ def prepare_store(uri: str, timeout: float) -> None:
     if is_server(uri):
         check_server(uri, timeout)
         return
-    if uri.startswith("sqlite:///"):
-        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     try:
-        with first_use_lock(uri, "mlflow"):
+        with first_use_lock(uri, "mlflow"):   # also creates a SQLite database's folder
             MlflowClient(uri).search_experiments(max_results=1)
     except Exception as error:  # any driver's connection error: one line, not a traceback
         raise TrackingStoreError(f"tracking.uri={uri} cannot be opened ({error})") from None
