@@ -53,6 +53,15 @@ def open_study(storage, pruner, study_name: Optional[str], direction: Any) -> op
                                study_name=study_name, directions=directions(direction), load_if_exists=True)
 
 
+def enqueue_trials(study: optuna.Study, param_sets) -> None:
+    """Queue fixed parameter sets: the next asks take them, in order, before the sampler proposes.
+    A set the study already holds (queued, running or finished) is skipped, so a resumed search
+    does not run it twice. Workers started at the same moment on a new study may both queue a
+    set (Optuna's check is not atomic): start the others once the first one runs its trials."""
+    for params in param_sets:
+        study.enqueue_trial(OmegaConf.to_container(params, resolve=True), skip_if_exists=True)
+
+
 def pruner_for_jobs(pruner_cfg: Optional[DictConfig], n_objectives: int) -> Optional[DictConfig]:
     """What a job rebuilds to ask `should_prune`; nothing for several objectives (no pruning)."""
     if n_objectives > 1 or not pruner_cfg:

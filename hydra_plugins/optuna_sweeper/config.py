@@ -134,6 +134,9 @@ class OptunaSweeperConf:
     n_jobs: int = 2                # concurrent jobs of this worker (launchers that isolate jobs)
     max_failure_rate: float = 0.0  # stop once this worker's failures exceed this share of n_trials
     params: Optional[Dict[str, str]] = None
+    # [{param: value, ...}, ...]: parameter sets tried first, in order (Optuna's enqueue_trial),
+    # keyed like `params`; they count against n_trials; a set already in the study is skipped
+    enqueue_trials: List[Dict[str, Any]] = field(default_factory=list)
     # {name: {when: {param: [values]}, space: "interval(...)"}}: suggested only when matched
     conditional_params: Dict[str, Any] = field(default_factory=dict)
     custom_search_space: Optional[str] = None   # "module.fn": fn(cfg, trial) suggests more

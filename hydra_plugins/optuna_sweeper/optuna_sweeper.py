@@ -17,6 +17,9 @@ class OptunaSweeper(Sweeper):
         checked against that schema before passing them here."""
         if not 0.0 <= settings["max_failure_rate"] <= 1.0:
             raise ValueError(f"max_failure_rate={settings['max_failure_rate']} must be in [0, 1]")
+        if len(settings["enqueue_trials"]) > settings["n_trials"]:
+            raise ValueError(f"{len(settings['enqueue_trials'])} enqueue_trials do not fit in "
+                             f"n_trials={settings['n_trials']}")
         self.settings = OmegaConf.create(settings)
         self.config: Optional[DictConfig] = None
         self.launcher = None
@@ -52,6 +55,7 @@ class OptunaSweeper(Sweeper):
         storage = _study.build_storage(s.storage, s.heartbeat_interval, s.grace_period, s.max_retry)
         study = _study.open_study(storage, build_pruner(s.pruner), s.study_name, s.direction)
         study.sampler, n_trials = _study.build_sampler(s.sampler, space, s.n_trials, len(study.trials))
+        _study.enqueue_trials(study, s.enqueue_trials)   # after the sampler's seed offset: queued sets leave it alone
         log.info("Study %s on %s: %s, %s trials, directions %s", study.study_name, s.storage or "memory",
                  type(study.sampler).__name__, n_trials, _study.directions(s.direction))
 

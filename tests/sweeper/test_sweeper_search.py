@@ -102,3 +102,17 @@ def test_custom_search_space_hook_adds_parameters(run_app):
                     "hydra.sweeper.custom_search_space=tests.sweeper.app.objective.extra_space")
     assert all(10.0 <= t.params["fail_above"] for t in study.trials)
     assert all(t.state.name == "COMPLETE" for t in study.trials)
+
+
+def test_enqueued_parameter_sets_run_first_in_order_and_once(run_app, sqlite_storage):
+    queue = "hydra.sweeper.enqueue_trials=[{x:1.5,y:0},{x:-1.0,y:2}]"
+    run_app(f"hydra.sweeper.storage={sqlite_storage}", "hydra.sweeper.n_trials=3", queue)
+    run_app(f"hydra.sweeper.storage={sqlite_storage}", "hydra.sweeper.n_trials=4", queue)   # resumed
+    trials = optuna.load_study(study_name="test", storage=sqlite_storage).trials
+    assert [t.params for t in trials[:2]] == [{"x": 1.5, "y": 0}, {"x": -1.0, "y": 2}]
+    assert len(trials) == 4 and sum(t.params["x"] == 1.5 for t in trials) == 1
+
+
+def test_more_enqueued_sets_than_trials_is_a_config_error(run_app):
+    with pytest.raises(Exception, match="do not fit in n_trials=1"):
+        run_app("hydra.sweeper.n_trials=1", "hydra.sweeper.enqueue_trials=[{x:1.0},{x:2.0}]")
