@@ -2,8 +2,11 @@
 
 Sections: startup, report (100 runs, against a bare MLflow query), throughput (both seed CNNs, against bare Keras fit), tracking (on vs
 off), time_to_99 (the `make train` recipe against bare Keras fit with Adam at batch 128),
-and pruning (the default search with and without its pruner). Results go to the terminal, to
-a JSON file, and to an MLflow run in the `benchmarks` experiment.
+pruning (the default search with and without its pruner), search and multirun (a search and
+the `optimizers` multirun on a subset, whole processes, against the loops a user writes by
+hand), and search_parallel (trials per hour of that search with 1 worker x 2 threads against
+2 x 1). Results go to the terminal, to a JSON file, and to an MLflow run in the `benchmarks`
+experiment.
 """
 import argparse
 import datetime as dt
@@ -16,9 +19,11 @@ from pathlib import Path
 from statistics import median
 
 from pipeline import PROJECT_ROOT
+from pipeline.bench.search_parallel import ARMS as PARALLEL_ARMS
 from pipeline.config.compose import compose_config
 
-SECTIONS = ("startup", "report", "throughput", "tracking", "time_to_99", "pruning")
+SECTIONS = ("startup", "report", "throughput", "tracking", "time_to_99", "pruning", "search", "multirun",
+            "search_parallel")
 TARGET_ACCURACY = 0.99
 
 
@@ -26,8 +31,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m pipeline.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument("--timed-epochs", type=int, default=3, help="whole epochs timed after a warm-up epoch")
-    parser.add_argument("--repeats", type=int, default=3, help="runs of each start-up command")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each start-up command, and of each arm of the search sections")
     parser.add_argument("--max-train-samples", type=int, default=None, help="a smaller training set (quick checks)")
+    search = parser.add_argument_group("search, multirun and search_parallel: the subset every job trains on")
+    search.add_argument("--search-trials", type=int, default=12, help="trials of the search (enqueued parameter sets)")
+    search.add_argument("--search-epochs", type=int, default=3, help="epochs of every trial and multirun job")
+    search.add_argument("--search-train-samples", type=int, default=8192, help="training images of every job")
+    search.add_argument("--search-eval-samples", type=int, default=2000,
+                        help="validation images of every job (and test images, where a job evaluates them)")
+    search.add_argument("--multirun-params", nargs="*", default=["trainer.seed=1"], metavar="KEY=V1,V2",
+                        help="replace entries of the optimizers experiment's grid (default: one seed, 6 jobs)")
+    search.add_argument("--parallel-arms", nargs="+", default=list(PARALLEL_ARMS), choices=list(PARALLEL_ARMS),
+                        help="workers x threads to compare (2x1: worker processes, as make tune WORKERS=2)")
     parser.add_argument("--output", type=Path, default=PROJECT_ROOT / "bench" / "results.json")
     parser.add_argument("--no-mlflow", action="store_true", help="do not log the results to MLflow")
     return parser.parse_args(argv)
@@ -120,6 +135,33 @@ def bench_pruning(args: argparse.Namespace, tmp: str) -> dict:
     return {"pruner": PRUNER, **pruning_benchmark(PRUNING_SEARCH, pruner=PRUNER, workdir=Path(tmp) / "pruning")}
 
 
+def search_subset(args: argparse.Namespace):
+    from pipeline.bench.search_speed import Subset
+
+    return Subset(args.search_epochs, args.search_train_samples, args.search_eval_samples)
+
+
+def bench_search(args: argparse.Namespace, tmp: str) -> dict:
+    from pipeline.bench.search_speed import search_benchmark
+
+    return search_benchmark(search_subset(args), args.search_trials, args.repeats, Path(tmp) / "search")
+
+
+def bench_multirun(args: argparse.Namespace, tmp: str) -> dict:
+    from pipeline.bench.search_speed import multirun_benchmark
+
+    return multirun_benchmark(search_subset(args), args.multirun_params, args.repeats, Path(tmp) / "multirun")
+
+
+def bench_search_parallel(args: argparse.Namespace, tmp: str) -> dict:
+    from pipeline.bench.search_parallel import parallel_benchmark
+
+    result = parallel_benchmark(search_subset(args), args.search_trials, args.repeats, Path(tmp) / "search_parallel",
+                                args.parallel_arms)
+    print(f"  fastest: {result['fastest']}", flush=True)
+    return result
+
+
 def flatten(figures: dict, prefix: str = "") -> dict[str, float]:
     flat = {}
     for key, value in figures.items():
@@ -150,7 +192,8 @@ def log_to_mlflow(results: dict) -> str:
 def main(argv: list[str]) -> None:
     args = parse_args(argv)
     bench = {"startup": bench_startup, "report": bench_report, "throughput": bench_throughput, "tracking": bench_tracking,
-             "time_to_99": bench_time_to_99, "pruning": bench_pruning}
+             "time_to_99": bench_time_to_99, "pruning": bench_pruning, "search": bench_search,
+             "multirun": bench_multirun, "search_parallel": bench_search_parallel}
     results = {"machine": machine(), "arguments": {k: str(v) for k, v in vars(args).items()}, "sections": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for section in args.sections:
