@@ -32,7 +32,7 @@ LEASE_FILE = "lease.json"
 # Keys that do not change what a run learns; leaving them out of the fingerprint lets a
 # restarted command find its interrupted run even if, say, the tracking store moved.
 _NOT_FINGERPRINTED = ("paths", "tracking", "hydra")
-_NOT_FINGERPRINTED_TRAINER = ("resume", "resume_from", "lease_seconds", "verbose")
+_NOT_FINGERPRINTED_TRAINER = ("resume", "resume_from", "lease_seconds", "verbose", "test_evaluation")
 
 
 @dataclass

@@ -97,6 +97,7 @@ class TrainerConfig:
     objective: str = "val_accuracy"
     objective_mode: str = "max"
     extra_objectives: list[str] = field(default_factory=list)
+    test_evaluation: bool = True
     jit_compile: bool = False
     mixed_precision: bool = False
     intra_op_threads: int = 0

@@ -8,6 +8,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric
 
 from pipeline.checkpoints import checkpoint_path, rng_state_path
+from pipeline.timings import JobTimings
 from pipeline.tracking.records import metric_name
 from pipeline.tracking.stopwatch import Stopwatch
 
@@ -29,14 +30,14 @@ class EpochLogger(keras.callbacks.Callback):
     """
 
     def __init__(self, client: MlflowClient, run_id: str, run_dir: Path, log_checkpoints: bool,
-                 stopwatch: Stopwatch):
+                 stopwatch: Stopwatch, timings: JobTimings):
         super().__init__()
         self.client, self.run_id = client, run_id
         self.run_dir, self.log_checkpoints = Path(run_dir), log_checkpoints
-        self.stopwatch = stopwatch
+        self.stopwatch, self.timings = stopwatch, timings
 
     def on_epoch_end(self, epoch, logs=None):
-        with self.stopwatch:
+        with self.stopwatch, self.timings.measure("epoch_tracking_s", per_epoch=True):
             self.client.log_batch(self.run_id, metrics=epoch_metrics(logs or {}, epoch), synchronous=True)
             if self.log_checkpoints:
                 checkpoint = checkpoint_path(self.run_dir, epoch + 1)

@@ -1,4 +1,4 @@
-"""One MLflow run per training job: `with track_run(cfg, run_dir, state, splits) as tracker:`.
+"""One MLflow run per training job: `with track_run(cfg, run_dir, state, splits, timings) as tracker:`.
 
 The run starts (or, for a resumed training, continues) before the first epoch and ends
 with the job: FINISHED, FAILED or KILLED (see `lifecycle`). Tracking observes; it never
@@ -18,6 +18,7 @@ from mlflow.entities import Metric
 from omegaconf import DictConfig, OmegaConf
 
 from pipeline.checkpoints import RunState, save_state
+from pipeline.timings import JobTimings
 from pipeline.tracking import plots
 from pipeline.tracking.dataset_input import log_dataset_input
 from pipeline.tracking.lifecycle import ends_active_run
@@ -51,16 +52,17 @@ class NoTracking:
 class Tracker:
     """Logs one run; `stopwatch` sums the time spent doing so, logged as `tracking/seconds`."""
 
-    def __init__(self, cfg: DictConfig, run_dir: Path, state: RunState, run_id: str, stopwatch: Stopwatch):
+    def __init__(self, cfg: DictConfig, run_dir: Path, state: RunState, run_id: str, stopwatch: Stopwatch,
+                 timings: JobTimings):
         self.cfg, self.run_dir, self.state, self.run_id = cfg, Path(run_dir), state, run_id
         self.client = MlflowClient(cfg.tracking.uri)
-        self.stopwatch = stopwatch
+        self.stopwatch, self.timings = stopwatch, timings
 
     def callbacks(self) -> list:
         """Keras callbacks to add after the checkpoint callback."""
         from pipeline.tracking.epoch_logging import EpochLogger  # imports Keras
         return [EpochLogger(self.client, self.run_id, self.run_dir, self.cfg.tracking.log_checkpoints,
-                            self.stopwatch)]
+                            self.stopwatch, self.timings)]
 
     def where(self) -> str:
         """The line that tells the user where the run was recorded."""
@@ -88,9 +90,10 @@ class Tracker:
                 self.client.log_batch(self.run_id, metrics=epoch_metrics(logs, epoch))
 
     def log_results(self, model, splits, test, probabilities: np.ndarray, objective: float) -> None:
-        """Test figures, the sweep objective, artifacts and the model, after training; then
+        """Test figures (`test` is None without a test evaluation), the sweep objective, artifacts
+        and the model, after training; then
         what tracking cost this run (its cost so far: all but ending the run)."""
-        with self.stopwatch:
+        with self.stopwatch, self.timings.measure("results_tracking_s"):
             self._log_results(model, splits, test, probabilities, objective)
         self.client.log_metric(self.run_id, TRACKING_SECONDS_METRIC, self.stopwatch.seconds, step=self._final_step())
 
@@ -101,13 +104,14 @@ class Tracker:
     def _log_results(self, model, splits, test, probabilities: np.ndarray, objective: float) -> None:
         final_step = self._final_step()
         timestamp = int(time.time() * 1000)
-        figures = {metric_name(key): value for key, value in test.as_dict("test").items()}
+        figures = {metric_name(key): value for key, value in test.as_dict("test").items()} if test else {}
         figures[best_metric_name(self.cfg.trainer.objective)] = objective
         self.client.log_batch(self.run_id, metrics=[   # one request, not one per figure
             Metric(name, float(value), timestamp, final_step) for name, value in figures.items()])
         self._log_files(splits, test, probabilities)
         if self.cfg.tracking.log_model:
-            self._log_model(model, splits)
+            with self.timings.measure("model_upload_s"):
+                self._log_model(model, splits)
 
     def _log_files(self, splits, test, probabilities: np.ndarray) -> None:
         mlflow.log_text(OmegaConf.to_yaml(self.cfg, resolve=True), "config.yaml")
@@ -118,15 +122,20 @@ class Tracker:
             mlflow.log_artifacts(str(self.run_dir / ".hydra"), "hydra")
         if self.cfg.tracking.log_checkpoints:
             mlflow.log_artifact(str(self.run_dir / "checkpoints" / "state.json"), "checkpoints")
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, self.timings.measure("figures_s"):
             figures = Path(tmp)
             plots.learning_curves(self.state.history, figures / "learning_curves.png")
-            plots.confusion_matrix(test.confusion, figures / "confusion_matrix.png")
-            plots.misclassified_grid(splits.test_x, splits.test_y, probabilities, figures / "misclassified.png")
-            classes = range(test.confusion.shape[0])
-            pd.DataFrame(test.confusion, index=pd.Index(classes, name="true"),
-                         columns=[f"predicted_{c}" for c in classes]).to_csv(figures / "confusion_matrix.csv")
+            if test is not None:   # trainer.test_evaluation=false: no test figures
+                self._draw_test_figures(splits, test, probabilities, figures)
             mlflow.log_artifacts(tmp, "evaluation")
+
+    @staticmethod
+    def _draw_test_figures(splits, test, probabilities: np.ndarray, folder: Path) -> None:
+        plots.confusion_matrix(test.confusion, folder / "confusion_matrix.png")
+        plots.misclassified_grid(splits.test_x, splits.test_y, probabilities, folder / "misclassified.png")
+        classes = range(test.confusion.shape[0])
+        pd.DataFrame(test.confusion, index=pd.Index(classes, name="true"),
+                     columns=[f"predicted_{c}" for c in classes]).to_csv(folder / "confusion_matrix.csv")
 
     def _log_model(self, model, splits) -> None:
         from pipeline.tracking.model_logging import log_keras_model, register  # imports Keras
@@ -170,8 +179,8 @@ def _start_or_continue(cfg: DictConfig, state: RunState):
 
 
 @contextmanager
-def track_run(cfg: DictConfig, run_dir: Path, state: RunState, splits):
-    """The job's MLflow run, around training and evaluation."""
+def track_run(cfg: DictConfig, run_dir: Path, state: RunState, splits, timings: JobTimings):
+    """The job's MLflow run, around training and evaluation; its start is `tracking_start_s`."""
     if not cfg.tracking.enabled:
         yield NoTracking()
         return
@@ -183,6 +192,7 @@ def track_run(cfg: DictConfig, run_dir: Path, state: RunState, splits):
         with stopwatch:
             state.extra[RUN_ID_KEY] = run.info.run_id
             save_state(run_dir, state)
-            tracker = Tracker(cfg, run_dir, state, run.info.run_id, stopwatch)
+            tracker = Tracker(cfg, run_dir, state, run.info.run_id, stopwatch, timings)
             tracker.log_start(splits)
+        timings.add("tracking_start_s", stopwatch.seconds)
         yield tracker

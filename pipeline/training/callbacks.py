@@ -4,6 +4,8 @@ import time
 
 import keras
 
+from pipeline.timings import JobTimings
+
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the run cannot go on."""
@@ -19,9 +21,10 @@ class EpochStats(keras.callbacks.Callback):
     what it adds.
     """
 
-    def __init__(self, train_samples: int):
+    def __init__(self, train_samples: int, timings: JobTimings):
         super().__init__()
         self.train_samples = train_samples
+        self.timings = timings
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.perf_counter()
@@ -40,6 +43,8 @@ class EpochStats(keras.callbacks.Callback):
         logs["epoch_time"] = elapsed
         logs["samples_per_second"] = self.train_samples / train_seconds
         logs["cpu_utilization"] = (time.process_time() - self._epoch_cpu_start) / elapsed
+        self.timings.append("train_s", train_seconds)
+        self.timings.append("validation_s", elapsed - train_seconds)
         self._epoch_start = None
 
 

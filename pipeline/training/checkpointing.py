@@ -14,6 +14,7 @@ import keras
 
 from pipeline.checkpoints import (RunState, checkpoint_dir, checkpoint_path, rng_state_path, save_state,
                                   write_json_atomically)
+from pipeline.timings import JobTimings
 
 
 def _seed_generators(model: keras.Model) -> dict[str, keras.random.SeedGenerator]:
@@ -42,12 +43,17 @@ class EpochCheckpoint(keras.callbacks.Callback):
     that points at a whole checkpoint.
     """
 
-    def __init__(self, run_dir: Path, state: RunState):
+    def __init__(self, run_dir: Path, state: RunState, timings: JobTimings):
         super().__init__()
         self.run_dir = Path(run_dir)
         self.state = state
+        self.timings = timings
 
     def on_epoch_end(self, epoch, logs=None):
+        with self.timings.measure("checkpoint_s", per_epoch=True):
+            self._save(epoch, logs)
+
+    def _save(self, epoch, logs) -> None:
         target = checkpoint_path(self.run_dir, epoch + 1)
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.stem + ".partial.keras")

@@ -15,6 +15,7 @@ from pipeline.checkpoints import (RunState, claim, fingerprint, find_interrupted
                                   save_state)
 from pipeline.data import Splits, load_splits
 from pipeline.evaluation import evaluate_probabilities
+from pipeline.timings import JobTimings
 from pipeline.interruption import EXIT_INTERRUPTED, EXIT_TERMINATED, TrainingInterrupted
 from pipeline.training.callbacks import EpochLine, EpochStats, StopOnNaN, TrainingDiverged
 from pipeline.training.checkpointing import EpochCheckpoint, copy_checkpoints, load_checkpoint
@@ -84,11 +85,12 @@ def model_summary(model: keras.Model) -> str:
     return buffer.getvalue()
 
 
-def training_callbacks(cfg: DictConfig, run_dir: Path, state: RunState, train_samples: int) -> list:
-    callbacks = [EpochStats(train_samples)]
+def training_callbacks(cfg: DictConfig, run_dir: Path, state: RunState, train_samples: int,
+                       timings: JobTimings) -> list:
+    callbacks = [EpochStats(train_samples, timings)]
     if cfg.trainer.verbose == 2:
         callbacks.append(EpochLine(cfg.trainer.epochs))
-    callbacks += [StopOnNaN(), EpochCheckpoint(run_dir, state)]
+    callbacks += [StopOnNaN(), EpochCheckpoint(run_dir, state, timings)]
     if cfg.trainer.early_stopping is not None:
         callbacks.append(keras.callbacks.EarlyStopping(**cfg.trainer.early_stopping))
     if cfg.trial.number is not None:   # launched by the Optuna sweeper: its pruner may stop us
@@ -134,29 +136,33 @@ def interrupted_line(cfg: DictConfig, run_dir: Path, state: RunState) -> str:
 
 
 def train_and_evaluate(cfg: DictConfig, run_dir: Optional[Path] = None) -> float | tuple[float, ...]:
-    """Train, evaluate on the test set, write `metrics.json`; return the sweep objective(s).
+    """Train, evaluate on the test set (unless `trainer.test_evaluation` is off), write
+    `metrics.json` and `timings.json`; return the sweep objective(s).
     Ctrl-C or SIGTERM raises TrainingInterrupted, saying where it stopped."""
+    timings = JobTimings()
     run_dir = Path(run_dir or HydraConfig.get().runtime.output_dir)
     configure_runtime(cfg.trainer)
-    splits = limit_samples(load_splits(cfg.data), cfg.trainer)
+    with timings.measure("data_s"):
+        splits = limit_samples(load_splits(cfg.data), cfg.trainer)
     steps = steps_per_epoch(len(splits.train_y), cfg.trainer.batch_size)
-    model, state = start_or_resume(cfg, run_dir, steps)
+    with timings.measure("model_s"):
+        model, state = start_or_resume(cfg, run_dir, steps)
     save_state(run_dir, state)
 
     summary = model_summary(model)
     print(summary)
     (run_dir / "model_summary.txt").write_text(summary)
     try:
-        return _train_tracked(cfg, run_dir, model, state, splits, steps)
+        return _train_tracked(cfg, run_dir, model, state, splits, steps, timings)
     except KeyboardInterrupt as interrupt:
         status = EXIT_TERMINATED if isinstance(interrupt, Terminated) else EXIT_INTERRUPTED
         raise TrainingInterrupted(interrupted_line(cfg, run_dir, state), status) from None
 
 
 def _train_tracked(cfg: DictConfig, run_dir: Path, model: keras.Model, state: RunState, splits: Splits,
-                   steps: int) -> float | tuple[float, ...]:
+                   steps: int, timings: JobTimings) -> float | tuple[float, ...]:
     loop = LOOPS[cfg.trainer.loop]
-    with lease(run_dir, cfg.trainer.lease_seconds), track_run(cfg, run_dir, state, splits) as tracker:
+    with lease(run_dir, cfg.trainer.lease_seconds), track_run(cfg, run_dir, state, splits, timings) as tracker:
         try:
             loop(LoopInputs(
                 model=model,
@@ -166,7 +172,7 @@ def _train_tracked(cfg: DictConfig, run_dir: Path, model: keras.Model, state: Ru
                 first_epoch=state.completed_epochs,
                 epochs=cfg.trainer.epochs,
                 steps_per_epoch=steps,
-                callbacks=training_callbacks(cfg, run_dir, state, len(splits.train_y)) + tracker.callbacks(),
+                callbacks=training_callbacks(cfg, run_dir, state, len(splits.train_y), timings) + tracker.callbacks(),
                 verbose=1 if cfg.trainer.verbose == 1 else 0,   # 2: EpochLine's line per epoch
             ))
         except TrainingDiverged:
@@ -174,18 +180,24 @@ def _train_tracked(cfg: DictConfig, run_dir: Path, model: keras.Model, state: Ru
             save_state(run_dir, state)
             raise
 
-        probabilities = predict_test(model, splits, cfg.trainer.eval_batch_size)
-        test = evaluate_probabilities(probabilities, splits.test_y)
+        test = probabilities = None
+        if cfg.trainer.test_evaluation:
+            with timings.measure("test_evaluation_s"):
+                probabilities = predict_test(model, splits, cfg.trainer.eval_batch_size)
+                test = evaluate_probabilities(probabilities, splits.test_y)
         state.status = "finished"
         save_state(run_dir, state)
         objective = objective_value(cfg, state.history)
         metrics = {"history": state.history, "objective": {cfg.trainer.objective: objective},
-                   **test.as_dict("test"), "confusion_matrix": test.confusion.tolist(),
                    "dataset": {"name": splits.name, "source": splits.source, "digest": splits.digest}}
+        if test is not None:
+            metrics.update(test.as_dict("test"), confusion_matrix=test.confusion.tolist())
         (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
         tracker.log_results(model, splits, test, probabilities, objective)
-    print(f"test accuracy {test.accuracy:.4f}  test loss {test.loss:.4f}  "
-          f"best {cfg.trainer.objective} {objective:.4f}")
+    timings.write(run_dir)
+    tested = (f"test accuracy {test.accuracy:.4f}  test loss {test.loss:.4f}" if test is not None
+              else "no test evaluation (trainer.test_evaluation=false)")
+    print(f"{tested}  best {cfg.trainer.objective} {objective:.4f}")
     print(f"run directory {run_dir}")
     print(tracker.where())
     return job_result(cfg, objective, model, state.history)
