@@ -1,20 +1,21 @@
 """Where a pipeline job's time goes, from the `timings.json` every job writes in its run directory.
 
-The file's keys: `job_s` (the whole job), once per job `data_s`, `model_s`, `tracking_start_s`,
-`test_evaluation_s`, `figures_s`, `model_upload_s`, `results_tracking_s`, and per epoch
-`train_s`, `validation_s`, `checkpoint_s`, `epoch_tracking_s`. Tracing a new model is
-charged to the first epoch: it is estimated as the first epoch's training time minus the
-median of the later ones. What a process spends outside its jobs (interpreter, TensorFlow's
-import, Hydra, the sweeper, the MLflow parent run) is its wall time minus the jobs' `job_s`.
+The file's keys (pipeline/timings.py): `job_s` (the whole job), once per job `data_s`,
+`model_s`, `tracking_start_s`, `test_evaluation_s`, `results_tracking_s` (which contains
+`figures_s` and `model_upload_s`), and per epoch `train_s`, `validation_s`, `checkpoint_s`,
+`epoch_tracking_s`. A phase a job skipped is absent (0 here). Tracing a new model is charged
+to the first epoch: it is estimated as the first epoch's training time minus the median of
+the later ones. What a process spends outside its jobs (interpreter, TensorFlow's import,
+Hydra, the sweeper, the MLflow parent run) is its wall time minus the jobs' `job_s`.
 Runs from before the file existed have none: the breakdown is then empty, not an error.
 """
 import json
 from pathlib import Path
 from statistics import mean, median
 
-TIMINGS_FILE = "timings.json"
-ONCE = ("data_s", "model_s", "tracking_start_s", "test_evaluation_s", "figures_s", "model_upload_s",
-        "results_tracking_s")
+from pipeline.timings import TIMINGS_FILE
+
+ONCE = ("data_s", "model_s", "tracking_start_s", "test_evaluation_s", "figures_s", "model_upload_s")
 PER_EPOCH = ("validation_s", "checkpoint_s", "epoch_tracking_s")
 
 
@@ -23,6 +24,9 @@ def job_parts(timings: dict) -> dict[str, float]:
     train = list(timings.get("train_s", []))
     parts = {key: float(timings.get(key, 0.0)) for key in ONCE}
     parts.update({key: float(sum(timings.get(key, []))) for key in PER_EPOCH})
+    # results_tracking_s wraps the figures and the model upload: only the rest is its own
+    parts["results_metrics_and_files_s"] = (float(timings.get("results_tracking_s", 0.0))
+                                            - parts["figures_s"] - parts["model_upload_s"])
     # With a single epoch tracing cannot be told apart from the steps: it stays in training_steps_s.
     tracing = max(train[0] - median(train[1:]), 0.0) if len(train) > 1 else 0.0
     parts["tracing_s"] = tracing

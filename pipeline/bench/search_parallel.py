@@ -48,6 +48,7 @@ def queue_trials(workdir: Path, trials: list[dict]) -> None:
 
     from pipeline.search.storage import open_storage
 
+    optuna.logging.set_verbosity(optuna.logging.WARNING)   # not a line per arm about a new study
     sweeper = compose_config(SEARCH_EXPERIMENT, *isolated(workdir), return_hydra_config=True).hydra.sweeper
     study = optuna.create_study(storage=open_storage(sweeper.storage), study_name=sweeper.study_name,
                                 direction=sweeper.direction)

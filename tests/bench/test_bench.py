@@ -1,4 +1,6 @@
 """The benchmark's own arithmetic and plumbing (its timings are measured by `make bench`, not asserted)."""
+import json
+
 import pytest
 
 from pipeline.bench.__main__ import flatten
@@ -35,3 +37,90 @@ def test_both_sides_of_the_throughput_comparison_time_the_epochs_after_the_first
         assert all(s > 0 for s in speeds.samples_per_second)
         # a smoke sample costs tens to thousands of CPU microseconds, never nothing
         assert all(1 < us < 1e5 for us in speeds.cpu_us_per_sample)
+
+
+def test_fixed_search_trials_lie_in_the_default_search_space():
+    from hydra_plugins.optuna_sweeper._search_space import build_search_space
+    from pipeline.bench.search_speed import fixed_trials
+
+    sweeper = compose_config("experiments=tune", return_hydra_config=True).hydra.sweeper
+    space = build_search_space(sweeper.params, [], sweeper.conditional_params, None)
+    trials = fixed_trials(12)
+    for params in trials:
+        searched = {**space.distributions, **{name: c.distribution for name, c in space.conditionals.items()
+                                              if c.applies(params)}}
+        assert params.keys() == searched.keys()
+        assert all(searched[name]._contains(searched[name].to_internal_repr(value)) for name, value in params.items())
+    assert {p["optimizer"] for p in trials} == {"sgd", "adam", "rmsprop"} and len(set(map(str, trials))) == 12
+
+
+def test_enqueued_trials_survive_hydras_override_grammar():
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from pipeline.bench.search_speed import enqueue_literal, fixed_trials
+
+    trials = fixed_trials(4)
+    (override,) = OverridesParser.create().parse_overrides([f"hydra.sweeper.enqueue_trials={enqueue_literal(trials)}"])
+    assert override.value() == trials
+
+
+def test_multirun_grid_is_the_experiments_with_entries_replaced():
+    from pipeline.bench.search_speed import multirun_grid
+
+    assert multirun_grid(["trainer.seed=1", "optimizer=adam,sgd"]) == {
+        "optimizer": ["adam", "sgd"], "model.dropout": ["0.25", "0.5"], "trainer.seed": ["1"]}
+
+
+def test_hand_written_convnet_is_the_seed_convnet():
+    from omegaconf import OmegaConf
+
+    from pipeline.bench.hand_written import convnet
+
+    model_cfg = compose_config("model=convnet").model
+    hand = convnet(OmegaConf.to_container(model_cfg), model_cfg.dropout)
+    assert hand.count_params() == build_model(model_cfg).count_params() == 619_786
+
+
+def test_job_parts_add_up_to_the_job_and_separate_tracing(tmp_path):
+    from pipeline.bench.job_timings import job_parts, trial_breakdown
+
+    timings = {"job_s": 20.0, "data_s": 0.5, "model_s": 0.5, "tracking_start_s": 1.0, "train_s": [6.0, 4.0, 4.0],
+               "validation_s": [0.5, 0.5, 0.5], "checkpoint_s": [0.2, 0.2, 0.2], "epoch_tracking_s": [0.1, 0.1, 0.1],
+               "results_tracking_s": 1.0, "figures_s": 0.6}   # no model upload, no test evaluation
+    parts = job_parts(timings)
+    assert parts["tracing_s"] == pytest.approx(2.0) and parts["training_steps_s"] == pytest.approx(12.0)
+    assert parts["results_metrics_and_files_s"] == pytest.approx(0.4) and parts["model_upload_s"] == 0.0
+    assert sum(parts.values()) == pytest.approx(timings["job_s"])
+    assert trial_breakdown(tmp_path, 30.0) == {}   # jobs from before timings.json: no breakdown, no error
+    (tmp_path / "0").mkdir()
+    (tmp_path / "0" / "timings.json").write_text(json.dumps(timings))
+    assert trial_breakdown(tmp_path, 30.0)["outside_jobs_s"] == pytest.approx(10.0)
+
+
+def test_search_section_runs_both_arms_end_to_end(tmp_path):
+    from pipeline.bench.__main__ import main
+
+    output = tmp_path / "results.json"
+    main(["--sections", "search", "--search-trials", "1", "--search-epochs", "1", "--search-train-samples", "256",
+          "--search-eval-samples", "200", "--repeats", "1", "--output", str(output), "--no-mlflow"])
+    search = json.loads(output.read_text())["sections"]["search"]
+    assert search["jobs"] == 1 and search["pipeline_vs_hand_written"] > 0
+    assert search["pipeline_trials_per_hour"] > 0 and search["hand_written_trials_per_hour"] > 0
+    assert {"training_steps_s", "validation_s", "checkpoint_s", "outside_jobs_s"} <= search["pipeline_trial"].keys()
+    assert search["hand_written_trial"]["trial_s"] > 0
+
+
+@pytest.mark.slow
+def test_multirun_and_parallel_sections_run_end_to_end(tmp_path):
+    from pipeline.bench.__main__ import main
+
+    output = tmp_path / "results.json"
+    main(["--sections", "multirun", "search_parallel", "--search-trials", "2", "--search-epochs", "1",
+          "--search-train-samples", "256", "--search-eval-samples", "200", "--repeats", "1",
+          "--multirun-params", "optimizer=adam", "model.dropout=0.25", "trainer.seed=1",
+          "--output", str(output), "--no-mlflow"])
+    sections = json.loads(output.read_text())["sections"]
+    assert sections["multirun"]["jobs"] == 1 and sections["multirun"]["pipeline_vs_hand_written"] > 0
+    parallel = sections["search_parallel"]
+    assert all(parallel[arm]["trials_per_hour"] > 0 for arm in ("1x2", "2x1", "2x1_joblib"))
+    assert parallel["fastest"] in ("1x2", "2x1", "2x1_joblib") and parallel["2x1_vs_1x2"] > 0
