@@ -80,7 +80,7 @@ sweep: data ## Run a named experiment as a multirun (EXPERIMENT=optimizers; see 
 report: $(STAMP) ## Compare the latest multirun of EXPERIMENT per arm: table + plots in outputs/reports/ (ARGS="--all --target 0.98")
 	$(BIN)/python -m pipeline.report $(EXPERIMENT) $(ARGS)
 
-bench: data ## Benchmarks against baselines measured in the same run (about 30 min; ARGS="--sections throughput")
+bench: data ## Benchmarks against baselines measured in the same run (about 30 min; ARGS="--sections throughput"; searches, about 2.5 h: ARGS="--sections search multirun search_parallel")
 	$(BIN)/python -m pipeline.bench $(ARGS)
 
 test: data postgres ## Run the fast test suite (real PostgreSQL and mlflow servers included)

@@ -2,9 +2,10 @@
 
 Sections: startup, report (100 runs, against a bare MLflow query), throughput (both seed CNNs, against bare Keras fit), tracking (on vs
 off), time_to_99 (the `make train` recipe against bare Keras fit with Adam at batch 128),
-pruning (the default search with and without its pruner), search and multirun (a search and
-the `optimizers` multirun on a subset, whole processes, against the loops a user writes by
-hand), and search_parallel (trials per hour of that search with 1 worker x 2 threads against
+and pruning (the default search with and without its pruner); on request only, being long
+(about 2.5 hours on 2 cores at their default size and 3 repeats): search and multirun (a search
+and the `optimizers` multirun on a subset, whole processes, against the loops a user writes by
+hand) and search_parallel (trials per hour of that search with 1 worker x 2 threads against
 2 x 1). Results go to the terminal, to a JSON file, and to an MLflow run in the `benchmarks`
 experiment.
 """
@@ -22,16 +23,18 @@ from pipeline import PROJECT_ROOT
 from pipeline.bench.search_parallel import ARMS as PARALLEL_ARMS
 from pipeline.config.compose import compose_config
 
-SECTIONS = ("startup", "report", "throughput", "tracking", "time_to_99", "pruning", "search", "multirun",
-            "search_parallel")
+DEFAULT_SECTIONS = ("startup", "report", "throughput", "tracking", "time_to_99", "pruning")
+SECTIONS = (*DEFAULT_SECTIONS, "search", "multirun", "search_parallel")
 TARGET_ACCURACY = 0.99
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m pipeline.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(DEFAULT_SECTIONS),
+                        help=f"default: {' '.join(DEFAULT_SECTIONS)}")
     parser.add_argument("--timed-epochs", type=int, default=3, help="whole epochs timed after a warm-up epoch")
-    parser.add_argument("--repeats", type=int, default=3, help="runs of each start-up command, and of each arm of the search sections")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="runs of each start-up command, and of each arm of the search sections")
     parser.add_argument("--max-train-samples", type=int, default=None, help="a smaller training set (quick checks)")
     search = parser.add_argument_group("search, multirun and search_parallel: the subset every job trains on")
     search.add_argument("--search-trials", type=int, default=12, help="trials of the search (enqueued parameter sets)")
@@ -156,8 +159,8 @@ def bench_multirun(args: argparse.Namespace, tmp: str) -> dict:
 def bench_search_parallel(args: argparse.Namespace, tmp: str) -> dict:
     from pipeline.bench.search_parallel import parallel_benchmark
 
-    result = parallel_benchmark(search_subset(args), args.search_trials, args.repeats, Path(tmp) / "search_parallel",
-                                args.parallel_arms)
+    result = parallel_benchmark(search_subset(args), args.search_trials, args.repeats,
+                                Path(tmp) / "search_parallel", args.parallel_arms)
     print(f"  fastest: {result['fastest']}", flush=True)
     return result
 
