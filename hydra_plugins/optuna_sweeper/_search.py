@@ -47,7 +47,7 @@ class TrialLinkSettings:
 
 class Search:
     def __init__(self, study: optuna.Study, storage, space: SearchSpace, sweep_config: DictConfig,
-                 launcher: Launcher, validate: Callable[[Sequence[Sequence[str]]], None], *,
+                 launcher: Launcher, validate: Optional[Callable[[Sequence[Sequence[str]]], None]], *,
                  n_trials: int, max_failure_rate: float, max_retry: int,
                  link: Optional[TrialLinkSettings]):
         self.study, self.storage, self.space = study, storage, space
@@ -102,12 +102,15 @@ class Search:
     def _run_trial(self, trial: Trial) -> None:
         overrides = self._overrides(trial)
         try:
-            self.validate([overrides])   # a composition error is the user's, not the trial's
+            if self.validate is not None:
+                self.validate([overrides])
+            with heartbeat(self.storage, trial_id(trial)):
+                (job_return,) = self.launcher.launch([overrides], initial_job_idx=trial.number)
         except Exception as error:
-            self._fail_unlaunched(trial, f"the job's config does not compose: {error}")
+            # Raised before the job ran (a job's own errors come back in job_return): its config
+            # does not compose, or the launcher failed. The user's to fix, not the trial's.
+            self._fail_unlaunched(trial, f"the job could not be launched: {error}")
             raise
-        with heartbeat(self.storage, trial_id(trial)):
-            (job_return,) = self.launcher.launch([overrides], initial_job_idx=trial.number)
         state = finish_trial(self.study, self.storage, trial, job_return)
         log.info("Trial %d %s", trial.number, state.name)
         if state == TrialState.FAIL:

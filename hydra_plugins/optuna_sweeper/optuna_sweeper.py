@@ -29,10 +29,20 @@ class OptunaSweeper(Sweeper):
         self.launcher = Plugins.instance().instantiate_launcher(
             hydra_context=hydra_context, task_function=task_function, config=config)
 
-    def slots(self) -> int:
+    def _basic_launcher(self) -> bool:
         # The launcher as chosen in the config (`hydra/launcher=basic`, Hydra's default): its
         # class lives in Hydra's private modules.
-        basic = OmegaConf.select(self.config, "hydra.runtime.choices", default={}).get("hydra/launcher") == "basic"
+        return OmegaConf.select(self.config, "hydra.runtime.choices", default={}).get("hydra/launcher") == "basic"
+
+    def validation(self):
+        """How each trial's overrides are checked before launching: Hydra's compose-and-discard,
+        but not with the basic launcher, which composes the job in this process before it
+        starts, so its own composition is the same check (and composing twice cost 0.3-0.5 s
+        a trial here)."""
+        return None if self._basic_launcher() else self.validate_batch_is_legal
+
+    def slots(self) -> int:
+        basic = self._basic_launcher()
         if basic and self.settings.n_jobs > 1:
             log.info("The basic launcher runs jobs in this process, one at a time (n_jobs=%d ignored); "
                      "start more workers on the same storage to run trials in parallel", self.settings.n_jobs)
@@ -65,7 +75,7 @@ class OptunaSweeper(Sweeper):
                                      _study.pruner_for_jobs(s.pruner, len(study.directions)))
         elif s.storage is None and s.pruner and s.pruner._target_ != "optuna.pruners.NopPruner":
             log.warning("No storage: jobs cannot reach their trial, so nothing is pruned")
-        search = Search(study, storage, space, self.config, self.launcher, self.validate_batch_is_legal,
+        search = Search(study, storage, space, self.config, self.launcher, self.validation(),
                         n_trials=n_trials, max_failure_rate=s.max_failure_rate, max_retry=s.max_retry,
                         link=link)
         try:

@@ -116,3 +116,14 @@ def test_enqueued_parameter_sets_run_first_in_order_and_once(run_app, sqlite_sto
 def test_more_enqueued_sets_than_trials_is_a_config_error(run_app):
     with pytest.raises(Exception, match="do not fit in n_trials=1"):
         run_app("hydra.sweeper.n_trials=1", "hydra.sweeper.enqueue_trials=[{x:1.0},{x:2.0}]")
+
+
+def test_a_trial_whose_config_does_not_compose_fails_with_the_reason_and_stops_the_search(run_app, sqlite_storage):
+    # The basic launcher composes each job before it starts; the sweeper does not compose it twice.
+    with pytest.raises(Exception, match="z"):
+        run_app(f"hydra.sweeper.storage={sqlite_storage}", "hydra.sweeper.n_trials=3",
+                "+hydra.sweeper.params.z='choice(1,2)'")
+    (failed,) = optuna.load_study(study_name="test", storage=sqlite_storage).trials
+    assert failed.state == optuna.trial.TrialState.FAIL
+    assert "the job could not be launched" in failed.user_attrs["fail_reason"]
+    assert "'z'" in failed.user_attrs["fail_reason"]
