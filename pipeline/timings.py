@@ -2,7 +2,7 @@
 directory at the job's end (read by `python -m pipeline.bench --sections search`, and by
 anyone asking why a short job took as long as it did).
 
-Phases are plain names: one float for the job's one-off phases (`data_s`, `model_s`,
+Phases are plain names: one float for the job's one-off phases (`runtime_s`, `data_s`, `model_s`,
 `test_evaluation_s`, ...), one float per epoch for the per-epoch ones (`train_s`,
 `validation_s`, `checkpoint_s`, `epoch_tracking_s`). The first epoch's `train_s` includes
 tracing the model's step; `job_s` is the whole job, so what the phases leave out of it

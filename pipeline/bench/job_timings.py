@@ -1,6 +1,6 @@
 """Where a pipeline job's time goes, from the `timings.json` every job writes in its run directory.
 
-The file's keys (pipeline/timings.py): `job_s` (the whole job), once per job `data_s`,
+The file's keys (pipeline/timings.py): `job_s` (the whole job), once per job `runtime_s`, `data_s`,
 `model_s`, `tracking_start_s`, `test_evaluation_s`, `results_tracking_s` (which contains
 `figures_s` and `model_upload_s`), and per epoch `train_s`, `validation_s`, `checkpoint_s`,
 `epoch_tracking_s`. A phase a job skipped is absent (0 here). Tracing a new model is charged
@@ -15,7 +15,7 @@ from statistics import mean, median
 
 from pipeline.timings import TIMINGS_FILE
 
-ONCE = ("data_s", "model_s", "tracking_start_s", "test_evaluation_s", "figures_s", "model_upload_s")
+ONCE = ("runtime_s", "data_s", "model_s", "tracking_start_s", "test_evaluation_s", "figures_s", "model_upload_s")
 PER_EPOCH = ("validation_s", "checkpoint_s", "epoch_tracking_s")
 
 

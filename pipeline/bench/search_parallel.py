@@ -15,8 +15,8 @@ from pathlib import Path
 from statistics import median
 
 from pipeline.bench.fresh_process import run_together
-from pipeline.bench.search_speed import (SEARCH_EXPERIMENT, Subset, fixed_trials, isolated, job_objectives,
-                                         search_command)
+from pipeline.bench.search_speed import (SEARCH_EXPERIMENT, Subset, existing_stores, fixed_trials, isolated,
+                                         job_objectives, search_command)
 from pipeline.config.compose import compose_config
 
 SAMPLER_SEED_BASE = 40   # the Makefile's: worker i > 1 of `make tune` samples with seed 40 + i
@@ -58,6 +58,7 @@ def queue_trials(workdir: Path, trials: list[dict]) -> None:
 
 def run_arm(name: str, arm: Arm, workdir: Path, subset: Subset, trials: list[dict]) -> float:
     workdir.mkdir(parents=True)
+    existing_stores(workdir)
     queue_trials(workdir, trials)
     commands = arm_commands(arm, workdir, subset, trials)
     wall = run_together(commands, [workdir / f"worker-{i}.log" for i in range(1, len(commands) + 1)])

@@ -141,7 +141,8 @@ def train_and_evaluate(cfg: DictConfig, run_dir: Optional[Path] = None) -> float
     Ctrl-C or SIGTERM raises TrainingInterrupted, saying where it stopped."""
     timings = JobTimings()
     run_dir = Path(run_dir or HydraConfig.get().runtime.output_dir)
-    configure_runtime(cfg.trainer)
+    with timings.measure("runtime_s"):
+        configure_runtime(cfg.trainer)
     with timings.measure("data_s"):
         splits = limit_samples(load_splits(cfg.data), cfg.trainer)
     steps = steps_per_epoch(len(splits.train_y), cfg.trainer.batch_size)
