@@ -5,9 +5,8 @@ import os
 import numpy as np
 import pytest
 
-from pipeline.checkpoints import checkpoint_path, load_state
+from pipeline.checkpoints import checkpoint_path, find_interrupted_run, load_state
 from pipeline.training import callbacks as training_callbacks
-from pipeline.training.callbacks import TrainingDiverged
 from pipeline.training.run import train_and_evaluate
 from tests.training.conftest import read_metrics, smoke_config
 
@@ -110,11 +109,15 @@ def test_resume_from_continues_a_finished_run_for_more_epochs(tmp_path, trained_
     assert history["loss"][:2] == read_metrics(trained_runs["fit"])["history"]["loss"]
 
 
-def test_a_diverging_run_fails_and_is_not_resumed(tmp_path):
-    cfg = smoke_config(tmp_path, "optimizer=sgd", "optimizer.learning_rate=1e12", "trainer.resume=false")
-    with pytest.raises(TrainingDiverged, match="loss became nan in epoch 1"):
-        train_and_evaluate(cfg, tmp_path / "diverged")
-    assert load_state(tmp_path / "diverged").status == "failed"
+def test_a_diverging_run_fails_and_is_not_resumed(smoke_store):
+    """The shared store's diverging job (tests/conftest.py): its state says failed, and the same
+    command again would start afresh instead of resuming it."""
+    outputs = smoke_store.root / "outputs"
+    (state_file,) = [p for p in outputs.glob("runs/*/*/checkpoints/state.json")]
+    run_dir = state_file.parent.parent
+    state = load_state(run_dir)
+    assert state.status == "failed" and state.completed_epochs == 0
+    assert find_interrupted_run(outputs, state.fingerprint, exclude=outputs / "new") is None
 
 
 def test_extra_objectives_make_the_job_return_one_value_per_objective(tmp_path):
