@@ -16,6 +16,8 @@ DASHBOARD_PORT ?= 8080
 # make serve: a run id or a model URI (models:/NAME@ALIAS); empty: the latest trained model.
 MODEL          ?=
 SERVE_PORT     ?= 5002
+# make test / make test-all: pytest-xdist worker processes (0: all tests in pytest's own process)
+TEST_WORKERS   ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help venv data data-fashion train sweep report tune ui dashboard postgres server server-stop bench test test-all clean
@@ -83,11 +85,11 @@ report: $(STAMP) ## Compare the latest multirun of EXPERIMENT per arm: table + p
 bench: data ## Benchmarks against baselines measured in the same run (about 30 min; ARGS="--sections throughput"; searches, about 2.5 h: ARGS="--sections search multirun search_parallel")
 	$(BIN)/python -m pipeline.bench $(ARGS)
 
-test: data postgres ## Run the fast test suite (real PostgreSQL and mlflow servers included)
-	$(BIN)/python -m pytest -q $(ARGS)
+test: data postgres ## Run the fast test suite (real PostgreSQL and mlflow servers included; TEST_WORKERS=2)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(ARGS)
 
 test-all: data postgres ## Run every test, slow ones included
-	$(BIN)/python -m pytest -q -m '' $(ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m '' $(ARGS)
 
 clean: ## Remove run outputs (keeps the data cache, the MLflow store and the venv)
 	rm -rf outputs .pytest_cache

@@ -1,5 +1,6 @@
 """Every user error is one line on stderr: Ctrl-C during training (exit 130, the MLflow run
-KILLED, resumable), and a data file that cannot be a dataset (exit 2, before anything is written)."""
+KILLED, resumable: a killed run resumes too), and a data file that cannot be a dataset (exit 2,
+before anything is written)."""
 import os
 import re
 import signal
@@ -15,7 +16,7 @@ from mlflow import MlflowClient
 from pipeline import PROJECT_ROOT
 from pipeline.checkpoints import load_state
 from pipeline.data.npz import NPZ_KEYS
-from tests.conftest import isolated_overrides, run_cli
+from tests.conftest import isolated_overrides, run_cli, run_in_process
 
 IMAGES, LABELS = np.zeros((4, 28, 28), np.uint8), np.zeros(4, np.uint8)
 
@@ -58,51 +59,97 @@ BAD_DATA = {
 }
 
 
+# One case goes through the command line (a process of its own); the others through the same
+# Hydra app in this process, whose callback exits before any run directory exists.
+ON_THE_COMMAND_LINE = "truncated"
+
+
 @pytest.mark.parametrize("case", BAD_DATA)
-def test_a_bad_data_file_is_one_line_before_anything_is_written(tmp_path, case):
+def test_a_bad_data_file_is_one_line_before_anything_is_written(tmp_path, capsys, case):
     make, problem = BAD_DATA[case]
     (tmp_path / "given").mkdir()
     path = make(tmp_path / "given")
     run = tmp_path / "run"
-    result = run_cli("trainer=smoke", f"data.path={path}", f"data.cache_dir={run}/data", *isolated_overrides(run),
-                     timeout=120)
-    assert result.returncode == 2
+    overrides = ["trainer=smoke", f"data.path={path}", f"data.cache_dir={run}/data", *isolated_overrides(run)]
+    if case == ON_THE_COMMAND_LINE:
+        result = run_cli(*overrides, timeout=120)
+        code, stderr = result.returncode, result.stderr
+    else:
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exited:
+            run_in_process(*overrides)
+        code, stderr = exited.value.code, capsys.readouterr().err
+    assert code == 2
     named = r"/proc/\d+/mem" if path == Path("/proc/self/mem") else re.escape(str(path))  # resolved there
-    assert re.fullmatch(f"error: {named}: .*{problem}.*\n", result.stderr), result.stderr
+    assert re.fullmatch(f"error: {named}: .*{problem}.*\n", stderr), stderr
     assert not run.exists()   # no run directory, no MLflow store, no cached copy
 
 
-@pytest.fixture(scope="module")
-def interrupted(tmp_path_factory):
-    """A 30-epoch smoke training sent SIGINT (Ctrl-C) once its first checkpoint exists."""
-    tmp = tmp_path_factory.mktemp("interrupted")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.train", "trainer=smoke", "trainer.epochs=30", *isolated_overrides(tmp)],
-        cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 240
-    checkpoints = []
-    while not checkpoints and time.monotonic() < deadline and process.poll() is None:
+EPOCHS = 30   # more than either process gets through before the test stops it: no race with its end
+
+
+def wait_for(pattern: str, folder: Path, process: subprocess.Popen, timeout: float = 240) -> Path:
+    """The first file matching `pattern` under `folder`, once `process` has written it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        found = sorted(folder.glob(pattern))
+        if found:
+            return found[0]
         time.sleep(0.1)
-        checkpoints = list(tmp.glob("outputs/runs/*/*/checkpoints/epoch-001.keras"))
-    process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=120)
-    assert checkpoints, stderr[-3000:]
-    return tmp, checkpoints[0].parent.parent, process.returncode, stdout, stderr
+    process.kill()
+    raise AssertionError(f"no {pattern} under {folder} (exit status {process.wait()})")
 
 
-def test_ctrl_c_is_one_line_naming_the_epoch_and_exit_130(interrupted):
-    _, run_dir, returncode, _, stderr = interrupted
+@pytest.fixture(scope="module")
+def killed_then_interrupted(tmp_path_factory):
+    """One command twice, as a user would: a tracked smoke training killed with SIGKILL once its
+    first checkpoint exists (no cleanup runs: its state still says running), then the same
+    command again, which resumes it in a new run directory and gets SIGINT (Ctrl-C) once it
+    has checkpointed an epoch of its own."""
+    tmp = tmp_path_factory.mktemp("interrupted")
+    command = [sys.executable, "-m", "pipeline.train", "trainer=smoke", f"trainer.epochs={EPOCHS}",
+               *isolated_overrides(tmp)]
+    killed = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    killed_run = wait_for("outputs/runs/*/*/checkpoints/epoch-001.keras", tmp, killed).parent.parent
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    killed_state = load_state(killed_run)
+
+    again = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    claim = wait_for("checkpoints/resumed_into", killed_run, again)
+    new_run = Path(claim.read_text())
+    wait_for(f"checkpoints/epoch-{killed_state.completed_epochs + 1:03d}.keras", new_run, again)
+    again.send_signal(signal.SIGINT)
+    stdout, stderr = again.communicate(timeout=120)
+    return tmp, killed_run, killed_state, new_run, again.returncode, stdout, stderr
+
+
+def test_a_killed_run_resumes_when_the_same_command_runs_again(killed_then_interrupted):
+    _, killed_run, killed_state, new_run, _, stdout, _ = killed_then_interrupted
+    assert killed_state.status == "running" and killed_state.completed_epochs >= 1   # killed: nothing ended it
+    assert f"resuming {killed_run} after epoch {killed_state.completed_epochs}" in stdout
+    assert new_run != killed_run and new_run.parent.parent == killed_run.parent.parent   # a run of its own
+    resumed = load_state(new_run)
+    assert resumed.completed_epochs > killed_state.completed_epochs
+    # The resumed run carries the killed run's epochs: one value per epoch, none repeated.
+    assert resumed.history["loss"][:killed_state.completed_epochs] == killed_state.history["loss"]
+    assert all(len(values) == resumed.completed_epochs for values in resumed.history.values())
+
+
+def test_ctrl_c_is_one_line_naming_the_epoch_and_exit_130(killed_then_interrupted):
+    _, _, _, run_dir, returncode, _, stderr = killed_then_interrupted
     assert returncode == 130
     (line,) = stderr.splitlines()
     completed = load_state(run_dir).completed_epochs
-    assert line.startswith(f"interrupted: stopped during epoch {completed + 1} of 30 ({completed} completed)")
+    assert line.startswith(f"interrupted: stopped during epoch {completed + 1} of {EPOCHS} ({completed} completed)")
     assert line.endswith("run the same command again to resume it")
     assert str(run_dir) in line
 
 
-def test_ctrl_c_ends_the_mlflow_run_killed(interrupted):
-    tmp, run_dir, *_ = interrupted
+def test_ctrl_c_ends_the_mlflow_run_killed(killed_then_interrupted):
+    """One MLflow run for the whole training: the resume continued the killed process's run."""
+    tmp, _, killed_state, run_dir, *_ = killed_then_interrupted
     client = MlflowClient(f"sqlite:///{tmp}/mlruns/mlflow.db")
     (run,) = client.search_runs([client.get_experiment_by_name("mnist").experiment_id])
     assert run.info.status == "KILLED"
-    assert load_state(run_dir).extra["mlflow_run_id"] == run.info.run_id
+    assert load_state(run_dir).extra["mlflow_run_id"] == killed_state.extra["mlflow_run_id"] == run.info.run_id

@@ -9,7 +9,7 @@ import pytest
 from pipeline import PROJECT_ROOT
 from pipeline.report.build import ARTIFACT_DIR, BARS_PNG, CURVES_PNG, TABLE_CSV, TABLE_MD, make_report
 from pipeline.report.settings import report_settings
-from tests.report.conftest import ARMS, SEEDS
+from tests.conftest import ARMS, SEEDS
 
 TARGET = 0.2   # reachable by some smoke runs, not by others
 

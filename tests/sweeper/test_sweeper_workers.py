@@ -60,7 +60,8 @@ def test_killed_search_resumed_by_the_same_command_ends_with_n_trials(tmp_path, 
 
 
 def test_two_workers_on_one_sqlite_storage_finish_exactly_n_trials(tmp_path, sqlite_storage):
-    workers = [start_worker(*search_args(tmp_path, sqlite_storage, 8, 0.3, f"worker{i}"),
+    # 8 trials of 1 s: both share the work even when a busy host starts one worker seconds later.
+    workers = [start_worker(*search_args(tmp_path, sqlite_storage, 8, 1.0, f"worker{i}"),
                             f"hydra.sweeper.sampler.seed={i}") for i in range(2)]
     outputs = [worker.communicate(timeout=120)[0] for worker in workers]
     for worker, output in zip(workers, outputs):

@@ -11,6 +11,7 @@ from omegaconf import DictConfig
 
 import pipeline.config  # noqa: F401  (registers schemas and resolvers)
 from pipeline import PROJECT_ROOT
+from tests.conftest import built_once
 
 SMOKE_EPOCHS = 2       # two epochs: a metric history with one value per epoch has two points
 REGISTERED_NAME = "mnist-smoke"
@@ -47,12 +48,16 @@ class TrackedRun:
     run_dir: Path
 
 
+def smoke_run_config(store: Path) -> DictConfig:
+    return tracked_config(store, f"trainer.epochs={SMOKE_EPOCHS}", f"tracking.register_as={REGISTERED_NAME}",
+                          f"tracking.system_metrics_interval={SYSTEM_METRICS_INTERVAL}")
+
+
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory) -> TrackedRun:
-    """A two-epoch smoke training, tracked and registered, in a store of its own."""
-    cfg = tracked_config(tmp_path_factory.mktemp("smoke"), f"trainer.epochs={SMOKE_EPOCHS}",
-                         f"tracking.register_as={REGISTERED_NAME}",
-                         f"tracking.system_metrics_interval={SYSTEM_METRICS_INTERVAL}")
-    run_dir = train(cfg, "smoke")
+    """A two-epoch smoke training, tracked and registered, in a store of its own; trained once
+    per session (tests in several files read it)."""
+    store = built_once(tmp_path_factory, "smoke-run", lambda folder: train(smoke_run_config(folder), "smoke"))
+    cfg = smoke_run_config(store)
     client = MlflowClient(cfg.tracking.uri)
-    return TrackedRun(cfg, client, only_run(client, cfg), run_dir)
+    return TrackedRun(cfg, client, only_run(client, cfg), Path(cfg.paths.output_dir) / "runs" / "smoke")

@@ -1,6 +1,7 @@
 """How runs end: FAILED on a crash or NaN, KILLED on Ctrl-C, and continued by a resume."""
 import keras
 import pytest
+from tests.conftest import DIVERGING
 from tests.tracking.conftest import only_run, tracked_config, train
 from mlflow import MlflowClient
 
@@ -20,11 +21,10 @@ def test_an_exception_fails_the_run_with_its_reason(tmp_path, monkeypatch):
     assert run.data.tags["failure_reason"] == "RuntimeError: injected crash"
 
 
-def test_a_nan_loss_fails_the_run(tmp_path):
-    cfg = tracked_config(tmp_path, "optimizer=sgd", "optimizer.learning_rate=1e12")
-    with pytest.raises(TrainingDiverged):
-        train(cfg, "nan")
-    run = only_run(MlflowClient(cfg.tracking.uri), cfg)
+def test_a_nan_loss_fails_the_run(smoke_store):
+    """The shared store's diverging job (tests/conftest.py): learning rate 1e12, NaN in epoch 1."""
+    assert smoke_store.diverged.startswith("TrainingDiverged: loss became nan in epoch 1")
+    run = smoke_store.child_with(DIVERGING[1])
     assert run.info.status == "FAILED"
     assert run.data.tags["failure_reason"].startswith("TrainingDiverged: loss became nan")
 

@@ -42,10 +42,11 @@ def test_stopwatch_sums_only_the_time_inside_its_blocks():
     stopwatch = Stopwatch()
     with stopwatch:
         time.sleep(0.05)
-    time.sleep(0.1)
+    time.sleep(1.0)   # outside: counted, it alone would exceed the bound below
     with stopwatch:
         time.sleep(0.05)
-    assert 0.1 <= stopwatch.seconds < 0.15
+    # A sleep lasts at least what it asks, and on a loaded host up to some tenths of a second more.
+    assert 0.1 <= stopwatch.seconds < 0.9
 
 
 def test_passwords_are_never_logged():

@@ -1,17 +1,14 @@
-"""End-to-end smoke training: both loops, determinism, resume, divergence."""
+"""End-to-end smoke training: both loops, determinism, resume, divergence. (A run killed on the
+command line and resumed by the same command: tests/test_user_errors.py.)"""
 import os
-import signal
-import time
 
 import numpy as np
 import pytest
 
-from pipeline.checkpoints import checkpoint_path, load_state
+from pipeline.checkpoints import checkpoint_path, find_interrupted_run, load_state
 from pipeline.training import callbacks as training_callbacks
-from pipeline.training.callbacks import TrainingDiverged
 from pipeline.training.run import train_and_evaluate
-from tests.conftest import isolated_overrides, run_cli
-from tests.training.conftest import SMOKE, read_metrics, smoke_config
+from tests.training.conftest import read_metrics, smoke_config
 
 EPOCH_METRICS = {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "epoch_time", "samples_per_second",
                  "cpu_utilization"}
@@ -112,37 +109,15 @@ def test_resume_from_continues_a_finished_run_for_more_epochs(tmp_path, trained_
     assert history["loss"][:2] == read_metrics(trained_runs["fit"])["history"]["loss"]
 
 
-def test_a_diverging_run_fails_and_is_not_resumed(tmp_path):
-    cfg = smoke_config(tmp_path, "optimizer=sgd", "optimizer.learning_rate=1e12", "trainer.resume=false")
-    with pytest.raises(TrainingDiverged, match="loss became nan in epoch 1"):
-        train_and_evaluate(cfg, tmp_path / "diverged")
-    assert load_state(tmp_path / "diverged").status == "failed"
-
-
-def test_a_killed_cli_run_resumes_when_the_same_command_runs_again(tmp_path):
-    args = [*SMOKE, "trainer.epochs=3", "trainer.max_train_samples=2048", *isolated_overrides(tmp_path)]
-    import subprocess
-    import sys
-    from tests.conftest import PROJECT_ROOT
-    process = subprocess.Popen([sys.executable, "-m", "pipeline.train", *args], cwd=PROJECT_ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 240
-    first_checkpoints = []
-    while not first_checkpoints and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.2)
-        first_checkpoints = list((tmp_path / "outputs").glob("runs/*/*/checkpoints/epoch-001.keras"))
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert first_checkpoints, "the run was killed before its first checkpoint"
-    killed_run = first_checkpoints[0].parent.parent
-    assert load_state(killed_run).status == "running"
-
-    result = run_cli(*args)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert f"resuming {killed_run} after epoch" in result.stdout
-    new_run = next(p.parent for p in (tmp_path / "outputs").glob("runs/*/*/metrics.json"))
-    assert new_run != killed_run
-    assert len(read_metrics(new_run)["history"]["loss"]) == 3
+def test_a_diverging_run_fails_and_is_not_resumed(smoke_store):
+    """The shared store's diverging job (tests/conftest.py): its state says failed, and the same
+    command again would start afresh instead of resuming it."""
+    outputs = smoke_store.root / "outputs"
+    (state_file,) = [p for p in outputs.glob("runs/*/*/checkpoints/state.json")]
+    run_dir = state_file.parent.parent
+    state = load_state(run_dir)
+    assert state.status == "failed" and state.completed_epochs == 0
+    assert find_interrupted_run(outputs, state.fingerprint, exclude=outputs / "new") is None
 
 
 def test_extra_objectives_make_the_job_return_one_value_per_objective(tmp_path):
