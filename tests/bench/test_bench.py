@@ -97,6 +97,7 @@ def test_job_parts_add_up_to_the_job_and_separate_tracing(tmp_path):
     assert trial_breakdown(tmp_path, 30.0)["outside_jobs_s"] == pytest.approx(10.0)
 
 
+@pytest.mark.slow   # two whole processes, each importing TensorFlow: a benchmark's run, not the product's
 def test_search_section_runs_both_arms_end_to_end(tmp_path):
     from pipeline.bench.__main__ import main
 
