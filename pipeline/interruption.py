@@ -5,6 +5,7 @@ TF-free: the entry point wraps everything in `exits_on_interrupt()`; training ra
 """
 import sys
 from contextlib import contextmanager
+from typing import Optional
 
 EXIT_INTERRUPTED = 130   # 128 + SIGINT: what shells report for Ctrl-C
 EXIT_TERMINATED = 143    # 128 + SIGTERM
@@ -16,6 +17,17 @@ class TrainingInterrupted(KeyboardInterrupt):
     def __init__(self, line: str, exit_status: int = EXIT_INTERRUPTED):
         super().__init__(line)
         self.exit_status = exit_status
+
+
+def interrupt_behind(error: BaseException) -> Optional[KeyboardInterrupt]:
+    """The Ctrl-C (or SIGTERM) behind an exception, if any. Code interrupted half-way through
+    writing a file can fail again while cleaning up (seen: OSError EBADF), and that error
+    then hides the KeyboardInterrupt it was raised while handling."""
+    while error is not None:
+        if isinstance(error, KeyboardInterrupt):
+            return error
+        error = error.__context__
+    return None
 
 
 @contextmanager

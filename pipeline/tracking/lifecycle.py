@@ -6,6 +6,7 @@ from contextlib import contextmanager
 import mlflow
 from mlflow.entities import RunStatus
 
+from pipeline.interruption import interrupt_behind
 from pipeline.tracking.records import FAILURE_REASON_TAG
 
 _MAX_TAG_LENGTH = 5000
@@ -34,18 +35,19 @@ def sigterm_raises():
 
 @contextmanager
 def ends_active_run():
-    """Ends the active run FINISHED on success, KILLED on Ctrl-C or SIGTERM, FAILED on an
-    exception (its type and message in the `failure_reason` tag).
+    """Ends the active run FINISHED on success, KILLED on Ctrl-C or SIGTERM (also when cleanup
+    after it failed in its own way), FAILED on an exception (its type and message in the
+    `failure_reason` tag).
 
     Through `mlflow.end_run`, so MLflow's own exit hook does not later mark it FINISHED.
     """
     try:
         with sigterm_raises():
             yield
-    except KeyboardInterrupt:
-        mlflow.end_run(RunStatus.to_string(RunStatus.KILLED))
-        raise
     except BaseException as error:
+        if interrupt_behind(error) is not None:
+            mlflow.end_run(RunStatus.to_string(RunStatus.KILLED))
+            raise
         mlflow.set_tag(FAILURE_REASON_TAG, f"{type(error).__name__}: {error}"[:_MAX_TAG_LENGTH])
         mlflow.end_run(RunStatus.to_string(RunStatus.FAILED))
         raise

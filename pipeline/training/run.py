@@ -16,7 +16,7 @@ from pipeline.checkpoints import (RunState, claim, fingerprint, find_interrupted
 from pipeline.data import Splits, load_splits
 from pipeline.evaluation import evaluate_probabilities
 from pipeline.timings import JobTimings
-from pipeline.interruption import EXIT_INTERRUPTED, EXIT_TERMINATED, TrainingInterrupted
+from pipeline.interruption import EXIT_INTERRUPTED, EXIT_TERMINATED, TrainingInterrupted, interrupt_behind
 from pipeline.training.callbacks import EpochLine, EpochStats, StopOnNaN, TrainingDiverged
 from pipeline.training.checkpointing import EpochCheckpoint, copy_checkpoints, load_checkpoint
 from pipeline.training.inputs import evaluation_batches, training_batches
@@ -155,7 +155,10 @@ def train_and_evaluate(cfg: DictConfig, run_dir: Optional[Path] = None) -> float
     (run_dir / "model_summary.txt").write_text(summary)
     try:
         return _train_tracked(cfg, run_dir, model, state, splits, steps, timings)
-    except KeyboardInterrupt as interrupt:
+    except BaseException as error:
+        interrupt = interrupt_behind(error)
+        if interrupt is None:
+            raise
         status = EXIT_TERMINATED if isinstance(interrupt, Terminated) else EXIT_INTERRUPTED
         raise TrainingInterrupted(interrupted_line(cfg, run_dir, state), status) from None
 

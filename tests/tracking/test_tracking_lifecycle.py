@@ -5,6 +5,7 @@ from tests.conftest import DIVERGING
 from tests.tracking.conftest import only_run, tracked_config, train
 from mlflow import MlflowClient
 
+from pipeline.interruption import EXIT_INTERRUPTED, TrainingInterrupted
 from pipeline.training import run as training_run
 from pipeline.training.callbacks import TrainingDiverged
 
@@ -19,6 +20,22 @@ def test_an_exception_fails_the_run_with_its_reason(tmp_path, monkeypatch):
     run = only_run(MlflowClient(cfg.tracking.uri), cfg)
     assert run.info.status == "FAILED"
     assert run.data.tags["failure_reason"] == "RuntimeError: injected crash"
+
+
+def test_ctrl_c_whose_cleanup_fails_again_still_ends_the_run_killed_and_says_where(tmp_path, monkeypatch):
+    # Seen once: Ctrl-C while a file was being written, then OSError EBADF from its cleanup.
+    def interrupted_while_writing(*args, **kwargs):
+        try:
+            raise KeyboardInterrupt
+        finally:
+            raise OSError(9, "Bad file descriptor")
+    monkeypatch.setattr(training_run, "predict_test", interrupted_while_writing)
+    cfg = tracked_config(tmp_path)
+    with pytest.raises(TrainingInterrupted, match="before the test evaluation") as interrupt:
+        train(cfg, "interrupted")
+    assert interrupt.value.exit_status == EXIT_INTERRUPTED
+    run = only_run(MlflowClient(cfg.tracking.uri), cfg)
+    assert run.info.status == "KILLED" and "failure_reason" not in run.data.tags
 
 
 def test_a_nan_loss_fails_the_run(smoke_store):
