@@ -17,7 +17,8 @@ def _sqlite_path(url: str) -> Path | None:
 
 
 @contextmanager
-def _file_lock(path: Path):
+def file_lock(path: Path):
+    """An exclusive lock on the file at `path` (created, folders too), for processes on one machine."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -50,7 +51,7 @@ def first_use_lock(url: str, name: str):
     tools sharing one database server (for example `mlflow` and `optuna`)."""
     database = _sqlite_path(url)
     if database is not None:
-        with _file_lock(database.with_name(f"{database.name}.{name}-init-lock")):
+        with file_lock(database.with_name(f"{database.name}.{name}-init-lock")):
             yield
     elif url.startswith("postgresql"):
         with _advisory_lock(url, f"{name}-first-use"):

@@ -8,11 +8,11 @@ Phases are plain names: one float for the job's one-off phases (`runtime_s`, `da
 tracing the model's step; `job_s` is the whole job, so what the phases leave out of it
 (the run summary, metrics.json, the lease) is visible too.
 """
-import json
-import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
+
+from pipeline.checkpoints import write_json_atomically
 
 TIMINGS_FILE = "timings.json"
 
@@ -40,7 +40,4 @@ class JobTimings:
 
     def write(self, run_dir: Path) -> None:
         self.phases["job_s"] = time.perf_counter() - self._start
-        path = Path(run_dir) / TIMINGS_FILE
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.phases, indent=2))
-        os.replace(tmp, path)
+        write_json_atomically(Path(run_dir) / TIMINGS_FILE, self.phases)

@@ -1,11 +1,9 @@
 """Shared test helpers: composing the real configs, running the real CLI (or its Hydra app in
 this process), and the one real multirun store that the tracking and report tests read."""
-import fcntl
 import os
 import shutil
 import subprocess
 import sys
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -15,6 +13,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Run
 
 from pipeline import PROJECT_ROOT
+from pipeline.first_use import file_lock
 from pipeline.config.compose import compose_config  # noqa: F401  (re-exported for the tests)
 
 
@@ -34,27 +33,10 @@ def run_in_process(*overrides: str):
     """What `python -m pipeline.train OVERRIDES` runs, in this process: Hydra composes, its
     callbacks run and the job runs with its Hydra config set (so a run is tagged with its
     overrides); the job's exception propagates. Saves a process start and TensorFlow's import."""
-    from hydra import initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
+    from pipeline.bench.hydra_multirun import single_run
     from pipeline.train import main
 
-    with initialize_config_dir(config_dir=str(PROJECT_ROOT / "conf"), version_base="1.3", job_name="train"):
-        try:
-            return GlobalHydra.instance().hydra.run(config_name="config", task_function=main.__wrapped__,
-                                                    overrides=list(overrides), with_log_configuration=False)
-        finally:
-            GlobalHydra.instance().clear()
-
-
-@contextmanager
-def _locked(path: Path):
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return single_run(PROJECT_ROOT / "conf", "config", main.__wrapped__, overrides, job_name="train")
 
 
 def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
@@ -66,7 +48,7 @@ def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Pa
     if os.environ.get("PYTEST_XDIST_WORKER"):
         root = root.parent   # the session's folder, above each worker's own
     folder, done = root / name, root / f"{name}.built"
-    with _locked(root / f"{name}.lock"):
+    with file_lock(root / f"{name}.lock"):
         if not done.exists():
             shutil.rmtree(folder, ignore_errors=True)   # what a failed attempt left
             folder.mkdir()

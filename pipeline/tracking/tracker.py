@@ -104,7 +104,7 @@ class Tracker:
     def _log_results(self, model, splits, test, probabilities: np.ndarray, objective: float) -> None:
         final_step = self._final_step()
         timestamp = int(time.time() * 1000)
-        figures = {metric_name(key): value for key, value in test.as_dict("test").items()} if test else {}
+        figures = {metric_name(key): value for key, value in test.as_dict("test").items()} if test is not None else {}
         figures[best_metric_name(self.cfg.trainer.objective)] = objective
         self.client.log_batch(self.run_id, metrics=[   # one request, not one per figure
             Metric(name, float(value), timestamp, final_step) for name, value in figures.items()])
