@@ -115,6 +115,7 @@ class StackServerConfig:
     password: str = MISSING
     allow: list[str] = field(default_factory=list)
     workers: int = 2
+    job_execution: bool = False
     dir: str = MISSING
 
 

@@ -23,6 +23,7 @@ class MlflowServer:
     listen: str
     port: int
     workers: int
+    job_execution: bool       # MLflow's GenAI job runner and its huey consumers
 
     @property
     def pid_file(self) -> Path:
@@ -59,9 +60,10 @@ class MlflowServer:
                    "--backend-store-uri", self.backend_store_uri,
                    "--serve-artifacts", "--artifacts-destination", str(self.artifacts),
                    "--host", self.listen, "--port", str(self.port), "--workers", str(self.workers)]
+        env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": str(self.job_execution).lower()}
         with open(self.folder / "mlflow.log", "ab") as log:
             # Its own session: the server outlives `make server` and stops as one process group.
-            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
                                        stdin=subprocess.DEVNULL, start_new_session=True)
         self.pid_file.write_text(str(process.pid))
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -89,7 +91,9 @@ class MlflowServer:
 
 
 def _running(pid: int) -> bool:
-    """Whether `pid` still runs; reaps it first when it is this process's own child."""
+    """Whether `pid` still runs; reaps it first when it is this process's own child. A server
+    started by an earlier `make server` is init's child: once it exits it stays a zombie until
+    init reaps it (seconds here), and a zombie has stopped."""
     try:
         os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
@@ -98,4 +102,13 @@ def _running(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Linux: state Z in /proc/PID/stat (after the parenthesised command name); elsewhere False."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2:].startswith("Z")

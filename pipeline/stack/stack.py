@@ -43,5 +43,6 @@ def stack_from_config(server: DictConfig) -> Stack:
     postgres = Postgres(folder / "postgres", listen=server.listen, port=server.postgres_port, user=server.user,
                         password=server.password, allow=list(server.allow))
     mlflow = MlflowServer(folder / "mlflow", backend_store_uri=postgres.url(local, MLFLOW_DATABASE),
-                          listen=server.listen, port=server.mlflow_port, workers=server.workers)
+                          listen=server.listen, port=server.mlflow_port, workers=server.workers,
+                          job_execution=server.job_execution)
     return Stack(postgres, mlflow, server.host)

@@ -1,5 +1,7 @@
 """Runs tracked over HTTP by the stack's `mlflow server`, which keeps runs in PostgreSQL and
 proxies artifacts: what a team member sees from another machine."""
+import glob
+
 import numpy as np
 import pytest
 from mlflow import MlflowClient
@@ -73,3 +75,19 @@ def test_three_processes_opening_a_new_postgresql_store_at_once_all_succeed(runn
     running_stack.stack.postgres.create_database("fresh")
     for result in open_at_once(running_stack.postgres_url("fresh")):
         assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_the_server_runs_without_mlflows_job_runner(running_stack):
+    """`tracking.server.job_execution: false`: no GenAI job runner or huey consumers start."""
+    group = running_stack.stack.mlflow.pid()
+    commands = [open(f"{proc}/cmdline").read().replace("\0", " ")
+                for proc in glob.glob("/proc/[0-9]*") if _process_group(proc) == group]
+    assert any("mlflow server" in command for command in commands), commands
+    assert not [command for command in commands if "huey" in command or "_job_runner" in command]
+
+
+def _process_group(proc: str) -> int | None:
+    try:
+        return int(open(f"{proc}/stat").read().rsplit(")", 1)[1].split()[2])
+    except (OSError, IndexError, ValueError):
+        return None
