@@ -16,7 +16,9 @@ import pytest
 from mlflow import MlflowClient
 
 from pipeline import PROJECT_ROOT
+from pipeline.config.compose import compose_config
 from pipeline.search.trial_link import JOB
+from pipeline.stack.stack import stack_from_config
 from tests.cluster.hosts import SUBNET, Network, why_no_hosts
 from tests.stack.conftest import why_no_postgres
 
@@ -55,7 +57,9 @@ class Cluster:
             sys.executable, str(APP), "-m", f"hydra.sweeper.storage={self.storage}",
             f"hydra.sweeper.study_name={STUDY}", f"hydra.sweeper.n_trials={N_TRIALS}",
             "hydra.sweeper.heartbeat_interval=1", "hydra.sweeper.grace_period=3", "hydra.sweeper.plots=false",
-            f"hydra.sweeper.sampler.seed={seed}", "steps=4", "sleep=1.0", "tracking.enabled=true",
+            # A trial takes 3 s (two 1 s steps and a last 1 s): the test kills worker-1 inside its
+            # second one, polling every 0.3 s; heartbeats every 1 s fail the lost trial after 3 s.
+            f"hydra.sweeper.sampler.seed={seed}", "steps=2", "sleep=1.0", "tracking.enabled=true",
             f"tracking.uri={self.tracking_uri}", f"hydra.sweep.dir={self.folder}/sweeps/{host.name}",
             cwd=PROJECT_ROOT, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -69,6 +73,7 @@ def cluster():
     network = Network()
     folder = Path(tempfile.mkdtemp(prefix="mnist-cluster-"))
     folder.chmod(0o755)
+    cluster = None
     try:
         cluster = Cluster(network, folder)
         started = time.monotonic()
@@ -76,10 +81,10 @@ def cluster():
         cluster.ready_seconds = time.monotonic() - started
         yield cluster
     finally:
-        if network.hosts:
-            subprocess.run(network.hosts[0].command(sys.executable, "-m", "pipeline.stack", "stop",
-                                                     *cluster.server_overrides),
-                           cwd=PROJECT_ROOT, capture_output=True, timeout=120)
+        if cluster is not None:
+            # From this process (pid file, pg_ctl): the servers' pids and folders are the same
+            # outside the server host's network namespace, and no second interpreter starts.
+            stack_from_config(compose_config("tracking=server", *cluster.server_overrides).tracking.server).stop()
         network.remove()
         shutil.rmtree(folder, ignore_errors=True)
 
