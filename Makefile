@@ -86,7 +86,7 @@ bench: data ## Benchmarks against baselines measured in the same run (about 30 m
 	$(BIN)/python -m pipeline.bench $(ARGS)
 
 test: data postgres ## Run the fast test suite (real PostgreSQL and mlflow servers included; TEST_WORKERS=2)
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(ARGS)
 
 test-all: data postgres ## Run every test, slow ones included
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m '' $(ARGS)

@@ -12,6 +12,8 @@ from pipeline import PROJECT_ROOT
 from pipeline.console import LIBRARY_LOGS_ENV
 from tests.conftest import isolated_overrides
 
+pytestmark = pytest.mark.heavy
+
 EPOCHS = 2
 # Variables that change what the libraries print: a new user has none of them set.
 _LOG_LEVEL_VARIABLES = ("TF_CPP_MIN_LOG_LEVEL", "MLFLOW_LOGGING_LEVEL", LIBRARY_LOGS_ENV)

@@ -18,6 +18,8 @@ from pipeline.checkpoints import load_state
 from pipeline.data.npz import NPZ_KEYS
 from tests.conftest import isolated_overrides, run_cli, run_in_process
 
+pytestmark = pytest.mark.heavy
+
 IMAGES, LABELS = np.zeros((4, 28, 28), np.uint8), np.zeros(4, np.uint8)
 
 

@@ -22,6 +22,8 @@ from pipeline.stack.stack import stack_from_config
 from tests.cluster.hosts import SUBNET, Network, why_no_hosts
 from tests.stack.conftest import why_no_postgres
 
+pytestmark = pytest.mark.heavy
+
 APP = PROJECT_ROOT / "tests" / "sweeper" / "app" / "objective.py"
 N_TRIALS = 4
 STUDY = "cluster"

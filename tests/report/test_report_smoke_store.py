@@ -11,6 +11,8 @@ from pipeline.report.build import ARTIFACT_DIR, BARS_PNG, CURVES_PNG, TABLE_CSV,
 from pipeline.report.settings import report_settings
 from tests.conftest import ARMS, SEEDS
 
+pytestmark = pytest.mark.heavy
+
 TARGET = 0.2   # reachable by some smoke runs, not by others
 
 # Runs the report in a fresh process, then says which heavy modules it imported.

@@ -9,6 +9,8 @@ from mlflow import MlflowClient
 from pipeline.data import load_splits
 from tests.tracking.conftest import only_run, tracked_config, train
 
+pytestmark = pytest.mark.heavy
+
 
 @pytest.fixture(scope="module")
 def run_over_http(running_stack, tmp_path_factory):

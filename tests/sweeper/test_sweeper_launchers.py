@@ -9,6 +9,8 @@ from mlflow import MlflowClient
 from pipeline.search.trial_link import JOB
 from tests.sweeper.conftest import start_worker, states
 
+pytestmark = pytest.mark.heavy
+
 N_TRIALS = 4
 
 

@@ -6,6 +6,8 @@ from omegaconf import OmegaConf
 from hydra_plugins.optuna_sweeper._search import Search, TooManyFailures
 from tests.sweeper.conftest import states
 
+pytestmark = pytest.mark.heavy
+
 PRUNE_HARD = ["hydra/sweeper/pruner=median", "hydra.sweeper.pruner.n_startup_trials=1", "steps=3"]
 
 

@@ -3,9 +3,12 @@ import signal
 import time
 
 import optuna
+import pytest
 
 from pipeline.search.trial_link import JOB
 from tests.sweeper.conftest import start_worker, states
+
+pytestmark = pytest.mark.heavy
 
 
 def search_args(tmp_path, storage: str, n_trials: int, sleep: float, sweep: str) -> list[str]:

@@ -9,6 +9,8 @@ from pipeline.interruption import EXIT_INTERRUPTED, TrainingInterrupted
 from pipeline.training import run as training_run
 from pipeline.training.callbacks import TrainingDiverged
 
+pytestmark = pytest.mark.heavy
+
 
 def test_an_exception_fails_the_run_with_its_reason(tmp_path, monkeypatch):
     def crash(*args, **kwargs):

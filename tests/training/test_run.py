@@ -10,6 +10,8 @@ from pipeline.training import callbacks as training_callbacks
 from pipeline.training.run import train_and_evaluate
 from tests.training.conftest import read_metrics, smoke_config
 
+pytestmark = pytest.mark.heavy
+
 EPOCH_METRICS = {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "epoch_time", "samples_per_second",
                  "cpu_utilization"}
 
