@@ -89,7 +89,7 @@ test: data postgres ## Run the fast test suite (real PostgreSQL and mlflow serve
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(ARGS)
 
 test-all: data postgres ## Run every test, slow ones included
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m '' $(ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m '' $(ARGS)
 
 clean: ## Remove run outputs (keeps the data cache, the MLflow store and the venv)
 	rm -rf outputs .pytest_cache
