@@ -109,7 +109,23 @@ def wait_for_a_second_job_on(cluster: Cluster, host_name: str, timeout: float = 
 
 
 @pytest.fixture(scope="module")
-def search_with_a_lost_worker(cluster):
+def real_trial(cluster):
+    """The real job (TensorFlow, the convnet) started on worker-2 with the stack: it trains while
+    the tiny search below mostly sleeps. Its own study and experiment; the same storages."""
+    process = cluster.worker_2.popen(
+        sys.executable, "-m", "pipeline.train", "+search=default", *cluster.worker_overrides, "trainer=smoke",
+        "hydra.sweeper.n_trials=1", "hydra.sweeper.study_name=cluster-real", "hydra.sweeper.plots=false",
+        "tracking.experiment_name=cluster-real", f"paths.output_dir={cluster.folder}/outputs",
+        cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    yield process
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="module")
+def search_with_a_lost_worker(cluster, real_trial):
     first = cluster.tiny_worker(cluster.worker_1, seed=1)
     second = cluster.tiny_worker(cluster.worker_2, seed=2)
     try:
@@ -173,14 +189,10 @@ def test_every_trial_is_a_child_of_one_parent_and_nothing_stays_running(search_w
     assert "worker died" in lost.data.tags["failure_reason"]
 
 
-def test_a_real_training_trial_from_a_worker_host(cluster, search_with_a_lost_worker):
-    """The real job (TensorFlow, the convnet) on a worker host, tracked over the network."""
-    run_ok(cluster.worker_2.run(
-        sys.executable, "-m", "pipeline.train", "+search=default", *cluster.worker_overrides, "trainer=smoke",
-        "hydra.sweeper.n_trials=1", "hydra.sweeper.study_name=cluster-real", "hydra.sweeper.plots=false",
-        "tracking.experiment_name=cluster-real", f"paths.output_dir={cluster.folder}/outputs",
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}))
+def test_a_real_training_trial_from_a_worker_host(cluster, real_trial, search_with_a_lost_worker):
+    """The real job on a worker host, tracked over the network, beside the tiny search."""
+    stdout, stderr = real_trial.communicate(timeout=600)
+    assert real_trial.returncode == 0, stdout[-3000:] + stderr[-3000:]
     study = optuna.load_study(study_name="cluster-real", storage=cluster.local_url("optuna"))
     (trial,) = study.trials
     assert trial.state == optuna.trial.TrialState.COMPLETE and trial.user_attrs[JOB]["host"] == "worker-2"
