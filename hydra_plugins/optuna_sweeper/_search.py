@@ -56,6 +56,9 @@ class Search:
         self.allowed_failures = max_failure_rate * n_trials
         self.failures: list[str] = []
         self._lock = threading.Lock()
+        # This worker's slots claim one at a time: two slots that both saw room would ask two
+        # trials for one place, and the later would be failed as surplus (_budget.py).
+        self._claim_lock = threading.Lock()
         self._stop = threading.Event()
 
     def run(self, slots: int) -> None:
@@ -74,7 +77,8 @@ class Search:
         try:
             while not self._stop.is_set():
                 reap_dead_trials(self.study, self.storage, self.max_retry)
-                trial = claim_trial(self.study, self.storage, self.n_trials)
+                with self._claim_lock:
+                    trial = claim_trial(self.study, self.storage, self.n_trials)
                 if trial is not None:
                     self._run_trial(trial)
                 elif self._others_may_fail():

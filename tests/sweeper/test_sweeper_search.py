@@ -1,4 +1,6 @@
 """The sweeper's search, in-process on the tiny app: pruning, failures, storages, results."""
+import time
+
 import optuna
 import pytest
 from omegaconf import OmegaConf
@@ -87,6 +89,22 @@ def test_slots_run_jobs_side_by_side_and_refill_as_each_ends(run_app, sqlite_sto
                 and b.datetime_start < a.datetime_complete]
     assert overlaps   # two jobs ran at once
 
+
+
+def test_two_slots_of_one_worker_never_ask_a_surplus_trial(run_app, sqlite_storage, monkeypatch):
+    """Both slots end their first trials together and look for the last place at once; asking
+    is slowed so that, without the worker's claim lock, both would see room and one trial
+    would be failed as surplus."""
+    run_in_slots, ask = Search.run, optuna.Study.ask
+    monkeypatch.setattr(Search, "run", lambda search, slots: run_in_slots(search, 2))
+
+    def slow_ask(study, *args, **kwargs):
+        time.sleep(0.3)
+        return ask(study, *args, **kwargs)
+
+    monkeypatch.setattr(optuna.Study, "ask", slow_ask)
+    run_app(f"hydra.sweeper.storage={sqlite_storage}", "hydra.sweeper.n_trials=3", "steps=1", "sleep=0.5")
+    assert states(sqlite_storage, "test") == {"COMPLETE": 3}
 
 def test_a_failure_rate_outside_zero_to_one_is_refused(run_app):
     with pytest.raises(Exception, match=r"max_failure_rate=1.5 must be in \[0, 1\]"):
