@@ -20,17 +20,36 @@ def overlapping(jobs: list[dict]) -> list[tuple[dict, dict]]:
             if a["pid"] != b["pid"] and a["started"] < b["ended"] and b["started"] < a["ended"]]
 
 
-@pytest.mark.parametrize("launcher", ["joblib", "submitit_local"])
-def test_two_slots_run_two_trials_at_once_pruned_and_tracked_under_one_parent(tmp_path, launcher):
-    storage, store = f"sqlite:///{tmp_path}/optuna.db", f"sqlite:///{tmp_path}/mlflow.db"
-    worker = start_worker(
-        f"hydra/launcher={launcher}", "hydra.sweeper.n_jobs=2", f"hydra.sweeper.storage={storage}",
-        "hydra.sweeper.study_name=workers", f"hydra.sweeper.n_trials={N_TRIALS}", "hydra.sweeper.plots=false",
-        # The seeded sampler's points report below -8 at their second or third step (pruned
-        # there, after 2-3 s: long enough to overlap), but x = -0.66 (-2.4, -4.7, -7.1) completes.
-        "hydra/sweeper/pruner=threshold", "hydra.sweeper.pruner.lower=-8", "steps=3", "sleep=1.0",
-        "tracking.enabled=true", f"tracking.uri={store}", f"tracking.artifact_root={tmp_path}/artifacts",
-        f"hydra.sweep.dir={tmp_path}/sweep")
+LAUNCHERS = ("joblib", "submitit_local")
+
+
+@pytest.fixture(scope="module")
+def searches(tmp_path_factory):
+    """One search per launcher, both started at once (their trials mostly sleep): the worker
+    process, and where its study and MLflow store are."""
+    started = {}
+    for launcher in LAUNCHERS:
+        tmp = tmp_path_factory.mktemp(launcher)
+        storage, store = f"sqlite:///{tmp}/optuna.db", f"sqlite:///{tmp}/mlflow.db"
+        worker = start_worker(
+            f"hydra/launcher={launcher}", "hydra.sweeper.n_jobs=2", f"hydra.sweeper.storage={storage}",
+            "hydra.sweeper.study_name=workers", f"hydra.sweeper.n_trials={N_TRIALS}", "hydra.sweeper.plots=false",
+            # The seeded sampler's points report below -8 at their second or third step (pruned
+            # there, after 2-3 s: long enough to overlap), but x = -0.66 (-2.4, -4.7, -7.1) completes.
+            "hydra/sweeper/pruner=threshold", "hydra.sweeper.pruner.lower=-8", "steps=3", "sleep=1.0",
+            "tracking.enabled=true", f"tracking.uri={store}", f"tracking.artifact_root={tmp}/artifacts",
+            f"hydra.sweep.dir={tmp}/sweep")
+        started[launcher] = (worker, storage, store)
+    yield started
+    for worker, _, _ in started.values():
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+
+
+@pytest.mark.parametrize("launcher", LAUNCHERS)
+def test_two_slots_run_two_trials_at_once_pruned_and_tracked_under_one_parent(searches, launcher):
+    worker, storage, store = searches[launcher]
     output, _ = worker.communicate(timeout=240)
     assert worker.returncode == 0, output
 
