@@ -102,6 +102,17 @@ def wait_for(pattern: str, folder: Path, process: subprocess.Popen, timeout: flo
     raise AssertionError(f"no {pattern} under {folder} (exit status {process.wait()})")
 
 
+def wait_until(condition, process: subprocess.Popen, what: str, timeout: float = 240) -> None:
+    """Until `condition()` holds, while `process` runs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if condition():
+            return
+        time.sleep(0.05)
+    process.kill()
+    raise AssertionError(f"no {what} (exit status {process.wait()})")
+
+
 @pytest.fixture(scope="module")
 def killed_then_interrupted(tmp_path_factory):
     """One command twice, as a user would: a tracked smoke training killed with SIGKILL once its
@@ -113,6 +124,9 @@ def killed_then_interrupted(tmp_path_factory):
                *isolated_overrides(tmp)]
     killed = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     killed_run = wait_for("outputs/runs/*/*/checkpoints/epoch-001.keras", tmp, killed).parent.parent
+    # The checkpoint is written before the state that counts it: kill only once the state has.
+    wait_until(lambda: (state := load_state(killed_run)) is not None and state.completed_epochs >= 1,
+               killed, "epoch 1 in state.json")
     killed.send_signal(signal.SIGKILL)
     killed.wait()
     killed_state = load_state(killed_run)
