@@ -57,12 +57,12 @@ def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Pa
     return folder
 
 
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Files marked `heavy` first (a stable sort: each file's tests stay together and in order).
     `make test` hands whole files to two workers as they free up (--dist loadfile): with the
     long files started first, the short ones fill in at the end and neither worker idles."""
     items.sort(key=lambda item: item.get_closest_marker("heavy") is None)
+
 
 @pytest.fixture
 def isolated(tmp_path: Path) -> list[str]:

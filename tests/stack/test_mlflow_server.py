@@ -2,6 +2,7 @@
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -16,7 +17,7 @@ def test_an_exited_server_that_nobody_reaped_yet_has_stopped():
     try:
         orphan = int(parent.stdout.readline())
         deadline = time.monotonic() + 10
-        while "Z" not in open(f"/proc/{orphan}/stat").read().rsplit(")", 1)[1][:3]:
+        while Path(f"/proc/{orphan}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
             assert time.monotonic() < deadline, "the child never exited"
             time.sleep(0.05)
         assert not _running(orphan)

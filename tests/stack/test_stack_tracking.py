@@ -1,6 +1,6 @@
 """Runs tracked over HTTP by the stack's `mlflow server`, which keeps runs in PostgreSQL and
 proxies artifacts: what a team member sees from another machine."""
-import glob
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -82,14 +82,20 @@ def test_three_processes_opening_a_new_postgresql_store_at_once_all_succeed(runn
 def test_the_server_runs_without_mlflows_job_runner(running_stack):
     """`tracking.server.job_execution: false`: no GenAI job runner or huey consumers start."""
     group = running_stack.stack.mlflow.pid()
-    commands = [open(f"{proc}/cmdline").read().replace("\0", " ")
-                for proc in glob.glob("/proc/[0-9]*") if _process_group(proc) == group]
+    commands = [_read(proc / "cmdline").replace("\0", " ")
+                for proc in Path("/proc").glob("[0-9]*") if _process_group(proc) == group]
     assert any("mlflow server" in command for command in commands), commands
     assert not [command for command in commands if "huey" in command or "_job_runner" in command]
 
 
-def _process_group(proc: str) -> int | None:
+def _read(path: Path) -> str:
+    """A /proc file's text; empty once its process has gone."""
     try:
-        return int(open(f"{proc}/stat").read().rsplit(")", 1)[1].split()[2])
-    except (OSError, IndexError, ValueError):
-        return None
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+def _process_group(proc: Path) -> int | None:
+    fields = _read(proc / "stat").rsplit(")", 1)[-1].split()   # after the command's name
+    return int(fields[2]) if len(fields) > 2 else None
