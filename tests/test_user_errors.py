@@ -90,27 +90,21 @@ def test_a_bad_data_file_is_one_line_before_anything_is_written(tmp_path, capsys
 EPOCHS = 30   # more than either process gets through before the test stops it: no race with its end
 
 
-def wait_for(pattern: str, folder: Path, process: subprocess.Popen, timeout: float = 240) -> Path:
-    """The first file matching `pattern` under `folder`, once `process` has written it."""
+def wait_until(condition, process: subprocess.Popen, what: str, timeout: float = 240):
+    """The first true value of `condition()`, polled while `process` runs."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
-        found = sorted(folder.glob(pattern))
-        if found:
-            return found[0]
+        value = condition()
+        if value:
+            return value
         time.sleep(0.1)
     process.kill()
-    raise AssertionError(f"no {pattern} under {folder} (exit status {process.wait()})")
-
-
-def wait_until(condition, process: subprocess.Popen, what: str, timeout: float = 240) -> None:
-    """Until `condition()` holds, while `process` runs."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        if condition():
-            return
-        time.sleep(0.05)
-    process.kill()
     raise AssertionError(f"no {what} (exit status {process.wait()})")
+
+
+def wait_for(pattern: str, folder: Path, process: subprocess.Popen) -> Path:
+    """The first file matching `pattern` under `folder`, once `process` has written it."""
+    return wait_until(lambda: next(iter(sorted(folder.glob(pattern))), None), process, f"{pattern} under {folder}")
 
 
 @pytest.fixture(scope="module")

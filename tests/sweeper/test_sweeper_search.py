@@ -90,7 +90,6 @@ def test_slots_run_jobs_side_by_side_and_refill_as_each_ends(run_app, sqlite_sto
     assert overlaps   # two jobs ran at once
 
 
-
 def test_two_slots_of_one_worker_never_ask_a_surplus_trial(run_app, sqlite_storage, monkeypatch):
     """Both slots end their first trials together and look for the last place at once; asking
     is slowed so that, without the worker's claim lock, both would see room and one trial
@@ -105,6 +104,7 @@ def test_two_slots_of_one_worker_never_ask_a_surplus_trial(run_app, sqlite_stora
     monkeypatch.setattr(optuna.Study, "ask", slow_ask)
     run_app(f"hydra.sweeper.storage={sqlite_storage}", "hydra.sweeper.n_trials=3", "steps=1", "sleep=0.5")
     assert states(sqlite_storage, "test") == {"COMPLETE": 3}
+
 
 def test_a_failure_rate_outside_zero_to_one_is_refused(run_app):
     with pytest.raises(Exception, match=r"max_failure_rate=1.5 must be in \[0, 1\]"):
