@@ -106,9 +106,15 @@ def _running(pid: int) -> bool:
 
 
 def _zombie(pid: int) -> bool:
-    """Linux: state Z in /proc/PID/stat (after the parenthesised command name); elsewhere False."""
+    """Linux: state Z; False where /proc has no such process."""
+    return proc_stat(pid)[:1] == ["Z"]
+
+
+def proc_stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the parenthesised command name (state, ppid, pgrp,
+    ...); empty once the process has gone, or without /proc."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return False
-    return stat[stat.rindex(")") + 2:].startswith("Z")
+        return []
+    return stat[stat.rindex(")") + 1:].split()

@@ -7,6 +7,7 @@ import pytest
 from mlflow import MlflowClient
 
 from pipeline.data import load_splits
+from pipeline.stack.mlflow_server import proc_stat
 from tests.tracking.conftest import only_run, tracked_config, train
 
 pytestmark = pytest.mark.heavy
@@ -82,20 +83,14 @@ def test_three_processes_opening_a_new_postgresql_store_at_once_all_succeed(runn
 def test_the_server_runs_without_mlflows_job_runner(running_stack):
     """`tracking.server.job_execution: false`: no GenAI job runner or huey consumers start."""
     group = running_stack.stack.mlflow.pid()
-    commands = [_read(proc / "cmdline").replace("\0", " ")
-                for proc in Path("/proc").glob("[0-9]*") if _process_group(proc) == group]
+    commands = [_command_line(proc) for proc in Path("/proc").glob("[0-9]*")
+                if proc_stat(int(proc.name))[2:3] == [str(group)]]
     assert any("mlflow server" in command for command in commands), commands
     assert not [command for command in commands if "huey" in command or "_job_runner" in command]
 
 
-def _read(path: Path) -> str:
-    """A /proc file's text; empty once its process has gone."""
+def _command_line(proc: Path) -> str:
     try:
-        return path.read_text()
-    except OSError:
+        return (proc / "cmdline").read_text().replace("\0", " ")
+    except OSError:   # the process has gone meanwhile
         return ""
-
-
-def _process_group(proc: Path) -> int | None:
-    fields = _read(proc / "stat").rsplit(")", 1)[-1].split()   # after the command's name
-    return int(fields[2]) if len(fields) > 2 else None
