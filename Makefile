@@ -18,6 +18,8 @@ MODEL          ?=
 SERVE_PORT     ?= 5002
 # make test / make test-all: pytest-xdist worker processes (0: all tests in pytest's own process)
 TEST_WORKERS   ?= 2
+# Whole files per worker, in collection order: tests/conftest.py puts the files marked heavy first.
+PYTEST = $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 .DEFAULT_GOAL := help
 .PHONY: help venv data data-fashion train sweep report tune ui dashboard postgres server server-stop bench test test-all clean
@@ -86,10 +88,10 @@ bench: data ## Benchmarks against baselines measured in the same run (about 30 m
 	$(BIN)/python -m pipeline.bench $(ARGS)
 
 test: data postgres ## Run the fast test suite (real PostgreSQL and mlflow servers included; TEST_WORKERS=2)
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(ARGS)
+	$(PYTEST) $(ARGS)
 
 test-all: data postgres ## Run every test, slow ones included
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m '' $(ARGS)
+	$(PYTEST) -m '' $(ARGS)
 
 clean: ## Remove run outputs (keeps the data cache, the MLflow store and the venv)
 	rm -rf outputs .pytest_cache
