@@ -82,9 +82,10 @@ def test_slots_run_jobs_side_by_side_and_refill_as_each_ends(run_app, sqlite_sto
     run_in_slots = Search.run
     monkeypatch.setattr(Search, "run", lambda search, slots: run_in_slots(search, 2))
     # 1 s per trial: the second slot's thread starts before the first's trial ends, however busy the host.
-    run_app(f"hydra.sweeper.storage={sqlite_storage}", "hydra.sweeper.n_trials=6", "steps=2", "sleep=0.5")
+    # 4 trials: each slot runs a second one when its first ends.
+    run_app(f"hydra.sweeper.storage={sqlite_storage}", "hydra.sweeper.n_trials=4", "steps=2", "sleep=0.5")
     trials = optuna.load_study(study_name="test", storage=sqlite_storage).trials
-    assert states(sqlite_storage, "test")["COMPLETE"] == 6
+    assert states(sqlite_storage, "test")["COMPLETE"] == 4
     overlaps = [(a, b) for a in trials for b in trials if a.number < b.number
                 and b.datetime_start < a.datetime_complete]
     assert overlaps   # two jobs ran at once
