@@ -7,7 +7,8 @@ A search on a shared Optuna storage has one parent for the whole study, however 
 workers, launchers or resumes run it (see `pipeline.search.study_parent`).
 
 MLflow and pandas are imported inside the hooks: Hydra instantiates every callback before
-any runs, so a bad override (`ValidateConfig`, first) is answered without their ~0.8 s import.
+any of them runs, so a bad override (`ValidateConfig`, first) is answered without their
+~0.8 s import.
 """
 from __future__ import annotations
 
