@@ -12,7 +12,8 @@ import os
 import shutil
 import sys
 
-from pipeline.config.compose import compose_config
+from pipeline.config import ConfigError
+from pipeline.config.compose import compose_user_config
 from pipeline.console import quiet_libraries
 
 DEFAULT_HOST = "127.0.0.1"
@@ -67,10 +68,10 @@ def model_uri(tracking_cfg, model: str | None) -> str:
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     quiet_libraries()   # MLflow's INFO lines here, and in the server, which inherits the levels
-    tracking = compose_config(*args.overrides).tracking
     try:
+        tracking = compose_user_config(*args.overrides).tracking
         uri = model_uri(tracking, args.model)
-    except ServeError as error:
+    except (ConfigError, ServeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"serving {uri} at http://{args.host}:{args.port}/invocations (store {tracking.uri})", flush=True)

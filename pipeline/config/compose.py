@@ -1,9 +1,11 @@
 """Composing the project's config from Python (tests, benchmarks, reports), as the CLI would."""
 from hydra import compose, initialize_config_dir
+from hydra.errors import HydraException
 from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
 
-import pipeline.config  # noqa: F401  (registers schemas and resolvers)
 from pipeline import PROJECT_ROOT
+from pipeline.config import ConfigError   # (importing pipeline.config registers schemas and resolvers)
 
 CONF_DIR = PROJECT_ROOT / "conf"
 
@@ -13,3 +15,20 @@ def compose_config(*overrides: str, return_hydra_config: bool = False) -> DictCo
     node only when asked: the sweeper's settings live there)."""
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         return compose("config", overrides=list(overrides), return_hydra_config=return_hydra_config)
+
+
+def compose_user_config(*overrides: str, return_hydra_config: bool = False) -> DictConfig:
+    """`compose_config` for overrides a user typed: a key, group or value that Hydra or
+    OmegaConf refuses is a one-line `ConfigError`, for commands that print it and exit 2."""
+    try:
+        return compose_config(*overrides, return_hydra_config=return_hydra_config)
+    except (HydraException, OmegaConfBaseException) as error:
+        raise ConfigError(_first_lines(error)) from None
+
+
+def _first_lines(error: BaseException) -> str:
+    """The first line of the error and of its cause: what went wrong, without the hints, the
+    search path or the full key that follow ("Error merging override trainer.epochs=abc:
+    Value 'abc' of type 'str' could not be converted to Integer")."""
+    lines = [str(e).splitlines()[0] for e in (error, error.__cause__) if e is not None and str(e)]
+    return ": ".join([line.rstrip(".") for line in lines[:-1]] + lines[-1:])

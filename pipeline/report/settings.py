@@ -3,13 +3,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from hydra.errors import HydraException
 from omegaconf import OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 
 from pipeline import PROJECT_ROOT
+from pipeline.config import ConfigError
 from pipeline.config.choices import group_options
-from pipeline.config.compose import compose_config
+from pipeline.config.compose import compose_user_config
 
 REPORT_CONFIG = PROJECT_ROOT / "conf" / "report.yaml"
 REPORTS_SUBDIR = "reports"   # under paths.output_dir, beside Hydra's runs/ and multiruns/
@@ -52,9 +51,9 @@ def report_settings(experiment: str, overrides: list[str], tracking_uri: Optiona
     if tracking_uri is not None:
         overrides = [*overrides, f"tracking.uri={tracking_uri}"]
     try:
-        cfg = compose_config(f"experiments={experiment}", *overrides)
-    except (HydraException, OmegaConfBaseException) as error:
-        raise ReportError(str(error).splitlines()[0]) from None
+        cfg = compose_user_config(f"experiments={experiment}", *overrides)
+    except ConfigError as error:
+        raise ReportError(str(error)) from None
     target = report_defaults().target_accuracy if target_accuracy is None else target_accuracy
     if not 0 < target <= 1:
         raise ReportError(f"target accuracy {target} must be in (0, 1]")

@@ -5,7 +5,8 @@ file that `tracking=server` points runs and searches at.
 """
 import sys
 
-from pipeline.config.compose import compose_config
+from pipeline.config import ConfigError
+from pipeline.config.compose import compose_user_config
 from pipeline.stack.postgres import StackError
 from pipeline.stack.stack import stack_from_config
 
@@ -16,7 +17,11 @@ def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("start", "stop", "status"):
         print(USAGE, file=sys.stderr)
         return 2
-    tracking = compose_config("tracking=server", *argv[1:]).tracking
+    try:
+        tracking = compose_user_config("tracking=server", *argv[1:]).tracking
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     stack = stack_from_config(tracking.server)
     try:
         if argv[0] == "start":

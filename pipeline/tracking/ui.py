@@ -8,11 +8,10 @@ import os
 import sys
 from urllib.parse import urlparse
 
-from hydra.errors import HydraException
 from mlflow import MlflowClient
-from omegaconf.errors import OmegaConfBaseException
 
-from pipeline.config.compose import compose_config
+from pipeline.config import ConfigError
+from pipeline.config.compose import compose_user_config
 from pipeline.tracking.store import TrackingStoreError, is_server, prepare_store
 from pipeline.tracking.ui_links import links_text, store_links
 
@@ -26,10 +25,10 @@ def server_command(tracking_uri: str, ui_url: str) -> list[str]:
 
 def main(overrides: list[str]) -> int:
     try:
-        tracking = compose_config(*overrides).tracking
+        tracking = compose_user_config(*overrides).tracking
         prepare_store(tracking.uri, tracking.connect_timeout)   # a new store: created, not an error
-    except (HydraException, OmegaConfBaseException, TrackingStoreError) as error:
-        print(f"error: {str(error).splitlines()[0]}", file=sys.stderr)
+    except (ConfigError, TrackingStoreError) as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
     links = store_links(MlflowClient(tracking.uri), tracking.ui_url)
     print(f"MLflow UI at {tracking.ui_url}  (store {tracking.uri})")

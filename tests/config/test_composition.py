@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from pipeline.config import validate
+from pipeline.config import ConfigError, validate
+from pipeline.config.compose import compose_user_config
 from pipeline.config.choices import group_options, unknown_choice
 from tests.conftest import compose_config, run_cli
 
@@ -38,6 +39,21 @@ def test_unknown_key_is_rejected_by_the_schema():
 def test_wrong_type_is_rejected_by_the_schema():
     with pytest.raises(Exception, match="epochs"):
         compose_config("trainer.epochs=many")
+
+
+@pytest.mark.parametrize("override, message", [
+    ("trainer.epochss=1", "Could not override 'trainer.epochss': Key 'epochss' not in 'TrainerConfig'"),
+    ("trainer.epochs=many",
+     "Error merging override trainer.epochs=many: Value 'many' of type 'str' could not be converted to Integer"),
+    ("optimizer=adamm", "In 'config': Could not find 'optimizer/adamm'"),
+    ("trainer.epochs=[1", "no viable alternative at input '[1'"),
+])
+def test_a_refused_user_override_is_one_line_naming_what_went_wrong(override, message):
+    """What `make server`, `make ui`, `make serve`, `make report` and `make dashboard` print
+    after "error: " (without Hydra's hints, search path or full key)."""
+    with pytest.raises(ConfigError) as error:
+        compose_user_config(override)
+    assert str(error.value) == message
 
 
 def test_unknown_choice_names_the_group_and_the_options():

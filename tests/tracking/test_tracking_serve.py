@@ -33,6 +33,13 @@ def test_an_unknown_run_is_a_one_line_error(smoke_run):
         model_uri(smoke_run.cfg.tracking, "0123456789abcdef")
 
 
+def test_a_mistyped_override_is_one_line_and_exit_2(capsys):
+    from pipeline.serve import main
+
+    assert main(["tracking.urii=x"]) == 2
+    assert capsys.readouterr().err == "error: Could not override 'tracking.urii': Key 'urii' not in 'TrackingConfig'\n"
+
+
 def test_a_missing_store_is_a_one_line_error_and_stays_missing(tmp_path):
     cfg = tracked_config(tmp_path)
     with pytest.raises(ServeError, match=f"no MLflow store at {tmp_path}/mlruns/mlflow.db; train a model first"):

@@ -99,7 +99,7 @@ def test_link_modules_do_not_import_tensorflow():
 
 @pytest.mark.parametrize("override, message", [
     ("tracking.uri=http://127.0.0.1:9", "error: tracking.uri=http://127.0.0.1:9 is unreachable"),
-    ("tracking.ui_urll=x", "error: Could not override 'tracking.ui_urll'."),
+    ("tracking.ui_urll=x", "error: Could not override 'tracking.ui_urll': Key 'ui_urll' not in 'TrackingConfig'"),
 ])
 def test_make_ui_stops_on_one_line_before_serving(override, message):
     result = subprocess.run([sys.executable, "-m", "pipeline.tracking.ui", override, "tracking.connect_timeout=1"],
