@@ -23,6 +23,7 @@ from typing import Any, Optional
 from omegaconf import DictConfig, OmegaConf
 
 from pipeline.periodic import every
+from pipeline.processes import process_running
 
 CHECKPOINT_DIR = "checkpoints"
 STATE_FILE = "state.json"
@@ -96,13 +97,7 @@ def load_state(run_dir: Path) -> Optional[RunState]:
 
 def _process_alive(pid: int) -> bool:
     """Whether `pid` runs on this machine (and is not this process, which is resuming)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return pid != os.getpid()
+    return pid != os.getpid() and process_running(pid)
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from pipeline import PROJECT_ROOT
 
 LAYERS = (
     {"config", "data", "checkpoints", "evaluation", "plotting",    # the bottom: no training, no MLflow
-     "console", "interruption", "first_use", "periodic", "timings"},
+     "console", "interruption", "first_use", "periodic", "processes", "timings"},
     {"tracking", "search"},                                          # what training reports to
     {"training"},                                                    # the job, with tracking and search attached
     {"train", "report", "serve", "stack", "bench"},                  # entry points and measurement

@@ -25,6 +25,7 @@ from optuna.trial import Trial, TrialState
 
 from hydra_plugins.optuna_sweeper._experimental import experimental_features
 from hydra_plugins.optuna_sweeper._heartbeat import beats
+from pipeline.processes import process_running
 from pipeline.search.trial_id import trial_id
 
 log = logging.getLogger(__name__)
@@ -41,16 +42,6 @@ def fail_trial(study: optuna.Study, storage, trial_id: int, number: int, reason:
     log.warning("Trial %d failed: %s", number, reason)
 
 
-def _process_gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
 def queue_retry(study: optuna.Study, failed: optuna.trial.FrozenTrial, max_retry: int) -> None:
     """The same bookkeeping as a heartbeat retry: a WAITING copy, its retry history attached."""
     with experimental_features():
@@ -64,7 +55,7 @@ def reap_dead_trials(study: optuna.Study, storage, max_retry: int) -> None:
             optuna.storages.fail_stale_trials(study)
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         owner = trial.user_attrs.get(OWNER)
-        if not owner or owner["host"] != HOST or not _process_gone(owner["pid"]):
+        if not owner or owner["host"] != HOST or process_running(owner["pid"]):
             continue
         try:
             fail_trial(study, storage, trial_id(trial), trial.number,

@@ -10,6 +10,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.processes import process_running
 from pipeline.stack.postgres import StackError
 
 START_TIMEOUT_S = 120   # its first start migrates a new database: tens of seconds on 2 cores
@@ -93,28 +94,9 @@ class MlflowServer:
 def _running(pid: int) -> bool:
     """Whether `pid` still runs; reaps it first when it is this process's own child. A server
     started by an earlier `make server` is init's child: once it exits it stays a zombie until
-    init reaps it (seconds here), and a zombie has stopped."""
+    init reaps it (seconds here)."""
     try:
         os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
         pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return not _zombie(pid)
-
-
-def _zombie(pid: int) -> bool:
-    """Linux: state Z; False where /proc has no such process."""
-    return proc_stat(pid)[:1] == ["Z"]
-
-
-def proc_stat(pid: int) -> list[str]:
-    """The fields of /proc/PID/stat after the parenthesised command name (state, ppid, pgrp,
-    ...); empty once the process has gone, or without /proc."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return []
-    return stat[stat.rindex(")") + 1:].split()
+    return process_running(pid)

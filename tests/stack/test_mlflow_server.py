@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from pipeline.stack.mlflow_server import _running, proc_stat
+from pipeline.processes import proc_stat
+from pipeline.stack.mlflow_server import _running
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="zombies are read from /proc")

@@ -7,7 +7,7 @@ import pytest
 from mlflow import MlflowClient
 
 from pipeline.data import load_splits
-from pipeline.stack.mlflow_server import proc_stat
+from pipeline.processes import proc_stat
 from tests.tracking.conftest import only_run, tracked_config, train
 
 pytestmark = pytest.mark.heavy
