@@ -4,8 +4,8 @@ import json
 import pytest
 
 from pipeline.config import ConfigError, validate
-from pipeline.config.compose import compose_user_config
 from pipeline.config.choices import group_options, unknown_choice
+from pipeline.config.compose import compose_user_config
 from tests.conftest import compose_config, run_cli
 
 GROUPS = ("data", "model", "optimizer", "schedule", "trainer", "tracking", "paths")
