@@ -16,13 +16,16 @@ DASHBOARD_PORT ?= 8080
 # make serve: a run id or a model URI (models:/NAME@ALIAS); empty: the latest trained model.
 MODEL          ?=
 SERVE_PORT     ?= 5002
+# make user: the new MLflow account's name and what it may do
+NAME           ?=
+ROLE           ?= reader
 # make test / make test-all: pytest-xdist worker processes (0: all tests in pytest's own process)
 TEST_WORKERS   ?= 2
 # Whole files per worker, in collection order: tests/conftest.py puts the files marked heavy first.
 PYTEST = $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 .DEFAULT_GOAL := help
-.PHONY: help venv data data-fashion train sweep report tune ui dashboard postgres server server-stop bench test test-all clean
+.PHONY: help venv data data-fashion train sweep report tune ui dashboard postgres server server-stop user bench test test-all clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -72,11 +75,15 @@ postgres: ## Install PostgreSQL's programs with apt where they are missing (as r
 			apt-get update -qq && apt-get install -y -qq postgresql; \
 		else echo "PostgreSQL is missing (apt-get install postgresql): the team stack and its tests need it"; fi; fi
 
-server: $(STAMP) postgres ## Start the team stack on 127.0.0.1: PostgreSQL + mlflow server (conf/tracking/server.yaml; ARGS=overrides)
+server: $(STAMP) postgres ## Start the team stack: PostgreSQL + mlflow server with accounts, TLS beyond loopback (conf/tracking/server.yaml; ARGS=overrides)
 	$(BIN)/python -m pipeline.stack start $(ARGS)
 
 server-stop: $(STAMP) ## Stop the team stack (its data stays in .stack/)
 	$(BIN)/python -m pipeline.stack stop $(ARGS)
+
+# The new account's password goes to an owner-only file under .stack/secrets/users/, never to the terminal.
+user: $(STAMP) ## Add an MLflow account to the running stack (NAME=alice ROLE=reader|editor; ARGS=overrides)
+	$(BIN)/python -m pipeline.stack add-user $(NAME) --role $(ROLE) $(ARGS)
 
 sweep: data ## Run a named experiment as a multirun (EXPERIMENT=optimizers; see experiments/; ARGS=overrides)
 	$(BIN)/python -m pipeline.train experiments=$(EXPERIMENT) $(ARGS)

@@ -15,6 +15,7 @@ import sys
 from pipeline.config import ConfigError
 from pipeline.config.compose import compose_user_config
 from pipeline.console import quiet_libraries
+from pipeline.tracking.credentials import use_stack_server
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5002   # `make ui` has 5000, the team stack's MLflow server 5001
@@ -70,6 +71,7 @@ def main(argv: list[str]) -> int:
     quiet_libraries()   # MLflow's INFO lines here, and in the server, which inherits the levels
     try:
         tracking = compose_user_config(*args.overrides).tracking
+        use_stack_server(tracking)
         uri = model_uri(tracking, args.model)
     except (ConfigError, ServeError) as error:
         print(f"error: {error}", file=sys.stderr)

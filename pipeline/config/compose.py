@@ -6,6 +6,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from pipeline import PROJECT_ROOT
 from pipeline.config import ConfigError   # (importing pipeline.config registers schemas and resolvers)
+from pipeline.config.secrets import take_secrets
 
 CONF_DIR = PROJECT_ROOT / "conf"
 
@@ -19,9 +20,10 @@ def compose_config(*overrides: str, return_hydra_config: bool = False) -> DictCo
 
 def compose_user_config(*overrides: str, return_hydra_config: bool = False) -> DictConfig:
     """`compose_config` for overrides a user typed: a key, group or value that Hydra or
-    OmegaConf refuses is a one-line `ConfigError`, for commands that print it and exit 2."""
+    OmegaConf refuses is a one-line `ConfigError`, for commands that print it and exit 2. A
+    password among them moves to the environment (pipeline/config/secrets.py)."""
     try:
-        return compose_config(*overrides, return_hydra_config=return_hydra_config)
+        return compose_config(*take_secrets(list(overrides)), return_hydra_config=return_hydra_config)
     except (HydraException, OmegaConfBaseException) as error:
         raise ConfigError(_first_lines(error)) from None
 

@@ -1,8 +1,27 @@
 """OmegaConf resolvers the configs use."""
+import ipaddress
+
 from omegaconf import OmegaConf
 
 from pipeline import PROJECT_ROOT
 
+LOOPBACK_NAMES = ("localhost",)
+
+
+def beyond_loopback(address: str) -> bool:
+    """Whether a server bound to `address` (an IP, a DNS name, 0.0.0.0 or empty: every
+    interface) can be reached from another machine."""
+    if address in LOOPBACK_NAMES:
+        return False
+    try:
+        return not ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return True   # a DNS name, or '' / '*' (every interface)
+
+
 # `${project_root:}`: absolute, whatever the working directory, so stores and caches
 # land in the same place from `make`, from tests and from Hydra's job directories.
 OmegaConf.register_new_resolver("project_root", lambda: str(PROJECT_ROOT), replace=True)
+OmegaConf.register_new_resolver("beyond_loopback", beyond_loopback, replace=True)
+# `${choose:COND,A,B}`: A when COND is true, else B (a scheme, an sslmode).
+OmegaConf.register_new_resolver("choose", lambda condition, yes, no: yes if condition else no, replace=True)

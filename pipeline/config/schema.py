@@ -112,7 +112,11 @@ class StackServerConfig:
     mlflow_port: int = MISSING
     postgres_port: int = MISSING
     user: str = MISSING
-    password: str = MISSING
+    password: Optional[str] = None   # only from a command line, which takes it out before composing
+    passfile: str = MISSING
+    credentials: str = MISSING
+    tls: bool = MISSING
+    ca_file: str = MISSING
     allow: list[str] = field(default_factory=list)
     workers: int = 2
     job_execution: bool = False

@@ -1,4 +1,5 @@
 """Range and consistency checks that types cannot express, run before any work starts."""
+import ipaddress
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -68,3 +69,18 @@ def validate(cfg: DictConfig) -> None:
     if trainer.resume_from is not None:
         _require(Path(trainer.resume_from).is_dir(),
                  f"trainer.resume_from={trainer.resume_from}: no such run directory")
+    if cfg.tracking.get("server") is not None:
+        validate_server(cfg.tracking.server)
+
+
+def validate_server(server: DictConfig) -> None:
+    """The team stack's settings (`tracking=server`), for its clients and for `make server`."""
+    # A command line's password is taken out before composing (pipeline/config/secrets.py):
+    # one still here came from a file, which Hydra would copy into every run's outputs.
+    _require(server.password is None, "tracking.server.password must not be set in a config file; "
+             "give it on the command line or in PGPASSWORD")
+    for cidr in server.allow:
+        try:
+            ipaddress.ip_network(str(cidr))
+        except ValueError as error:
+            raise ConfigError(f"tracking.server.allow: {error}") from None

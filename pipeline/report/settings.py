@@ -9,6 +9,7 @@ from pipeline import PROJECT_ROOT
 from pipeline.config import ConfigError
 from pipeline.config.choices import group_options
 from pipeline.config.compose import compose_user_config
+from pipeline.tracking.credentials import use_stack_server
 
 REPORT_CONFIG = PROJECT_ROOT / "conf" / "report.yaml"
 REPORTS_SUBDIR = "reports"   # under paths.output_dir, beside Hydra's runs/ and multiruns/
@@ -57,6 +58,7 @@ def report_settings(experiment: str, overrides: list[str], tracking_uri: Optiona
     target = report_defaults().target_accuracy if target_accuracy is None else target_accuracy
     if not 0 < target <= 1:
         raise ReportError(f"target accuracy {target} must be in (0, 1]")
+    use_stack_server(cfg.tracking)
     return ReportSettings(
         experiment=experiment,
         experiment_name=cfg.tracking.experiment_name,

@@ -1,8 +1,17 @@
-"""`mlflow server` as a background process of the stack: started detached, found again by its
-pid file, stopped with SIGTERM (it finishes its requests; every write is already in the
-database or the artifacts folder)."""
+"""`mlflow server` as a background process of the stack: MLflow's own accounts (basic-auth, its
+user database on the stack's PostgreSQL), HTTPS when the stack is reachable from other
+machines, started detached, found again by its pid file, stopped with SIGTERM (it finishes
+its requests; every write is already in the database or the artifacts folder).
+
+No secret is on its command line: the database passwords come from a libpq password file
+(PGPASSFILE), the first admin's password from MLflow's MLFLOW_AUTH_ADMIN_PASSWORD, both in its
+environment, which only its owner can read.
+"""
+import json
 import os
+import shlex
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -10,21 +19,34 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.processes import process_running
+from pipeline.processes import proc_stat, process_running
+from pipeline.stack.files import private_dir, write_private
 from pipeline.stack.postgres import StackError
 
 START_TIMEOUT_S = 120   # its first start migrates a new database: tens of seconds on 2 cores
 STOP_TIMEOUT_S = 30
+AUTH_CACHE_TTL_S = 60
+_START_TIME_FIELD = 19  # starttime, counted in /proc/PID/stat's fields after the command name
+_BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 
 
 @dataclass
 class MlflowServer:
-    folder: Path              # mlflow.pid, mlflow.log and artifacts/ live here
-    backend_store_uri: str
+    folder: Path              # mlflow.pid, mlflow.log, basic_auth.ini and artifacts/ live here
+    backend_store_uri: str    # no password: PGPASSFILE has it
+    auth_database_uri: str    # the accounts' database, no password either
+    passfile: Path
+    admin_username: str
+    admin_password: str       # MLflow creates the admin with it on its first start only
+    flask_secret_key: str     # signs the CSRF tokens of the auth app's forms
+    host: str                 # the name clients use: allowed as Host header and in the certificate
     listen: str
     port: int
     workers: int
     job_execution: bool       # MLflow's GenAI job runner and its huey consumers
+    certificate: Path | None  # HTTPS with this certificate and key; None: plain HTTP (loopback)
+    key: Path | None
+    ca_file: Path | None
 
     @property
     def pid_file(self) -> Path:
@@ -34,49 +56,89 @@ class MlflowServer:
     def artifacts(self) -> Path:
         return self.folder / "artifacts"
 
+    @property
+    def log_file(self) -> Path:
+        return self.folder / "mlflow.log"
+
     def local_url(self) -> str:
-        host = "127.0.0.1" if self.listen in ("0.0.0.0", "") else self.listen
-        return f"http://{host}:{self.port}"
+        host = "127.0.0.1" if self.listen in ("0.0.0.0", "", "*") else self.listen
+        return f"{'https' if self.certificate else 'http'}://{host}:{self.port}"
 
     def pid(self) -> int | None:
+        """The server's pid when the pid file names the very process this stack started (same
+        boot, same start time, an `mlflow server`); after a reboot or a crash the number may
+        belong to anything else, which is never signalled."""
         try:
-            pid = int(self.pid_file.read_text())
-            os.kill(pid, 0)
-        except (OSError, ValueError):
+            recorded = json.loads(self.pid_file.read_text())
+            pid = int(recorded["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if recorded != _identity(pid) or not _is_mlflow_server(pid) or not process_running(pid):
             return None
         return pid
 
     def healthy(self) -> bool:
+        context = ssl.create_default_context(cafile=str(self.ca_file)) if self.certificate else None
         try:
-            with urllib.request.urlopen(f"{self.local_url()}/health", timeout=2) as response:
+            with urllib.request.urlopen(f"{self.local_url()}/health", timeout=2, context=context) as response:
                 return response.status == 200
         except OSError:
             return False
 
+    def command(self) -> list[str]:
+        names = dict.fromkeys([self.host, "127.0.0.1", "localhost"])
+        scheme = "https" if self.certificate else "http"
+        command = [str(Path(sys.executable).parent / "mlflow"), "server", "--app-name", "basic-auth",
+                   "--backend-store-uri", self.backend_store_uri,
+                   "--serve-artifacts", "--artifacts-destination", str(self.artifacts),
+                   "--host", self.listen, "--port", str(self.port), "--workers", str(self.workers),
+                   # MLflow's host check admits localhost and private addresses only by default.
+                   "--allowed-hosts", ",".join(f"{name},{name}:{self.port}" for name in names),
+                   "--cors-allowed-origins", ",".join(f"{scheme}://{name}:{self.port}" for name in names)]
+        if self.certificate:
+            command += ["--uvicorn-opts", shlex.join(["--ssl-certfile", str(self.certificate),
+                                                      "--ssl-keyfile", str(self.key)])]
+        return command
+
+    def _write_auth_config(self) -> Path:
+        path = self.folder / "basic_auth.ini"
+        write_private(path, "[mlflow]\n"
+                            "default_permission = READ\n"   # every account reads; writing is granted
+                            f"database_uri = {self.auth_database_uri}\n"
+                            f"admin_username = {self.admin_username}\n"
+                            "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+                            # A password hash is slow to check by design, and a search sends
+                            # several requests a second: each worker remembers a checked sign-in
+                            # this long, so a changed password or deleted account reaches the
+                            # other workers within it (docs/stack.md).
+                            f"auth_cache_ttl_seconds = {AUTH_CACHE_TTL_S}\n")
+        return path
+
     def start(self) -> None:
         if self.pid() is not None:
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        command = [str(Path(sys.executable).parent / "mlflow"), "server",
-                   "--backend-store-uri", self.backend_store_uri,
-                   "--serve-artifacts", "--artifacts-destination", str(self.artifacts),
-                   "--host", self.listen, "--port", str(self.port), "--workers", str(self.workers)]
-        env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": str(self.job_execution).lower()}
-        with open(self.folder / "mlflow.log", "ab") as log:
+        private_dir(self.folder)
+        env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
+        env.update(MLFLOW_SERVER_ENABLE_JOB_EXECUTION=str(self.job_execution).lower(),
+                   MLFLOW_AUTH_CONFIG_PATH=str(self._write_auth_config()),
+                   MLFLOW_AUTH_ADMIN_PASSWORD=self.admin_password, PGPASSFILE=str(self.passfile),
+                   MLFLOW_FLASK_SERVER_SECRET_KEY=self.flask_secret_key)
+        log = os.open(self.log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
             # Its own session: the server outlives `make server` and stops as one process group.
-            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
+            process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, env=env,
                                        stdin=subprocess.DEVNULL, start_new_session=True)
-        self.pid_file.write_text(str(process.pid))
+        finally:
+            os.close(log)
+        write_private(self.pid_file, json.dumps(_identity(process.pid)))
         deadline = time.monotonic() + START_TIMEOUT_S
         while not self.healthy():
             if process.poll() is not None:
                 self.pid_file.unlink(missing_ok=True)
-                raise StackError(f"mlflow server exited with status {process.returncode}; "
-                                 f"see {self.folder / 'mlflow.log'}")
+                raise StackError(f"mlflow server exited with status {process.returncode}; see {self.log_file}")
             if time.monotonic() > deadline:
                 self.stop()
-                raise StackError(f"mlflow server did not answer in {START_TIMEOUT_S} s; "
-                                 f"see {self.folder / 'mlflow.log'}")
+                raise StackError(f"mlflow server did not answer in {START_TIMEOUT_S} s; see {self.log_file}")
             time.sleep(0.5)
 
     def stop(self) -> None:
@@ -89,6 +151,24 @@ class MlflowServer:
             if _running(pid):
                 os.killpg(pid, signal.SIGKILL)
         self.pid_file.unlink(missing_ok=True)
+
+
+def _identity(pid: int) -> dict:
+    """What tells this process apart from a later one with the same number."""
+    stat = proc_stat(pid)
+    try:
+        boot = _BOOT_ID.read_text().strip()
+    except OSError:
+        boot = ""
+    return {"pid": pid, "start": stat[_START_TIME_FIELD] if len(stat) > _START_TIME_FIELD else None, "boot": boot}
+
+
+def _is_mlflow_server(pid: int) -> bool:
+    try:
+        arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return any(a.endswith(b"mlflow") for a in arguments) and b"server" in arguments
 
 
 def _running(pid: int) -> bool:

@@ -36,8 +36,10 @@ _SUMMARY_METRICS = ("test/accuracy", "test/loss")
 
 
 def _ready_store(config: DictConfig) -> None:
+    from pipeline.tracking.credentials import use_stack_server
     from pipeline.tracking.store import TrackingStoreError, prepare_store
 
+    use_stack_server(config.tracking)
     try:
         prepare_store(config.tracking.uri, config.tracking.connect_timeout)
     except TrackingStoreError as error:

@@ -1,4 +1,6 @@
 """The tracking store: is it reachable, and is its database created (once, before parallel jobs)."""
+import os
+import ssl
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -7,6 +9,7 @@ import mlflow
 from mlflow import MlflowClient
 
 from pipeline.first_use import first_use_lock
+from pipeline.tracking.credentials import CERT_PATH_ENV
 
 SERVER_SCHEMES = ("http://", "https://")
 
@@ -21,8 +24,10 @@ def is_server(uri: str) -> bool:
 
 def check_server(uri: str, timeout: float) -> None:
     """A tracking server answers its health endpoint within `timeout` seconds."""
+    # HTTPS: the CA MLflow's client trusts (MLFLOW_TRACKING_SERVER_CERT_PATH), else the system's.
+    context = ssl.create_default_context(cafile=os.environ.get(CERT_PATH_ENV)) if uri.startswith("https") else None
     try:
-        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=timeout) as response:
+        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=timeout, context=context) as response:
             response.read()
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)

@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from pipeline.checkpoints import RunState, save_state
 from pipeline.timings import JobTimings
 from pipeline.tracking import plots
+from pipeline.tracking.credentials import use_stack_server
 from pipeline.tracking.dataset_input import log_dataset_input
 from pipeline.tracking.lifecycle import ends_active_run
 from pipeline.tracking.naming import flat_params, run_name, run_tags
@@ -186,6 +187,7 @@ def track_run(cfg: DictConfig, run_dir: Path, state: RunState, splits, timings: 
         return
     stopwatch = Stopwatch()
     with stopwatch:
+        use_stack_server(cfg.tracking)
         mlflow.set_tracking_uri(cfg.tracking.uri)
         run = _start_or_continue(cfg, state)
     with ends_active_run():

@@ -12,6 +12,7 @@ from mlflow import MlflowClient
 
 from pipeline.config import ConfigError
 from pipeline.config.compose import compose_user_config
+from pipeline.tracking.credentials import use_stack_server
 from pipeline.tracking.store import TrackingStoreError, is_server, prepare_store
 from pipeline.tracking.ui_links import links_text, store_links
 
@@ -26,6 +27,7 @@ def server_command(tracking_uri: str, ui_url: str) -> list[str]:
 def main(overrides: list[str]) -> int:
     try:
         tracking = compose_user_config(*overrides).tracking
+        use_stack_server(tracking)
         prepare_store(tracking.uri, tracking.connect_timeout)   # a new store: created, not an error
     except (ConfigError, TrackingStoreError) as error:
         print(f"error: {error}", file=sys.stderr)

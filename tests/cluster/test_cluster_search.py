@@ -1,6 +1,9 @@
 """One search across three simulated hosts: a server host (PostgreSQL + mlflow server) and two
 worker hosts that reach it over a virtual network and share the project folder. One worker is
-killed in the middle of a trial; the other retries it and finishes the study."""
+killed in the middle of a trial; the other retries it and finishes the study.
+
+The stack listens beyond loopback, so it runs as a team would open it: a password of its own,
+MLflow accounts (the workers sign in as an editor), TLS verified against the stack's CA."""
 import itertools
 import os
 import shutil
@@ -9,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import optuna
@@ -18,7 +22,9 @@ from mlflow import MlflowClient
 from pipeline import PROJECT_ROOT
 from pipeline.config.compose import compose_config
 from pipeline.search.trial_link import JOB
+from pipeline.stack.postgres import pg_bin
 from pipeline.stack.stack import stack_from_config
+from pipeline.tracking.credentials import read_credentials_file
 from tests.cluster.hosts import SUBNET, Network, why_no_hosts
 from tests.stack.conftest import why_no_postgres
 
@@ -27,6 +33,11 @@ pytestmark = pytest.mark.heavy
 APP = PROJECT_ROOT / "tests" / "sweeper" / "app" / "objective.py"
 N_TRIALS = 4
 STUDY = "cluster"
+# Distinctive, so a search of every file and process list finds it wherever it leaked.
+PASSWORD = f"Cluster-Secret-{uuid.uuid4().hex}"
+READER, EDITOR = "reader1", "editor1"
+ADD_USERS = ("import sys; from pipeline.stack.__main__ import main; overrides = sys.argv[1:]; "
+             f"sys.exit(main(['add-user', '{READER}', *overrides]) or main(['add-user', '{EDITOR}', '--role', 'editor', *overrides]))")
 
 
 def run_ok(result: subprocess.CompletedProcess) -> str:
@@ -41,29 +52,47 @@ class Cluster:
                                                      for name in ("stack-server", "worker-1", "worker-2"))
         self.server_overrides = [f"tracking.server.host={self.server.address}", "tracking.server.workers=1",
                                  f"tracking.server.allow=[{SUBNET}.0/24]", f"tracking.server.dir={folder}"]
-        # What a worker host is told: the stack's address (the rest is conf/tracking/server.yaml).
-        self.worker_overrides = ["tracking=server", f"tracking.server.host={self.server.address}"]
-        self.storage = f"postgresql://mnist:mnist@{self.server.address}:5433/optuna"
-        self.tracking_uri = f"http://{self.server.address}:5001"
+        self.ca_file = folder / "tls" / "ca.crt"
+        # What a worker host is told: the stack's address and its CA (the rest is conf/tracking/server.yaml).
+        self.worker_overrides = ["tracking=server", f"tracking.server.host={self.server.address}",
+                                 f"tracking.server.ca_file={self.ca_file}"]
+        worker_tracking = compose_config(*self.worker_overrides).tracking
+        self.storage, self.tracking_uri = worker_tracking.optuna_storage, worker_tracking.uri
 
-    def stack(self, action: str) -> str:
-        return run_ok(self.server.run(sys.executable, "-m", "pipeline.stack", action, *self.server_overrides,
+    def stack(self, action: str, *extra: str) -> str:
+        return run_ok(self.server.run(sys.executable, "-m", "pipeline.stack", action, *self.server_overrides, *extra,
                                       cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300))
+
+    def add_users(self) -> None:
+        run_ok(self.server.run(sys.executable, "-c", ADD_USERS, *self.server_overrides, cwd=PROJECT_ROOT,
+                               capture_output=True, text=True, timeout=300))
+
+    def credentials(self, user: str) -> tuple[str, str]:
+        return read_credentials_file(self.folder / "secrets" / "users" / f"{user}.credentials")
+
+    def worker_env(self, **extra: str) -> dict[str, str]:
+        """A team member's environment: their MLflow account and the stack's CA, the MLflow way;
+        nothing of this test process's own sign-ins."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "MLFLOW_TRACKING_"))}
+        username, password = self.credentials(EDITOR)
+        return {**env, "PYTHONPATH": str(PROJECT_ROOT), "MLFLOW_TRACKING_USERNAME": username,
+                "MLFLOW_TRACKING_PASSWORD": password, "MLFLOW_TRACKING_SERVER_CERT_PATH": str(self.ca_file), **extra}
 
     def local_url(self, database: str) -> str:
         """The test's own way in, from outside the namespaces: PostgreSQL's socket in the shared folder."""
-        return f"postgresql://mnist@/{database}?host={self.folder}/postgres/run&port=5433"
+        return (f"postgresql://mnist@/{database}?host={self.folder}/postgres/run&port=5433"
+                f"&passfile={self.folder}/secrets/pgpass")
 
     def tiny_worker(self, host, seed: int) -> subprocess.Popen:
         return host.popen(
-            sys.executable, str(APP), "-m", f"hydra.sweeper.storage={self.storage}",
+            sys.executable, str(APP), "-m", f"hydra.sweeper.storage='{self.storage}'",
             f"hydra.sweeper.study_name={STUDY}", f"hydra.sweeper.n_trials={N_TRIALS}",
             "hydra.sweeper.heartbeat_interval=1", "hydra.sweeper.grace_period=3", "hydra.sweeper.plots=false",
             # A trial takes 3 s (two 1 s steps and a last 1 s): the test kills worker-1 inside its
             # second one, polling every 0.3 s; heartbeats every 1 s fail the lost trial after 3 s.
             f"hydra.sweeper.sampler.seed={seed}", "steps=2", "sleep=1.0", "tracking.enabled=true",
             f"tracking.uri={self.tracking_uri}", f"hydra.sweep.dir={self.folder}/sweeps/{host.name}",
-            cwd=PROJECT_ROOT, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+            cwd=PROJECT_ROOT, env=self.worker_env(PGPASSWORD=PASSWORD),   # libpq's own variable
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -79,8 +108,9 @@ def cluster():
     try:
         cluster = Cluster(network, folder)
         started = time.monotonic()
-        cluster.stack("start")
+        cluster.stack("start", f"tracking.server.password={PASSWORD}")   # as the README shows it
         cluster.ready_seconds = time.monotonic() - started
+        cluster.add_users()
         yield cluster
     finally:
         if cluster is not None:
@@ -111,13 +141,15 @@ def wait_for_a_second_job_on(cluster: Cluster, host_name: str, timeout: float = 
 @pytest.fixture(scope="module")
 def real_trial(cluster):
     """The real job (TensorFlow, the convnet) started on worker-2 with the stack: it trains while
-    the tiny search below mostly sleeps. Its own study and experiment; the same storages."""
+    the tiny search below mostly sleeps. Its own study and experiment; the same storages. Its
+    password comes on the command line, as the README shows."""
     process = cluster.worker_2.popen(
         sys.executable, "-m", "pipeline.train", "+search=default", *cluster.worker_overrides, "trainer=smoke",
+        f"tracking.server.password={PASSWORD}",
         "hydra.sweeper.n_trials=1", "hydra.sweeper.study_name=cluster-real", "hydra.sweeper.plots=false",
         "tracking.experiment_name=cluster-real", f"paths.output_dir={cluster.folder}/outputs",
         cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+        env=cluster.worker_env(TF_CPP_MIN_LOG_LEVEL="2"))
     yield process
     if process.poll() is None:
         process.kill()
@@ -189,10 +221,15 @@ def test_every_trial_is_a_child_of_one_parent_and_nothing_stays_running(search_w
     assert "worker died" in lost.data.tags["failure_reason"]
 
 
-def test_a_real_training_trial_from_a_worker_host(cluster, real_trial, search_with_a_lost_worker):
-    """The real job on a worker host, tracked over the network, beside the tiny search."""
+@pytest.fixture(scope="module")
+def real_trial_output(real_trial, search_with_a_lost_worker) -> str:
     stdout, stderr = real_trial.communicate(timeout=600)
     assert real_trial.returncode == 0, stdout[-3000:] + stderr[-3000:]
+    return stdout + stderr
+
+
+def test_a_real_training_trial_from_a_worker_host(cluster, real_trial_output):
+    """The real job on a worker host, tracked over the network, beside the tiny search."""
     study = optuna.load_study(study_name="cluster-real", storage=cluster.local_url("optuna"))
     (trial,) = study.trials
     assert trial.state == optuna.trial.TrialState.COMPLETE and trial.user_attrs[JOB]["host"] == "worker-2"
@@ -202,3 +239,82 @@ def test_a_real_training_trial_from_a_worker_host(cluster, real_trial, search_wi
     assert child.info.status == "FINISHED" and child.data.tags["optuna_trial"] == "0"
     assert child.info.artifact_uri.startswith("mlflow-artifacts:")
     assert child.data.metrics["best/val_accuracy"] == pytest.approx(trial.value)
+
+
+def test_the_password_is_in_no_file_log_output_or_process_list(cluster, real_trial_output):
+    """After a training and a two-worker search given the password on their command lines or in
+    PGPASSWORD: run folders, Hydra's outputs, the server's artifacts, both logs, the database
+    files and every process's arguments. Only the owner-only password file holds it."""
+    secret = PASSWORD.encode()
+    secrets_folder = cluster.folder / "secrets"
+    leaks = [path for path in cluster.folder.rglob("*")
+             if path.is_file() and secrets_folder not in path.parents and secret in path.read_bytes()]
+    assert not leaks
+    assert PASSWORD not in real_trial_output
+    processes = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    assert "mlflow server" in processes and PASSWORD not in processes
+    assert {path.stat().st_mode & 0o077 for path in secrets_folder.rglob("*")} == {0}
+
+
+def test_the_stacks_folder_is_owner_only(cluster):
+    """Artifacts, logs, data, keys: nothing for other local users (as root, PostgreSQL's system
+    user may only pass through the top folder to its own)."""
+    import stat
+
+    stack_items = [cluster.folder / name for name in ("mlflow", "postgres", "secrets", "tls")]
+    items = [*stack_items, *(p for item in stack_items for p in item.rglob("*"))]
+    opened = [p for p in items if not stat.S_ISSOCK(p.lstat().st_mode) and p.lstat().st_mode & 0o077]
+    assert not opened and cluster.folder.stat().st_mode & 0o067 == 0o010   # group: search only
+    assert list((cluster.folder / "mlflow" / "artifacts").rglob("*.keras"))   # the real trial's, server-side
+
+
+def curl(cluster, *args: str, user: str | None = None) -> str:
+    """The HTTP status of a request from worker-1, verifying the stack's certificate; a user's
+    password goes to curl on stdin, never on its command line."""
+    config = "user = \"{}:{}\"\n".format(*cluster.credentials(user)) if user else ""
+    result = cluster.worker_1.run("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert",
+                                  str(cluster.ca_file), "-K", "-", *args, input=config, capture_output=True,
+                                  text=True, timeout=60)
+    return result.stdout
+
+
+def test_another_host_needs_an_account_and_a_reader_cannot_write(cluster, search_with_a_lost_worker):
+    study, client = search_with_a_lost_worker
+    run_id = client.search_runs([client.get_experiment_by_name("tiny").experiment_id], max_results=1)[0].info.run_id
+    api = f"{cluster.tracking_uri}/api/2.0/mlflow"
+    assert curl(cluster, f"{api}/experiments/search?max_results=1") == "401"
+    assert curl(cluster, f"{api}/runs/get?run_id={run_id}", user=READER) == "200"
+    write = ["-X", "POST", "-H", "Content-Type: application/json", "-d",
+             f'{{"run_id": "{run_id}", "key": "planted", "value": 1, "timestamp": 0, "step": 0}}']
+    assert curl(cluster, *write, f"{api}/runs/log-metric", user=READER) == "403"
+    assert curl(cluster, *write, f"{api}/runs/log-metric", user=EDITOR) == "200"
+
+
+def psql_from_worker(cluster, sslmode: str) -> subprocess.CompletedProcess:
+    dsn = (f"host={cluster.server.address} port=5433 dbname=optuna user=mnist sslmode={sslmode} "
+           f"sslrootcert={cluster.ca_file}")
+    return cluster.worker_1.run(pg_bin("psql"), dsn, "-XtAc", "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                                env={**os.environ, "PGPASSWORD": PASSWORD}, capture_output=True, text=True, timeout=60)
+
+
+def test_postgresql_from_another_host_is_verified_tls_and_plain_is_refused(cluster):
+    verified = psql_from_worker(cluster, "verify-full")
+    assert verified.returncode == 0 and verified.stdout.strip() == "t", verified.stderr
+    plain = psql_from_worker(cluster, "disable")
+    assert plain.returncode != 0 and "no encryption" in plain.stderr
+
+
+def test_the_clients_role_owns_its_two_databases_and_nothing_more(cluster):
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(cluster.local_url("optuna"))
+    with engine.connect() as connection:
+        role = connection.execute(sqlalchemy.text(
+            "SELECT rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls FROM pg_roles "
+            "WHERE rolname = current_user")).one()
+        owned = connection.execute(sqlalchemy.text(
+            "SELECT datname FROM pg_database WHERE datdba = (SELECT oid FROM pg_roles WHERE rolname = current_user)"
+        )).scalars().all()
+    engine.dispose()
+    assert not any(role)
+    assert sorted(owned) == ["mlflow", "optuna"]

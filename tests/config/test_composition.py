@@ -90,5 +90,7 @@ def test_the_slurm_launcher_preset_composes_for_a_search_on_the_team_stack():
     launcher = cfg.hydra.launcher
     assert launcher._target_.endswith("SlurmLauncher") and launcher.cpus_per_task == 4
     assert launcher.setup == [f"source {cfg.paths.root}/.venv/bin/activate"]
-    assert cfg.hydra.sweeper.storage == "postgresql://mnist:mnist@10.1.2.3:5433/optuna"
-    assert cfg.tracking.uri == "http://10.1.2.3:5001"
+    ca_file = f"{cfg.paths.root}/.stack/tls/ca.crt"
+    assert cfg.hydra.sweeper.storage == (f"postgresql://mnist@10.1.2.3:5433/optuna?passfile={cfg.paths.root}/.stack/"
+                                         f"secrets/pgpass&sslmode=verify-full&sslrootcert={ca_file}")
+    assert cfg.tracking.uri == "https://10.1.2.3:5001"

@@ -11,6 +11,7 @@ import pytest
 from pipeline.config.compose import compose_config
 from pipeline.stack.postgres import StackError, pg_bin
 from pipeline.stack.stack import Stack, stack_from_config
+from pipeline.tracking.credentials import CERT_PATH_ENV, PASSWORD_ENV, USERNAME_ENV, use_stack_server
 from tests.servers import free_port
 
 
@@ -23,6 +24,9 @@ def why_no_postgres() -> str | None:
     if os.geteuid() == 0 and shutil.which("runuser") is None:
         return "running as root without runuser: PostgreSQL refuses to run as root"
     return None
+
+
+MLFLOW_CLIENT_ENV = (USERNAME_ENV, PASSWORD_ENV, CERT_PATH_ENV)
 
 
 def server_overrides(folder: Path, **settings) -> list[str]:
@@ -41,7 +45,8 @@ class RunningStack:
     ready_seconds: float
 
     def postgres_url(self, database: str) -> str:
-        return self.stack.postgres.url("127.0.0.1", database)
+        """The clients' role over loopback, its password from the stack's password file."""
+        return self.stack.postgres.url(self.stack.user, "127.0.0.1", database, passfile=str(self.stack.secrets.passfile))
 
 
 @pytest.fixture(scope="session")
@@ -52,12 +57,20 @@ def running_stack():
     # Not under pytest's tmp dirs: those are private to root, and PostgreSQL runs as `postgres`.
     folder = Path(tempfile.mkdtemp(prefix="mnist-stack-"))
     folder.chmod(0o755)
-    overrides = server_overrides(folder)
+    overrides = server_overrides(folder / "stack")
     tracking = compose_config(*overrides).tracking
     stack = stack_from_config(tracking.server)
+    # This process signs in as the stack's admin (what tracking=server does on the stack's machine).
+    saved = {name: os.environ.get(name) for name in MLFLOW_CLIENT_ENV}
     try:
         seconds = stack.start()
-        yield RunningStack(stack, overrides, tracking.uri, tracking.optuna_storage, folder, seconds)
+        use_stack_server(tracking)
+        yield RunningStack(stack, overrides, tracking.uri, tracking.optuna_storage, folder / "stack", seconds)
     finally:
         stack.stop()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         shutil.rmtree(folder, ignore_errors=True)

@@ -1,4 +1,5 @@
 """The MLflow server's process bookkeeping, without a server."""
+import json
 import subprocess
 import sys
 import time
@@ -25,3 +26,33 @@ def test_an_exited_server_that_nobody_reaped_yet_has_stopped():
     finally:
         parent.kill()
         parent.wait()
+
+
+@pytest.fixture
+def other_process():
+    """A process that is not the stack's server, holding a pid a stale pid file may name."""
+    process = subprocess.Popen(["sleep", "60"])
+    yield process
+    process.kill()
+    process.wait()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="start times are read from /proc")
+@pytest.mark.parametrize("recorded", ["plain", "other start time", "same start time"])
+def test_a_stale_pid_file_names_no_server_and_nothing_is_signalled(tmp_path, other_process, recorded):
+    """After a reboot or a crash the recorded number may belong to anything else: it is trusted
+    only for the very `mlflow server` this stack started (command line, start time, boot)."""
+    from pipeline.stack.mlflow_server import _identity
+    from pipeline.stack.stack import stack_from_config
+    from tests.conftest import compose_config
+
+    server = stack_from_config(compose_config("tracking=server", f"tracking.server.dir={tmp_path}").tracking.server).mlflow
+    server.folder.mkdir(parents=True)
+    identity = _identity(other_process.pid)
+    content = {"plain": str(other_process.pid),
+               "other start time": json.dumps({**identity, "start": "1"}),
+               "same start time": json.dumps(identity)}[recorded]   # a live process, but no mlflow server
+    server.pid_file.write_text(content)
+    assert server.pid() is None
+    server.stop()
+    assert other_process.poll() is None and not server.pid_file.exists()

@@ -75,7 +75,7 @@ def test_server_stop_loses_nothing(run_over_http, running_stack):
 def test_three_processes_opening_a_new_postgresql_store_at_once_all_succeed(running_stack):
     from tests.tracking.test_tracking_store import open_at_once
 
-    running_stack.stack.postgres.create_database("fresh")
+    running_stack.stack.postgres.create_database("fresh", running_stack.stack.user)
     for result in open_at_once(running_stack.postgres_url("fresh")):
         assert result.returncode == 0, result.stderr[-2000:]
 
@@ -94,3 +94,29 @@ def _command_line(proc: Path) -> str:
         return (proc / "cmdline").read_text().replace("\0", " ")
     except OSError:   # the process has gone meanwhile
         return ""
+
+
+def test_a_new_password_replaces_the_old_one(running_stack, monkeypatch):
+    """`make server` with another password: the old one stops working at once."""
+    import psycopg
+
+    stack = running_stack.stack
+    old = stack.secrets.database_passwords()[stack.user]
+
+    def connects(password: str) -> bool:
+        try:
+            psycopg.connect(host="127.0.0.1", port=stack.postgres.port, dbname="optuna", user=stack.user,
+                            password=password, connect_timeout=10).close()
+            return True
+        except psycopg.OperationalError as error:
+            assert "password authentication failed" in str(error)
+            return False
+
+    try:
+        monkeypatch.setenv("PGPASSWORD", "another-long-password")
+        stack.start()   # both servers run on: the role and the password file change
+        assert connects("another-long-password") and not connects(old)
+        assert stack.secrets.database_passwords()[stack.user] == "another-long-password"
+    finally:
+        monkeypatch.setenv("PGPASSWORD", old)
+        stack.start()
