@@ -126,8 +126,9 @@ class MlflowServer:
         log = os.open(self.log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             # Its own session: the server outlives `make server` and stops as one process group.
+            # Umask 077: the artifacts it stores are its owner's alone.
             process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, env=env,
-                                       stdin=subprocess.DEVNULL, start_new_session=True)
+                                       stdin=subprocess.DEVNULL, start_new_session=True, umask=0o077)
         finally:
             os.close(log)
         write_private(self.pid_file, json.dumps(_identity(process.pid)))

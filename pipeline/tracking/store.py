@@ -34,6 +34,18 @@ def check_server(uri: str, timeout: float) -> None:
         raise TrackingStoreError(f"tracking.uri={uri} is unreachable ({reason})") from None
 
 
+def check_sign_in(uri: str) -> None:
+    """A tracking server with accounts (the team stack) accepts this process's credentials."""
+    try:
+        MlflowClient(uri).search_experiments(max_results=1)
+    except mlflow.exceptions.MlflowException as error:
+        if error.get_http_status_code() not in (401, 403):
+            raise
+        raise TrackingStoreError(
+            f"tracking.uri={uri} refused the sign-in ({error.get_http_status_code()}): set MLFLOW_TRACKING_USERNAME "
+            "and MLFLOW_TRACKING_PASSWORD, or ~/.mlflow/credentials") from None
+
+
 def prepare_store(uri: str, timeout: float) -> None:
     """Fail fast on an unreachable server; create a database store's tables now.
 
@@ -43,6 +55,7 @@ def prepare_store(uri: str, timeout: float) -> None:
     """
     if is_server(uri):
         check_server(uri, timeout)
+        check_sign_in(uri)
         return
     try:
         with first_use_lock(uri, "mlflow"):   # also creates a SQLite database's folder

@@ -256,7 +256,7 @@ def test_the_password_is_in_no_file_log_output_or_process_list(cluster, real_tri
     assert {path.stat().st_mode & 0o077 for path in secrets_folder.rglob("*")} == {0}
 
 
-def test_the_stacks_folder_is_owner_only(cluster):
+def test_the_stacks_folder_is_owner_only(cluster, real_trial_output):
     """Artifacts, logs, data, keys: nothing for other local users (as root, PostgreSQL's system
     user may only pass through the top folder to its own)."""
     import stat
@@ -264,8 +264,8 @@ def test_the_stacks_folder_is_owner_only(cluster):
     stack_items = [cluster.folder / name for name in ("mlflow", "postgres", "secrets", "tls")]
     items = [*stack_items, *(p for item in stack_items for p in item.rglob("*"))]
     opened = [p for p in items if not stat.S_ISSOCK(p.lstat().st_mode) and p.lstat().st_mode & 0o077]
-    assert not opened and cluster.folder.stat().st_mode & 0o067 == 0o010   # group: search only
-    assert list((cluster.folder / "mlflow" / "artifacts").rglob("*.keras"))   # the real trial's, server-side
+    assert not opened and (cluster.folder.stat().st_mode & 0o077) == 0o010   # group: search only
+    assert any(p.is_file() for p in (cluster.folder / "mlflow" / "artifacts").rglob("*"))   # the runs', server-side
 
 
 def curl(cluster, *args: str, user: str | None = None) -> str:

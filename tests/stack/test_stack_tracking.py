@@ -1,11 +1,15 @@
 """Runs tracked over HTTP by the stack's `mlflow server`, which keeps runs in PostgreSQL and
 proxies artifacts: what a team member sees from another machine."""
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from mlflow import MlflowClient
 
+from pipeline import PROJECT_ROOT
 from pipeline.data import load_splits
 from pipeline.processes import proc_stat
 from tests.tracking.conftest import only_run, tracked_config, train
@@ -120,3 +124,23 @@ def test_a_new_password_replaces_the_old_one(running_stack, monkeypatch):
     finally:
         monkeypatch.setenv("PGPASSWORD", old)
         stack.start()
+
+
+def _ui(running_stack, *overrides: str) -> subprocess.CompletedProcess:
+    """`make ui ARGS="tracking=server ..."` in a fresh process with no MLflow sign-in of its own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_TRACKING_", "PG"))}
+    return subprocess.run([sys.executable, "-m", "pipeline.tracking.ui", *running_stack.overrides, *overrides],
+                          cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_make_ui_signs_in_with_the_stacks_credentials_file(run_over_http, running_stack):
+    result = _ui(running_stack)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"MLflow UI at {running_stack.tracking_uri}" in result.stdout and "runs table" in result.stdout
+
+
+def test_without_an_account_a_command_is_one_line_and_exit_2(running_stack, tmp_path):
+    result = _ui(running_stack, f"tracking.server.credentials={tmp_path}/none")
+    assert result.returncode == 2
+    assert result.stderr == (f"error: tracking.uri={running_stack.tracking_uri} refused the sign-in (401): set "
+                             "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or ~/.mlflow/credentials\n")
