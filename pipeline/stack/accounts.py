@@ -4,13 +4,15 @@ Every account reads every experiment and model (the server's default permission)
 may also write to all of them, through an MLflow role that grants EDIT on every experiment
 and registered model, present and future.
 """
+import os
+import warnings
 from pathlib import Path
 
 from omegaconf import DictConfig
 
 from pipeline.stack.files import new_secret, write_private
 from pipeline.stack.secrets import credentials_text
-from pipeline.tracking.credentials import read_credentials_file
+from pipeline.tracking.credentials import CERT_PATH_ENV, PASSWORD_ENV, USERNAME_ENV, read_credentials_file
 
 ROLES = ("reader", "editor")
 EDITOR_ROLE = "editor"
@@ -24,9 +26,6 @@ class AccountError(RuntimeError):
 
 def _admin_client(stack, tracking: DictConfig):
     """MLflow's auth client signed in as the stack's admin (their credentials file)."""
-    import os
-    import warnings
-
     with warnings.catch_warnings():   # MLflow's server modules warn about Starlette's, on import
         warnings.simplefilter("ignore")
         from mlflow.server.auth.client import AuthServiceClient
@@ -36,9 +35,9 @@ def _admin_client(stack, tracking: DictConfig):
         raise AccountError(f"no admin credentials in {stack.secrets.credentials}: start the stack first (make server)")
     if not stack.mlflow.healthy():
         raise AccountError(f"the stack's MLflow server does not answer at {tracking.uri}: start it (make server)")
-    os.environ.update(MLFLOW_TRACKING_USERNAME=username, MLFLOW_TRACKING_PASSWORD=password)
+    os.environ.update({USERNAME_ENV: username, PASSWORD_ENV: password})
     if stack.certificates:
-        os.environ["MLFLOW_TRACKING_SERVER_CERT_PATH"] = str(stack.certificates.ca_file)
+        os.environ[CERT_PATH_ENV] = str(stack.certificates.ca_file)
     return AuthServiceClient(stack.mlflow.local_url())
 
 
