@@ -90,6 +90,10 @@ def test_a_bad_data_file_is_one_line_before_anything_is_written(tmp_path, capsys
 EPOCHS = 30   # more than either process gets through before the test stops it: no race with its end
 
 
+def default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def wait_until(condition, process: subprocess.Popen, what: str, timeout: float = 240):
     """The first true value of `condition()`, polled while `process` runs."""
     deadline = time.monotonic() + timeout
@@ -125,7 +129,10 @@ def killed_then_interrupted(tmp_path_factory):
     killed.wait()
     killed_state = load_state(killed_run)
 
-    again = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C's default disposition, however the suite was launched: a script's background job
+    # starts with SIGINT ignored, and a child that inherits that rightly keeps ignoring it.
+    again = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=default_sigint)
     claim = wait_for("checkpoints/resumed_into", killed_run, again)
     new_run = Path(claim.read_text())
     wait_for(f"checkpoints/epoch-{killed_state.completed_epochs + 1:03d}.keras", new_run, again)
