@@ -27,11 +27,11 @@ from hydra_plugins.optuna_sweeper._experimental import experimental_features
 from hydra_plugins.optuna_sweeper._heartbeat import beats
 from pipeline.processes import process_running
 from pipeline.search.trial_id import trial_id
+from pipeline.search.trial_link import FAIL_REASON  # noqa: F401  (re-exported: the sweeper sets it)
 
 log = logging.getLogger(__name__)
 
 OWNER = "worker"            # user attribute: {"host", "pid"} of the sweeper running the trial
-FAIL_REASON = "fail_reason"  # user attribute: why a trial is FAIL
 COUNTED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
 HOST = socket.gethostname()
 

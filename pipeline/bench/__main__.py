@@ -80,9 +80,10 @@ def bench_startup(args: argparse.Namespace, tmp: str) -> dict:
 
 
 def bench_report(args: argparse.Namespace, tmp: str) -> dict:
-    from pipeline.bench.report_speed import measure_report_speed
+    from pipeline.bench.report_speed import measure_report_speed, measure_search_report_speed
 
-    return measure_report_speed(repeats=args.repeats)
+    search = measure_search_report_speed(repeats=args.repeats)
+    return {**measure_report_speed(repeats=args.repeats), **{f"search_{key}": value for key, value in search.items()}}
 
 
 def bench_throughput(args: argparse.Namespace, tmp: str) -> dict:

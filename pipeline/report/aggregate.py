@@ -59,7 +59,9 @@ def arm_table(arms: pd.DataFrame, figures: pd.DataFrame, target: float) -> pd.Da
         f"reached_{target:g}": finished["epochs_to_target"].count(),
         "seconds_per_epoch": finished["seconds_per_epoch"].mean(),
     })
-    counts = pd.crosstab([frame[key] for key in keys], frame["outcome"], dropna=False)
+    # Only the combinations that occurred: a cross product of every value each key took would
+    # grow with the square of a search's trials.
+    counts = frame.groupby(keys, dropna=False)["outcome"].value_counts().unstack(fill_value=0)
     counts = counts.reindex(columns=[FINISHED, *COUNTED_APART], fill_value=0)
     table = stats.reindex(counts.index)
     table["runs"] = counts[FINISHED]

@@ -3,17 +3,21 @@
 Everything that can fail on the user's input (store, experiment, runs) is checked before
 the first file is written.
 """
+from __future__ import annotations
+
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from pipeline.report import aggregate, figures, tables
 from pipeline.report.arms import FINISHED, arm_values, outcome
-from pipeline.report.runs import select_runs, val_accuracy_histories
 from pipeline.report.settings import ReportSettings
-from pipeline.report.store import open_store
-from pipeline.tracking.ui_links import ExperimentLinks, experiment_links, multirun_links
+from pipeline.tracking.records import OPTUNA_STUDY_TAG
+
+if TYPE_CHECKING:   # MLflow: imported once a report starts, after the study's side (make_report)
+    from pipeline.tracking.ui_links import ExperimentLinks
 
 ARTIFACT_DIR = "report"    # the files' folder among the parent run's artifacts
 TABLE_CSV, TABLE_MD = "arms.csv", "arms.md"
@@ -38,8 +42,41 @@ def curves_by_arm(labels: pd.Series, run_ids: pd.Series, histories: dict[str, pd
 
 
 def make_report(settings: ReportSettings) -> Report:
-    client = open_store(settings.tracking_uri, settings.connect_timeout)
-    selection = select_runs(client, settings)
+    """A search's report when the latest multirun is an Optuna search, else the arm report."""
+    # The study's side starts before MLflow is even imported, for the study the experiment's
+    # config names: Optuna, its importances and its plots cost seconds of imports that overlap.
+    study = (_study_files(settings, settings.study_name)
+             if settings.study_name and settings.optuna_storage and not settings.all_runs else None)
+    try:
+        from pipeline.report.runs import select_runs   # MLflow: imported while the study's side starts
+        from pipeline.report.store import open_store
+
+        client = open_store(settings.tracking_uri, settings.connect_timeout)
+        selection = select_runs(client, settings)
+        study_name = None if selection.parent is None else selection.parent.get(f"tags.{OPTUNA_STUDY_TAG}")
+        if isinstance(study_name, str) and study_name:
+            if study is None or study.study_name != study_name:   # the parent's study is the truth
+                if study is not None:
+                    study.stop()
+                study = _study_files(settings, study_name)
+            return search_report(client, settings, selection, study_name, study)
+    finally:
+        if study is not None:
+            study.stop()
+    return arm_report(client, settings, selection)
+
+
+def _study_files(settings: ReportSettings, study_name: str):
+    from pipeline.report.study_files import StudyFiles
+
+    return StudyFiles(settings.optuna_storage, study_name, f"{settings.experiment}: study {study_name}")
+
+
+def arm_report(client, settings: ReportSettings, selection) -> Report:
+    """Runs grouped into arms by what the multirun varied: means, spreads and counts per arm."""
+    from pipeline.report.runs import val_accuracy_histories
+    from pipeline.tracking.ui_links import experiment_links, multirun_links
+
     runs = selection.runs
     outcomes = outcome(runs)
     arms = arm_values(runs, selection.parent)
@@ -72,3 +109,26 @@ def make_report(settings: ReportSettings) -> Report:
              experiment_links(client, settings.ui_url, runs["experiment_id"].iloc[0], settings.experiment_name))
     return Report(table=table, text=f"{heading}\n{tables.terminal(cells)}", files=files, parent_run_id=parent_id,
                   links=links)
+
+
+def search_report(client, settings: ReportSettings, selection, study_name: str, study) -> Report:
+    """A search's parent run: one row per trial of its study, the importances, Optuna's plots."""
+    from pipeline.report import search
+    from pipeline.tracking.ui_links import multirun_links
+
+    opened = search.load_study(settings.optuna_storage, study_name)
+    trials = search.with_epoch_seconds(search.trial_table(opened), selection.runs)
+    out = settings.output_dir
+    out.mkdir(parents=True, exist_ok=True)
+    importances, figure_files = study.result(out)
+    tables = search.SearchTables(trials, importances, search.objective_names(opened)[0])
+    heading = (f"{settings.experiment}: {selection.scope}; study {study_name!r}, {len(trials)} trials "
+               f"({search.state_counts(trials)}), best first")
+    trials.to_csv(out / search.TABLE_CSV, index=False)
+    (out / search.TABLE_MD).write_text(search.markdown(tables, heading))
+    files = [out / search.TABLE_MD, out / search.TABLE_CSV, *figure_files]
+    parent_id = selection.parent.run_id
+    for path in files:
+        client.log_artifact(parent_id, str(path), ARTIFACT_DIR)
+    return Report(table=trials, text=search.summary_text(tables, heading), files=files, parent_run_id=parent_id,
+                  links=multirun_links(client, settings.ui_url, parent_id, settings.experiment_name))

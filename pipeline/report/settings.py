@@ -35,6 +35,8 @@ class ReportSettings:
     output_dir: Path
     target_accuracy: float
     all_runs: bool             # every run of the experiment, not only the latest multirun
+    optuna_storage: Optional[str] = None   # a search's study: the sweeper's storage (none: in memory)
+    study_name: Optional[str] = None       # ... and the study the experiment's sweeper names
 
 
 def report_defaults() -> ReportConfig:
@@ -52,7 +54,7 @@ def report_settings(experiment: str, overrides: list[str], tracking_uri: Optiona
     if tracking_uri is not None:
         overrides = [*overrides, f"tracking.uri={tracking_uri}"]
     try:
-        cfg = compose_user_config(f"experiments={experiment}", *overrides)
+        cfg = compose_user_config(f"experiments={experiment}", *overrides, return_hydra_config=True)
     except ConfigError as error:
         raise ReportError(str(error)) from None
     target = report_defaults().target_accuracy if target_accuracy is None else target_accuracy
@@ -68,4 +70,6 @@ def report_settings(experiment: str, overrides: list[str], tracking_uri: Optiona
         output_dir=Path(cfg.paths.output_dir) / REPORTS_SUBDIR / experiment,
         target_accuracy=target,
         all_runs=all_runs,
+        optuna_storage=OmegaConf.select(cfg, "hydra.sweeper.storage", default=cfg.tracking.optuna_storage),
+        study_name=OmegaConf.select(cfg, "hydra.sweeper.study_name", default=None),
     )

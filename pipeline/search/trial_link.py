@@ -14,6 +14,7 @@ from typing import Any, Optional
 from omegaconf import DictConfig, OmegaConf
 
 PRUNED_AT_STEP = "pruned_at_step"   # user attribute: the step after which the pruner stopped the job
+FAIL_REASON = "fail_reason"   # user attribute: why a trial is FAIL (set by the sweeper)
 JOB = "job"   # user attribute: {"host", "pid", "started", "ended"} (Unix seconds) of the job's process
 
 
