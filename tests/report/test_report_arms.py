@@ -70,3 +70,12 @@ def test_an_arm_whose_runs_all_failed_still_shows_with_its_count():
     table = arm_table(arms, run_figures(runs, outcome(runs), {"0": pd.Series([0.9])}, 0.99), 0.99).set_index("optimizer")
     assert table.loc["sgd", "runs"] == 0 and table.loc["sgd", "failed"] == 1
     assert np.isnan(table.loc["sgd", "test_accuracy_mean"])
+
+
+def test_arms_hold_only_the_combinations_that_occurred():
+    """Continuous values (a search's) must not multiply: 3 runs, 3 distinct pairs -> 3 rows, not 9."""
+    runs = runs_table([{"run_id": str(i), "status": "FINISHED", "metrics.test/accuracy": 0.9} for i in range(3)])
+    arms = pd.DataFrame({"optimizer.learning_rate": ["1e-3", "2e-3", "3e-3"], "model.dropout": ["0.1", "0.2", "0.3"]})
+    histories = {str(i): pd.Series([0.9]) for i in range(3)}
+    table = arm_table(arms, run_figures(runs, outcome(runs), histories, 0.99), 0.99)
+    assert len(table) == 3 and list(table["runs"]) == [1, 1, 1]

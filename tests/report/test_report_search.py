@@ -76,3 +76,17 @@ def test_a_long_table_shows_only_a_summary_in_the_terminal(search_store):
     text = summary_text(SearchTables(many, pd.Series({"x": 0.9, "y": 0.1}), "objective"), "heading")
     assert f"best 5 of {len(many)} trials (" in text and len(text.splitlines()) == 1 + 1 + 1 + 5 + 1
     assert text.splitlines()[-1] == "what mattered (Optuna's importances for objective): x 0.90, y 0.10"
+
+
+def test_several_objectives_put_the_pareto_front_first():
+    """Maximise accuracy, minimise parameters: the front (trials 1 and 2) before the dominated 0 and 3."""
+    from pipeline.report.search import trial_table
+
+    study = optuna.create_study(directions=["maximize", "minimize"])
+    study.set_metric_names(["val_accuracy", "params"])
+    space = {"x": optuna.distributions.FloatDistribution(0, 1)}
+    for x, values in ((0.1, [0.90, 500]), (0.2, [0.99, 400]), (0.3, [0.95, 100]), (0.4, [0.80, 900])):
+        study.add_trial(optuna.trial.create_trial(params={"x": x}, distributions=space, values=values))
+    table = trial_table(study)
+    assert list(table["trial"]) == [1, 2, 0, 3]
+    assert {"val_accuracy", "params"} <= set(table.columns)
