@@ -17,8 +17,14 @@ import warnings
 from contextlib import contextmanager
 
 LIBRARY_LOGS_ENV = "PIPELINE_LIBRARY_LOGS"
-# TF_CPP_MIN_LOG_LEVEL=2: TensorFlow's C++ INFO and WARNING lines go; its errors stay.
-_QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "MLFLOW_LOGGING_LEVEL": "WARNING"}
+# TF_CPP_MIN_LOG_LEVEL=2: TensorFlow's C++ INFO and WARNING lines go; its errors stay. With a
+# tracking server MLflow also prints "View run ... at" after every run (the pipeline prints its
+# own line) and download progress bars (`make serve`).
+_QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "MLFLOW_LOGGING_LEVEL": "WARNING",
+              "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true", "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
+# urllib3 warns on every retry of a request to a tracking server that is away: a wall of lines
+# for one event that MLflow reports itself if it gives up.
+_QUIET_LOGGERS = {"mlflow": None, "urllib3": logging.ERROR}
 # Python warnings nobody running the pipeline can act on: (message regex, category).
 _UNACTIONABLE_WARNINGS = (
     # MLflow registers its local-file dataset source twice (for the "" and "file" schemes)
@@ -37,7 +43,8 @@ def quiet_libraries() -> None:
         return
     for name, value in _QUIET_ENV.items():
         os.environ.setdefault(name, value)   # inherited by jobs a launcher starts elsewhere
-    logging.getLogger("mlflow").setLevel(os.environ["MLFLOW_LOGGING_LEVEL"])  # if already imported
+    for name, level in _QUIET_LOGGERS.items():   # MLflow's: if already imported
+        logging.getLogger(name).setLevel(level or os.environ["MLFLOW_LOGGING_LEVEL"])
     for message, category in _UNACTIONABLE_WARNINGS:
         warnings.filterwarnings("ignore", message=message, category=category)
 

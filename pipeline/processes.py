@@ -1,25 +1,30 @@
-"""Is a process on this machine still running? For the run's lease, the sweeper's dead-worker
-check and the stack's server stop. A zombie (exited, its parent has not reaped it yet) has
-stopped: it holds nothing and will do nothing more."""
-import os
-from pathlib import Path
+"""Is a process on this machine still running, and is it still the one we mean? For the run's
+lease, the sweeper's dead-worker check and the stack's server stop, through psutil. A zombie
+(exited, its parent has not reaped it yet) has stopped: it holds nothing and will do nothing
+more. A pid can be reused: a process is told apart from a later one by its start time."""
+import psutil
 
 
 def process_running(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:   # another user's: it exists
-        pass
-    return proc_stat(pid)[:1] != ["Z"]
+    except psutil.AccessDenied:   # another user's: it exists
+        return True
 
 
-def proc_stat(pid: int) -> list[str]:
-    """The fields of /proc/PID/stat after the parenthesised command name (state, ppid, pgrp,
-    ...); empty once the process has gone, or without /proc."""
+def started_at(pid: int) -> float | None:
+    """When `pid` started (seconds since the epoch, as psutil reports it); None once it has gone."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        return psutil.Process(pid).create_time()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return None
+
+
+def command_line(pid: int) -> list[str]:
+    """`pid`'s arguments; empty once it has gone or when they cannot be read."""
+    try:
+        return psutil.Process(pid).cmdline()
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
         return []
-    return stat[stat.rindex(")") + 1:].split()

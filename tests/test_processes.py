@@ -1,12 +1,19 @@
-"""Whether a process still runs: the lease, the sweeper's dead-worker check and the stack use it."""
+"""Whether a process still runs, and is still the one we mean: the lease, the sweeper's
+dead-worker check and the stack use these."""
 import os
 import subprocess
-import sys
 import time
 
-import pytest
+import psutil
 
-from pipeline.processes import proc_stat, process_running
+from pipeline.processes import command_line, process_running, started_at
+
+
+def is_zombie(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def test_this_process_runs_and_a_reaped_one_does_not():
@@ -14,18 +21,34 @@ def test_this_process_runs_and_a_reaped_one_does_not():
     child = subprocess.Popen(["true"])
     child.wait()
     assert not process_running(child.pid)
-    assert proc_stat(child.pid) == []
+    assert started_at(child.pid) is None and command_line(child.pid) == []
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="zombies are read from /proc")
 def test_an_exited_child_not_reaped_yet_has_stopped():
     """A zombie (a worker whose launcher has not reaped it, say) holds nothing any more."""
     child = subprocess.Popen(["true"])
     try:
         deadline = time.monotonic() + 10
-        while proc_stat(child.pid)[:1] != ["Z"]:
+        while not is_zombie(child.pid):
             assert time.monotonic() < deadline, "the child never exited"
             time.sleep(0.02)
         assert not process_running(child.pid)
     finally:
         child.wait()
+
+
+def test_a_process_is_told_apart_from_a_later_one_by_its_start_time_and_command():
+    first = subprocess.Popen(["sleep", "30"])
+    try:
+        started = started_at(first.pid)
+        assert started is not None and abs(started - time.time()) < 60
+        assert command_line(first.pid) == ["sleep", "30"]
+    finally:
+        first.kill()
+        first.wait()
+    second = subprocess.Popen(["sleep", "31"])
+    try:
+        assert started_at(second.pid) is not None and (second.pid, started_at(second.pid)) != (first.pid, started)
+    finally:
+        second.kill()
+        second.wait()

@@ -19,15 +19,13 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.processes import proc_stat, process_running
+from pipeline.processes import command_line, process_running, started_at
 from pipeline.stack.files import private_dir, write_private
 from pipeline.stack.postgres import StackError
 
 START_TIMEOUT_S = 120   # its first start migrates a new database: tens of seconds on 2 cores
 STOP_TIMEOUT_S = 30
 AUTH_CACHE_TTL_S = 60
-_START_TIME_FIELD = 19  # starttime, counted in /proc/PID/stat's fields after the command name
-_BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 
 
 @dataclass
@@ -66,8 +64,8 @@ class MlflowServer:
 
     def pid(self) -> int | None:
         """The server's pid when the pid file names the very process this stack started (same
-        boot, same start time, an `mlflow server`); after a reboot or a crash the number may
-        belong to anything else, which is never signalled."""
+        start time, an `mlflow server`); after a reboot or a crash the number may belong to
+        anything else, which is never signalled."""
         try:
             recorded = json.loads(self.pid_file.read_text())
             pid = int(recorded["pid"])
@@ -156,20 +154,12 @@ class MlflowServer:
 
 def _identity(pid: int) -> dict:
     """What tells this process apart from a later one with the same number."""
-    stat = proc_stat(pid)
-    try:
-        boot = _BOOT_ID.read_text().strip()
-    except OSError:
-        boot = ""
-    return {"pid": pid, "start": stat[_START_TIME_FIELD] if len(stat) > _START_TIME_FIELD else None, "boot": boot}
+    return {"pid": pid, "started": started_at(pid)}
 
 
 def _is_mlflow_server(pid: int) -> bool:
-    try:
-        arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return any(a.endswith(b"mlflow") for a in arguments) and b"server" in arguments
+    arguments = command_line(pid)
+    return any(a.endswith("mlflow") for a in arguments) and "server" in arguments
 
 
 def _running(pid: int) -> bool:

@@ -3,15 +3,15 @@ proxies artifacts: what a team member sees from another machine."""
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 from mlflow import MlflowClient
 
 from pipeline import PROJECT_ROOT
 from pipeline.data import load_splits
-from pipeline.processes import proc_stat
+from pipeline.processes import command_line
 from tests.tracking.conftest import only_run, tracked_config, train
 
 pytestmark = pytest.mark.heavy
@@ -87,17 +87,17 @@ def test_three_processes_opening_a_new_postgresql_store_at_once_all_succeed(runn
 def test_the_server_runs_without_mlflows_job_runner(running_stack):
     """`tracking.server.job_execution: false`: no GenAI job runner or huey consumers start."""
     group = running_stack.stack.mlflow.pid()
-    commands = [_command_line(proc) for proc in Path("/proc").glob("[0-9]*")
-                if proc_stat(int(proc.name))[2:3] == [str(group)]]
+    commands = [" ".join(command_line(process.pid)) for process in psutil.process_iter()
+                if _group(process.pid) == group]
     assert any("mlflow server" in command for command in commands), commands
     assert not [command for command in commands if "huey" in command or "_job_runner" in command]
 
 
-def _command_line(proc: Path) -> str:
+def _group(pid: int) -> int | None:
     try:
-        return (proc / "cmdline").read_text().replace("\0", " ")
-    except OSError:   # the process has gone meanwhile
-        return ""
+        return os.getpgid(pid)
+    except ProcessLookupError:   # the process has gone meanwhile
+        return None
 
 
 def test_a_new_password_replaces_the_old_one(running_stack, monkeypatch):
