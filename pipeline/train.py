@@ -15,6 +15,7 @@ from omegaconf import DictConfig  # noqa: E402
 import pipeline.config  # noqa: E402,F401  (registers schemas and resolvers)
 from pipeline import PROJECT_ROOT  # noqa: E402
 from pipeline.config.choices import unknown_choice  # noqa: E402
+from pipeline.config.compose import override_error  # noqa: E402
 from pipeline.config.secrets import take_secrets  # noqa: E402
 from pipeline.interruption import exits_on_interrupt  # noqa: E402
 
@@ -30,7 +31,7 @@ def main(cfg: DictConfig) -> float | tuple[float, ...]:
 
 def cli() -> None:
     sys.argv[1:] = take_secrets(sys.argv[1:])   # before Hydra records the overrides anywhere
-    error = unknown_choice(sys.argv[1:])
+    error = unknown_choice(sys.argv[1:]) or override_error(sys.argv[1:])
     if error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

@@ -16,6 +16,12 @@ from pipeline import PROJECT_ROOT
 from pipeline.first_use import file_lock
 from pipeline.config.compose import compose_config  # noqa: F401  (re-exported for the tests)
 
+# MLflow's own variables choose the store and the experiment (conf/tracking/mlflow.yaml): the
+# tests choose theirs, whatever the developer's shell has set. Children inherit this.
+for _variable in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_TRACKING_USERNAME",
+                  "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_SERVER_CERT_PATH", "PGPASSWORD"):
+    os.environ.pop(_variable, None)
+
 
 def isolated_overrides(tmp: Path) -> list[str]:
     """Send every output of a run (Hydra dirs, checkpoints, MLflow store) under `tmp`."""

@@ -4,9 +4,9 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from pipeline.config.validate import ConfigError, validate
+from pipeline.config.validate import ConfigError, check_sampler_extras, validate
 from pipeline.data import DataError
 from pipeline.data.dataset import load_dataset
 
@@ -34,6 +34,10 @@ class ValidateConfig(Callback):
         self._check(config)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        try:
+            check_sampler_extras(OmegaConf.select(config, "hydra.sweeper.sampler._target_", default=None))
+        except ConfigError as error:
+            exit_with_config_error(error)
         self._check(config)
 
     @staticmethod

@@ -23,5 +23,8 @@ def beyond_loopback(address: str) -> bool:
 # land in the same place from `make`, from tests and from Hydra's job directories.
 OmegaConf.register_new_resolver("project_root", lambda: str(PROJECT_ROOT), replace=True)
 OmegaConf.register_new_resolver("beyond_loopback", beyond_loopback, replace=True)
+# `${server_or:URI,DEFAULT}`: URI when it is a tracking server (it serves its own UI), else DEFAULT.
+OmegaConf.register_new_resolver("server_or", lambda uri, default: uri if str(uri).startswith(("http://", "https://"))
+                                else default, replace=True)
 # `${choose:COND,A,B}`: A when COND is true, else B (a scheme, an sslmode).
 OmegaConf.register_new_resolver("choose", lambda condition, yes, no: yes if condition else no, replace=True)

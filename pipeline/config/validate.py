@@ -1,4 +1,5 @@
 """Range and consistency checks that types cannot express, run before any work starts."""
+import importlib.util
 import ipaddress
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,6 +13,11 @@ from pipeline.config.choices import group_options
 LOOPS = ("fit", "tape")
 OBJECTIVE_MODES = ("max", "min")
 EXTRA_OBJECTIVES = ("params", "seconds_per_epoch")
+
+
+# Optuna samplers that need packages of their own: the project's extra that installs them.
+SAMPLER_EXTRAS = {"optuna.samplers.CmaEsSampler": ("cmaes", ("cmaes",)),
+                  "optuna.samplers.GPSampler": ("gp", ("torch", "scipy"))}
 
 
 class ConfigError(ValueError):
@@ -84,3 +90,11 @@ def validate_server(server: DictConfig) -> None:
             ipaddress.ip_network(str(cidr))
         except ValueError as error:
             raise ConfigError(f"tracking.server.allow: {error}") from None
+
+
+def check_sampler_extras(sampler_target: str | None) -> None:
+    """A search's sampler finds the packages it needs (before any trial starts)."""
+    extra, modules = SAMPLER_EXTRAS.get(sampler_target, (None, ()))
+    missing = [module for module in modules if importlib.util.find_spec(module) is None]
+    _require(not missing, f"hydra/sweeper/sampler={extra} needs {' and '.join(missing)}: "
+                          f".venv/bin/pip install -e '.[{extra}]'")

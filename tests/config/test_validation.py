@@ -88,8 +88,34 @@ def test_the_app_rejects_bad_values_with_one_line_and_writes_nothing(tmp_path, i
     assert list(tmp_path.iterdir()) == [], "nothing may be written"
 
 
-def test_cli_rejects_a_mistyped_key_before_writing(tmp_path, isolated):
-    result = run_cli("optimizer.momentun=0.9", *isolated, timeout=60)
-    assert result.returncode != 0
-    assert "Key 'momentun' not in 'AdamConfig'" in result.stderr
+@pytest.mark.parametrize("overrides, message", [
+    (["optimizer.momentun=0.9"], "Could not override 'optimizer.momentun': Key 'momentun' not in 'AdamConfig'"),
+    (["trainer.batch_size=abc"], "Error merging override trainer.batch_size=abc: "
+                                 "Value 'abc' of type 'str' could not be converted to Integer"),
+    # A multirun is checked with each sweep's first value.
+    (["-m", "optimizer=sgd,adam", "trainer.epochs=x"], "Error merging override trainer.epochs=x: "
+                                                       "Value 'x' of type 'str' could not be converted to Integer"),
+])
+def test_cli_rejects_a_mistyped_key_or_a_wrong_type_in_one_line_before_writing(tmp_path, isolated, overrides,
+                                                                               message):
+    result = run_cli(*overrides, *isolated, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr == f"error: {message}\n"
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("sampler, extra", [("cmaes", "cmaes"), ("gp", "gp")])
+def test_a_sampler_whose_extra_is_missing_is_one_line_naming_it(sampler, extra, tmp_path):
+    import importlib.util
+
+    from pipeline.config.validate import SAMPLER_EXTRAS
+
+    target = f"optuna.samplers.{'CmaEsSampler' if sampler == 'cmaes' else 'GPSampler'}"
+    missing = [m for m in SAMPLER_EXTRAS[target][1] if importlib.util.find_spec(m) is None]
+    if not missing:
+        pytest.skip(f"the {extra} extra is installed here")
+    result = run_cli("experiments=tune", f"hydra/sweeper/sampler={sampler}", f"paths.output_dir={tmp_path}",
+                     f"tracking.uri=sqlite:///{tmp_path}/mlflow.db", timeout=120)
+    assert result.returncode == 2 and not list(tmp_path.iterdir())
+    assert result.stderr == (f"error: hydra/sweeper/sampler={extra} needs {' and '.join(missing)}: "
+                             f".venv/bin/pip install -e '.[{extra}]'\n")
