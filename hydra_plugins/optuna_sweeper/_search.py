@@ -20,6 +20,7 @@ from omegaconf import DictConfig
 from optuna.trial import Trial, TrialState
 
 from hydra_plugins.optuna_sweeper._budget import FAIL_REASON, claim_trial, fail_trial, reap_dead_trials
+from hydra_plugins.optuna_sweeper._failure_rule import FailureRule
 from hydra_plugins.optuna_sweeper._heartbeat import beats, heartbeat
 from hydra_plugins.optuna_sweeper._job_overrides import param_overrides, trial_overrides
 from hydra_plugins.optuna_sweeper._outcome import finish_trial
@@ -33,7 +34,7 @@ _POLL_S = 1.0   # how often a worker whose budget is spent looks at the trials s
 
 
 class TooManyFailures(HydraException):
-    """More trials failed than `max_failure_rate` allows."""
+    """More trials failed than `max_failure_rate` allows (_failure_rule.py)."""
 
 
 @dataclass
@@ -49,12 +50,13 @@ class Search:
     def __init__(self, study: optuna.Study, storage, space: SearchSpace, sweep_config: DictConfig,
                  launcher: Launcher, validate: Optional[Callable[[Sequence[Sequence[str]]], None]], *,
                  n_trials: int, max_failure_rate: float, max_retry: int,
-                 link: Optional[TrialLinkSettings]):
+                 link: Optional[TrialLinkSettings], batch: int = 1):
         self.study, self.storage, self.space = study, storage, space
         self.sweep_config, self.launcher, self.validate = sweep_config, launcher, validate
         self.n_trials, self.max_retry, self.link = n_trials, max_retry, link
-        self.allowed_failures = max_failure_rate * n_trials
+        self.failure_rule = FailureRule(max_failure_rate, batch, n_trials)
         self.failures: list[str] = []
+        self.too_many_failures = False
         self._lock = threading.Lock()
         # This worker's slots claim one at a time: two slots that both saw room would ask two
         # trials for one place, and the later would be failed as surplus (_budget.py).
@@ -68,10 +70,8 @@ class Search:
             with ThreadPoolExecutor(slots, thread_name_prefix="trial-slot") as pool:
                 for future in [pool.submit(self._slot) for _ in range(slots)]:
                     future.result()
-        if len(self.failures) > self.allowed_failures:
-            raise TooManyFailures(
-                f"{len(self.failures)} trials failed, more than max_failure_rate allows "
-                f"({self.allowed_failures:g} of n_trials={self.n_trials}); last: {self.failures[-1]}")
+        if self.too_many_failures:
+            raise TooManyFailures(f"{self.failure_rule.explain()}; last: {self.failures[-1]}")
 
     def _slot(self) -> None:
         try:
@@ -117,15 +117,17 @@ class Search:
             raise
         state = finish_trial(self.study, self.storage, trial, job_return)
         log.info("Trial %d %s", trial.number, state.name)
-        if state == TrialState.FAIL:
-            self._record_failure(trial)
+        self._record(trial, state)
 
     def _fail_unlaunched(self, trial: Trial, reason: str) -> None:
         fail_trial(self.study, self.storage, trial_id(trial), trial.number, reason)
 
-    def _record_failure(self, trial: Trial) -> None:
-        reason = self.storage.get_trial(trial_id(trial)).user_attrs.get(FAIL_REASON)
+    def _record(self, trial: Trial, state: TrialState) -> None:
+        failed = state == TrialState.FAIL
+        reason = self.storage.get_trial(trial_id(trial)).user_attrs.get(FAIL_REASON) if failed else None
         with self._lock:
-            self.failures.append(f"trial {trial.number}: {reason}")
-            if len(self.failures) > self.allowed_failures:
-                self._stop.set()
+            if failed:
+                self.failures.append(f"trial {trial.number}: {reason}")
+            if self.failure_rule.record(failed):
+                self.too_many_failures = True
+                self._stop.set()   # the other slots finish their current job, then stop

@@ -132,7 +132,7 @@ class OptunaSweeperConf:
     study_name: Optional[str] = None
     n_trials: int = 20             # COMPLETE + PRUNED trials the study ends with, across workers
     n_jobs: int = 2                # concurrent jobs of this worker (launchers that isolate jobs)
-    max_failure_rate: float = 0.0  # stop once this worker's failures exceed this share of n_trials
+    max_failure_rate: float = 0.0  # the old plugin's: share of a batch of n_jobs trials that may fail (1.0: failures never stop it)
     params: Optional[Dict[str, str]] = None
     # [{param: value, ...}, ...]: parameter sets tried first, in order (Optuna's enqueue_trial),
     # keyed like `params`; they count against n_trials; a set already in the study is skipped

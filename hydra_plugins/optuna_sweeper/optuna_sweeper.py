@@ -75,11 +75,12 @@ class OptunaSweeper(Sweeper):
                                      _study.pruner_for_jobs(s.pruner, len(study.directions)))
         elif s.storage is None and s.pruner and s.pruner._target_ != "optuna.pruners.NopPruner":
             log.warning("No storage: jobs cannot reach their trial, so nothing is pruned")
+        slots = self.slots()
         search = Search(study, storage, space, self.config, self.launcher, self.validation(),
                         n_trials=n_trials, max_failure_rate=s.max_failure_rate, max_retry=s.max_retry,
-                        link=link)
+                        link=link, batch=slots)
         try:
-            search.run(self.slots())
+            search.run(slots)
         finally:
             write_results(study, self.config, s.plots)
         return study

@@ -31,11 +31,19 @@ def test_failing_trials_are_failed_with_their_reason_and_the_search_completes(ru
     assert states(sqlite_storage, "test")["COMPLETE"] == 6
 
 
-def test_search_stops_when_failures_exceed_max_failure_rate(run_app, sqlite_storage):
-    with pytest.raises(TooManyFailures, match="max_failure_rate"):
+def test_search_stops_when_a_batch_fails_more_than_max_failure_rate(run_app, sqlite_storage):
+    """One slot (the basic launcher): a batch is one trial, so any failure is 100% of it."""
+    with pytest.raises(TooManyFailures, match=r"1 of the last 1 trials failed, more than max_failure_rate=0.2"):
         run_app(f"hydra.sweeper.storage={sqlite_storage}", "hydra.sweeper.n_trials=10", "fail_above=-5",
                 "hydra.sweeper.max_failure_rate=0.2")
-    assert states(sqlite_storage, "test") == {"FAIL": 3}   # 3 > 0.2 * 10
+    assert states(sqlite_storage, "test") == {"FAIL": 1}
+
+
+def test_at_1_failures_never_stop_the_search_but_n_trials_in_a_row_do(run_app, sqlite_storage):
+    with pytest.raises(TooManyFailures, match="3 trials failed in a row"):
+        run_app(f"hydra.sweeper.storage={sqlite_storage}", "hydra.sweeper.n_trials=3", "fail_above=-5",
+                "hydra.sweeper.max_failure_rate=1.0")
+    assert states(sqlite_storage, "test") == {"FAIL": 3}
 
 
 def test_rerun_resumes_the_study_up_to_n_trials(run_app, sqlite_storage):
