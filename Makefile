@@ -25,7 +25,7 @@ TEST_WORKERS   ?= 2
 PYTEST = $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lock data data-fashion train sweep report tune ui dashboard postgres server server-stop user bench test test-all clean
+.PHONY: help venv lock data data-fashion train sweep report tune ui dashboard postgres chromium server server-stop user bench test test-all clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -103,10 +103,16 @@ report: $(STAMP) ## Compare the latest multirun of EXPERIMENT per arm: table + p
 bench: data ## Benchmarks against baselines measured in the same run (about 30 min; ARGS="--sections throughput"; searches, about 2.5 h: ARGS="--sections search multirun search_parallel")
 	$(BIN)/python -m pipeline.bench $(ARGS)
 
-test: data postgres ## Run the fast test suite (real PostgreSQL and mlflow servers included; TEST_WORKERS=2)
+chromium: ## Install Debian's Chromium with apt where it is missing (as root): the browser check of the UI links
+	@if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then \
+		if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else echo "Chromium is missing (apt-get install chromium): the browser test will skip"; fi; fi
+
+test: data postgres chromium ## Run the fast test suite (real PostgreSQL, mlflow servers and a headless browser included; TEST_WORKERS=2)
 	$(PYTEST) $(ARGS)
 
-test-all: data postgres ## Run every test, slow ones included
+test-all: data postgres chromium ## Run every test, slow ones included
 	$(PYTEST) -m '' $(ARGS)
 
 clean: ## Remove run outputs (keeps the data cache, the MLflow store and the venv)

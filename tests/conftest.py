@@ -8,19 +8,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import pytest
-from mlflow import MlflowClient
-from mlflow.entities import Run
+# MLflow's own variables choose the store and the experiment (conf/tracking/mlflow.yaml, read
+# once, when pipeline.config is first imported): the tests choose theirs, whatever the
+# developer's shell has set. Children inherit this.
+MLFLOW_CHOICES = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME")
+for _variable in (*MLFLOW_CHOICES, "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD",
+                  "MLFLOW_TRACKING_SERVER_CERT_PATH", "PGPASSWORD"):
+    os.environ.pop(_variable, None)
+
+
+def child_environment(**variables: str) -> dict[str, str]:
+    """This process's environment for a child, without the store MLflow's `set_tracking_uri`
+    wrote into it (an in-process test's), plus `variables`."""
+    return {**{k: v for k, v in os.environ.items() if k not in MLFLOW_CHOICES}, **variables}
+
+import pytest  # noqa: E402
+from mlflow import MlflowClient  # noqa: E402
+from mlflow.entities import Run  # noqa: E402
 
 from pipeline import PROJECT_ROOT
 from pipeline.first_use import file_lock
 from pipeline.config.compose import compose_config  # noqa: F401  (re-exported for the tests)
-
-# MLflow's own variables choose the store and the experiment (conf/tracking/mlflow.yaml): the
-# tests choose theirs, whatever the developer's shell has set. Children inherit this.
-for _variable in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_TRACKING_USERNAME",
-                  "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_SERVER_CERT_PATH", "PGPASSWORD"):
-    os.environ.pop(_variable, None)
 
 
 def isolated_overrides(tmp: Path) -> list[str]:
@@ -30,7 +38,7 @@ def isolated_overrides(tmp: Path) -> list[str]:
 
 
 def run_cli(*args: str, timeout: float = 300, **popen) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = {**popen.pop("env", child_environment()), "TF_CPP_MIN_LOG_LEVEL": "2"}
     return subprocess.run([sys.executable, "-m", "pipeline.train", *args], cwd=PROJECT_ROOT,
                           capture_output=True, text=True, timeout=timeout, env=env, **popen)
 

@@ -40,9 +40,12 @@ def test_an_exited_child_not_reaped_yet_has_stopped():
 def test_a_process_is_told_apart_from_a_later_one_by_its_start_time_and_command():
     first = subprocess.Popen(["sleep", "30"])
     try:
+        deadline = time.monotonic() + 10
+        while command_line(first.pid) != ["sleep", "30"]:   # until the child has exec'd
+            assert time.monotonic() < deadline, command_line(first.pid)
+            time.sleep(0.02)
         started = started_at(first.pid)
         assert started is not None and abs(started - time.time()) < 60
-        assert command_line(first.pid) == ["sleep", "30"]
     finally:
         first.kill()
         first.wait()

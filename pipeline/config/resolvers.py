@@ -1,5 +1,6 @@
 """OmegaConf resolvers the configs use."""
 import ipaddress
+import os
 
 from omegaconf import OmegaConf
 
@@ -19,10 +20,18 @@ def beyond_loopback(address: str) -> bool:
         return True   # a DNS name, or '' / '*' (every interface)
 
 
+# MLflow's own variables as this process found them: MLflow's `set_tracking_uri` writes
+# MLFLOW_TRACKING_URI into the environment (for its subprocesses), so reading it later would
+# give the last store this process used rather than the user's choice.
+MLFLOW_ENVIRONMENT = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME")}
+
 # `${project_root:}`: absolute, whatever the working directory, so stores and caches
 # land in the same place from `make`, from tests and from Hydra's job directories.
 OmegaConf.register_new_resolver("project_root", lambda: str(PROJECT_ROOT), replace=True)
 OmegaConf.register_new_resolver("beyond_loopback", beyond_loopback, replace=True)
+# `${mlflow_env:NAME,DEFAULT}`: MLflow's variable NAME as the process started with it, else DEFAULT.
+OmegaConf.register_new_resolver("mlflow_env", lambda name, default: MLFLOW_ENVIRONMENT.get(name) or default,
+                                replace=True)
 # `${server_or:URI,DEFAULT}`: URI when it is a tracking server (it serves its own UI), else DEFAULT.
 OmegaConf.register_new_resolver("server_or", lambda uri, default: uri if str(uri).startswith(("http://", "https://"))
                                 else default, replace=True)

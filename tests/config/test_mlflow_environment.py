@@ -1,43 +1,70 @@
 """MLflow's own variables choose the store and the experiment, for every command; an explicit
-override still wins."""
+override still wins. They are read as the process starts (MLflow's `set_tracking_uri` writes
+MLFLOW_TRACKING_URI itself), so each case composes in a fresh process."""
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 
-from tests.conftest import compose_config, run_cli
+from pipeline import PROJECT_ROOT
+from tests.conftest import child_environment, run_cli
+
+COMPOSE = ("import json, sys; from pipeline.config.compose import compose_config; "
+           "t = compose_config(*sys.argv[1:]).tracking; "
+           "print(json.dumps([t.uri, t.experiment_name, t.ui_url]))")
+
+
+def composed(*overrides: str, **variables: str) -> list[str]:
+    result = subprocess.run([sys.executable, "-c", COMPOSE, *overrides], cwd=PROJECT_ROOT, capture_output=True,
+                            text=True, timeout=120, env=child_environment(**variables))
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
 
 
 @pytest.fixture
-def mlflow_environment(monkeypatch, tmp_path):
-    uri = f"sqlite:///{tmp_path}/elsewhere.db"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "from-the-environment")
-    return uri
+def elsewhere(tmp_path):
+    return {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/elsewhere.db", "MLFLOW_EXPERIMENT_NAME": "from-the-environment"}
 
 
-def test_the_variables_choose_the_store_and_the_experiment_even_of_a_named_experiment(mlflow_environment):
-    for overrides in ((), ("experiments=tune",), ("experiments=optimizers",), ("+search=default",)):
-        tracking = compose_config(*overrides).tracking
-        assert (tracking.uri, tracking.experiment_name) == (mlflow_environment, "from-the-environment")
-        assert tracking.ui_url == "http://127.0.0.1:5000"   # a database store: make ui serves it
+@pytest.mark.parametrize("overrides", [(), ("experiments=tune",), ("+search=default",)])
+def test_the_variables_choose_the_store_and_the_experiment_even_of_a_named_experiment(elsewhere, overrides):
+    assert composed(*overrides, **elsewhere) == [elsewhere["MLFLOW_TRACKING_URI"], "from-the-environment",
+                                                 "http://127.0.0.1:5000"]   # a database store: make ui serves it
 
 
-def test_an_explicit_override_still_wins(mlflow_environment):
-    tracking = compose_config("experiments=tune", "tracking.uri=sqlite:////tmp/x.db",
-                              "tracking.experiment_name=mine").tracking
-    assert (tracking.uri, tracking.experiment_name) == ("sqlite:////tmp/x.db", "mine")
+def test_an_explicit_override_still_wins_and_unset_they_change_nothing(elsewhere):
+    uri, experiment, _ = composed("experiments=tune", "tracking.uri=sqlite:////tmp/x.db",
+                                  "tracking.experiment_name=mine", **elsewhere)
+    assert (uri, experiment) == ("sqlite:////tmp/x.db", "mine")
+    uri, experiment, _ = composed("experiments=tune")
+    assert uri == f"sqlite:///{PROJECT_ROOT}/mlruns/mlflow.db" and experiment == "tune"
 
 
-def test_a_tracking_server_in_the_variable_is_also_the_ui(monkeypatch):
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", "https://mlflow.example.org")
-    assert compose_config().tracking.ui_url == "https://mlflow.example.org"
+def test_a_tracking_server_in_the_variable_is_also_the_ui():
+    assert composed(MLFLOW_TRACKING_URI="https://mlflow.example.org")[2] == "https://mlflow.example.org"
 
 
-def test_unset_they_change_nothing():
-    tracking = compose_config("experiments=tune").tracking
-    assert tracking.uri.endswith("/mlruns/mlflow.db") and tracking.experiment_name == "tune"
-
-
-def test_a_command_reads_them_too(mlflow_environment):
-    """What `python -m pipeline.train` itself resolves (a child process inherits the variables)."""
-    result = run_cli("--cfg", "job", "--resolve", "--package", "tracking", timeout=120)
+def test_a_command_reads_them_too(elsewhere):
+    """What `python -m pipeline.train` itself resolves."""
+    result = run_cli("--cfg", "job", "--resolve", "--package", "tracking", timeout=120,
+                     env=child_environment(**elsewhere))
     assert result.returncode == 0, result.stderr
-    assert f"uri: {mlflow_environment}" in result.stdout and "experiment_name: from-the-environment" in result.stdout
+    assert f"uri: {elsewhere['MLFLOW_TRACKING_URI']}" in result.stdout
+    assert "experiment_name: from-the-environment" in result.stdout
+
+
+def test_what_mlflow_writes_into_the_environment_later_changes_nothing(tmp_path):
+    """`mlflow.set_tracking_uri` sets MLFLOW_TRACKING_URI for MLflow's subprocesses; the config
+    keeps the user's choice."""
+    from tests.conftest import compose_config
+
+    import mlflow
+
+    before = compose_config().tracking.uri
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/other.db")
+    try:
+        assert os.environ["MLFLOW_TRACKING_URI"].endswith("other.db") and compose_config().tracking.uri == before
+    finally:
+        mlflow.set_tracking_uri(None)

@@ -1,17 +1,21 @@
-"""The comparison link a multirun prints opens MLflow's comparison page of its runs, in a real
-browser, on the server `make ui` starts. Needs Debian's `chromium` (apt-get install chromium)."""
+"""The comparison link `make ui` prints opens MLflow's comparison page of the multirun's runs,
+in a real browser, on the server `make ui` starts. Needs Debian's `chromium`, which `make test`
+installs where apt works as root."""
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
-from mlflow import MlflowClient
 from tests.servers import free_port, wait_until_healthy
 
 from pipeline import PROJECT_ROOT
+
+pytestmark = pytest.mark.heavy   # a server and a browser
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # Headless, and nothing that reaches beyond the loopback server.
@@ -34,40 +38,36 @@ def rendered_page(url: str, profile: Path, budget_ms: int) -> str:
     return result.stdout
 
 
-@pytest.mark.slow  # ~1-2 min: a two-job smoke multirun, the server's start, the page's render
-def test_printed_compare_link_shows_the_multiruns_runs(tmp_path):
+@pytest.fixture
+def ui_server(smoke_store, tmp_path):
+    """`make ui` on the shared multirun store: it prints the store's links, then becomes the
+    server; yields its URL and what it printed."""
     if CHROMIUM is None:
-        pytest.skip("chromium is not installed (apt-get install chromium)")
+        pytest.skip("chromium is not installed (make test installs it where apt works as root)")
     ui_url = f"http://127.0.0.1:{free_port()}"
-    overrides = [f"paths.output_dir={tmp_path}/outputs", f"paths.mlruns_dir={tmp_path}/mlruns",
-                 "tracking.experiment_name=ui-links", f"tracking.ui_url={ui_url}"]
-    sweep = subprocess.run([sys.executable, "-m", "pipeline.train", "-m", "optimizer=sgd,adam", "trainer=smoke",
-                            "tracking.log_model=false", "tracking.log_checkpoints=false", *overrides],
-                           cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
-                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
-    assert sweep.returncode == 0, sweep.stderr[-2000:]
-    compare = printed_link(sweep.stdout, "compare")
-
-    client = MlflowClient(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
-    experiment = client.get_experiment_by_name("ui-links")
-    children = client.search_runs([experiment.experiment_id], "tags.mlflow.parentRunId != ''")
-    names = {run.info.run_name for run in children}
-    assert len(names) == 2
-
-    # make ui: prints the store's links, then becomes the server.
     ui_output = tmp_path / "ui.out"
     with open(ui_output, "w") as out:
-        server = subprocess.Popen([sys.executable, "-m", "pipeline.tracking.ui", *overrides], cwd=PROJECT_ROOT,
+        server = subprocess.Popen([sys.executable, "-m", "pipeline.tracking.ui", *smoke_store.overrides,
+                                   f"tracking.ui_url={ui_url}"], cwd=PROJECT_ROOT,
                                   stdout=out, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         wait_until_healthy(ui_url, server)
-        assert printed_link(ui_output.read_text(), "compare") == compare
-        for attempt, budget in enumerate(RENDER_BUDGETS_MS):
-            page = rendered_page(compare, tmp_path / f"profile-{attempt}", budget)
-            if all(name in page for name in names):
-                break
-        assert all(name in page for name in names), f"{sorted(names)} not in the rendered page"
-        assert "Comparing 2 Runs" in page
+        yield ui_url, ui_output.read_text()
     finally:
         os.killpg(server.pid, signal.SIGTERM)   # the server and its workers
         server.wait(timeout=30)
+
+
+def test_printed_compare_link_shows_the_multiruns_runs(smoke_store, ui_server, tmp_path):
+    ui_url, printed = ui_server
+    compare = printed_link(printed, "compare")
+    assert compare.startswith(f"{ui_url}/#/compare-runs?runs=")
+    run_ids = json.loads(unquote(compare.split("runs=", 1)[1].split("&", 1)[0]))
+    names = {smoke_store.client.get_run(run_id).info.run_name for run_id in run_ids}
+    assert run_ids and len(names) >= 2
+    for attempt, budget in enumerate(RENDER_BUDGETS_MS):
+        page = rendered_page(compare, tmp_path / f"profile-{attempt}", budget)
+        if all(name in page for name in names):
+            break
+    assert all(name in page for name in names), f"{sorted(names)} not in the rendered page"
+    assert f"Comparing {len(run_ids)} Runs" in page
