@@ -12,11 +12,18 @@ is imported, since both read their log levels once, on import.
 """
 import logging
 import os
+import re
+import signal
+import subprocess
 import sys
 import warnings
 from contextlib import contextmanager
+from typing import IO, Iterable
 
 LIBRARY_LOGS_ENV = "PIPELINE_LIBRARY_LOGS"
+# absl's line prefix (I1123, W0000, E..., F...): TensorFlow's C++ start-up lines in a server
+# process that imports it, which no log level silences (see above).
+ABSL_LINE = re.compile(r"^[IWEF]\d{4} ")
 # TF_CPP_MIN_LOG_LEVEL=2: TensorFlow's C++ INFO and WARNING lines go; its errors stay. With a
 # tracking server MLflow also prints "View run ... at" after every run (the pipeline prints its
 # own line) and download progress bars (`make serve`).
@@ -71,3 +78,29 @@ def import_tensorflow() -> None:
     with _stderr_descriptor_silenced():
         import tensorflow as tf
         tf.config.list_physical_devices()
+
+
+def without_library_lines(lines: Iterable[str], out: IO[str]) -> None:
+    """Copy `lines` to `out`, less absl's (unless library logs are wanted)."""
+    keep_all = library_logs_wanted()
+    for line in lines:
+        if keep_all or not ABSL_LINE.match(line):
+            out.write(line)
+            out.flush()
+
+
+def run_quietly(command: list[str], env: dict[str, str]) -> int:
+    """Run a server `command` in a session of its own, its stderr without absl's lines; Ctrl-C
+    and SIGTERM reach all of its processes. Returns its exit status."""
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+    def forward(number, _frame):
+        try:
+            os.killpg(process.pid, number)
+        except ProcessLookupError:
+            pass
+
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, forward)
+    without_library_lines(process.stderr, sys.stderr)
+    return process.wait()

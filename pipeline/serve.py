@@ -4,8 +4,9 @@ model over HTTP, with MLflow's model server in this environment (`--env-manager 
 Without `--model` it serves the model of the latest finished run of the configured experiment;
 a run id serves that run's model, and any MLflow model URI (`models:/NAME@ALIAS`,
 `models:/m-...`, `runs:/ID/model`) is served as it is. The store is the training config's
-`tracking.uri`, so the same overrides that trained a model find it. The process becomes the
-server: no TensorFlow here, the server imports it once, to load the model.
+`tracking.uri`, so the same overrides that trained a model find it. The server runs as a child
+whose error stream loses TensorFlow's C++ start-up lines: no TensorFlow here, the server
+imports it once, to load the model.
 """
 import argparse
 import os
@@ -14,7 +15,7 @@ import sys
 
 from pipeline.config import ConfigError
 from pipeline.config.compose import compose_user_config
-from pipeline.console import quiet_libraries
+from pipeline.console import quiet_libraries, run_quietly
 from pipeline.tracking.credentials import use_stack_server
 
 DEFAULT_HOST = "127.0.0.1"
@@ -79,12 +80,11 @@ def main(argv: list[str]) -> int:
     print(f"serving {uri} at http://{args.host}:{args.port}/invocations (store {tracking.uri})", flush=True)
     bin_dir = os.path.dirname(sys.executable)
     mlflow = shutil.which("mlflow", path=bin_dir) or "mlflow"
-    os.environ["MLFLOW_TRACKING_URI"] = tracking.uri   # resolves models:/ and runs:/ URIs
-    # MLflow starts `uvicorn` by name: this environment's, even when it is not activated.
-    os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
-    os.execv(mlflow, [mlflow, "models", "serve", "--model-uri", uri, "--env-manager", "local",
-                      "--host", args.host, "--port", str(args.port)])
-    return 0   # not reached: the server replaced this process
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking.uri,   # resolves models:/ and runs:/ URIs
+           # MLflow starts `uvicorn` by name: this environment's, even when it is not activated.
+           "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")])}
+    return run_quietly([mlflow, "models", "serve", "--model-uri", uri, "--env-manager", "local",
+                        "--host", args.host, "--port", str(args.port)], env)
 
 
 def cli() -> None:

@@ -53,3 +53,23 @@ def test_the_switch_brings_the_library_lines_back(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert TF_CPP_LINE.search(result.stderr)
     assert "The specified dataset source can be interpreted in multiple ways" in result.stderr
+
+
+def test_a_servers_error_stream_loses_abseils_lines_only(monkeypatch):
+    """What `make serve` shows of the model server's stderr: its own lines, not TensorFlow's C++ start-up."""
+    import io
+
+    from pipeline.console import without_library_lines
+
+    monkeypatch.delenv(LIBRARY_LOGS_ENV, raising=False)
+    lines = ["I0000 00:00:1764651234.1 123 cpu_feature_guard.cc:210] This TensorFlow binary is optimized\n",
+             "INFO:     Uvicorn running on http://127.0.0.1:5002\n",
+             "W0000 00:00:1764651234.2 123 gpu_device.cc:2342] Cannot dlopen some GPU libraries.\n",
+             "Error: Invalid input\n"]
+    out = io.StringIO()
+    without_library_lines(lines, out)
+    assert out.getvalue() == lines[1] + lines[3]
+    monkeypatch.setenv(LIBRARY_LOGS_ENV, "1")
+    out = io.StringIO()
+    without_library_lines(lines, out)
+    assert out.getvalue() == "".join(lines)

@@ -12,6 +12,7 @@ from tests.tracking.conftest import REGISTERED_NAME, tracked_config
 from tests.servers import free_port, wait_until_healthy
 
 from pipeline import PROJECT_ROOT
+from tests.test_console import TF_CPP_LINE
 from pipeline.data import load_splits
 from pipeline.serve import ServeError, model_uri
 
@@ -69,8 +70,9 @@ def test_the_model_server_classifies_raw_digits_like_the_pyfunc_model(smoke_run)
         assert digits.dtype == np.uint8 and digits.shape == (DIGITS, 28, 28)
         answer = post_json(f"{url}/invocations", {"inputs": digits.tolist()})
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.terminate()   # SIGTERM: the wrapper passes it on to the server's processes
+        output, _ = server.communicate(timeout=30)
+    assert not TF_CPP_LINE.search(output) and "%|" not in output   # no C++ start-up lines, no progress bars
     served = np.argmax(np.asarray(answer["predictions"]), axis=1)
     mlflow.set_tracking_uri(smoke_run.cfg.tracking.uri)
     in_process = np.argmax(mlflow.pyfunc.load_model(registered).predict(digits), axis=1)
