@@ -11,14 +11,16 @@ import pytest
 from pipeline import PROJECT_ROOT
 from tests.conftest import child_environment, run_cli
 
+# One fresh process composes several override sets (each a JSON list), printing per set
+# [tracking.uri, tracking.experiment_name, tracking.ui_url].
 COMPOSE = ("import json, sys; from pipeline.config.compose import compose_config; "
-           "t = compose_config(*sys.argv[1:]).tracking; "
-           "print(json.dumps([t.uri, t.experiment_name, t.ui_url]))")
+           "tracking = [compose_config(*json.loads(a)).tracking for a in sys.argv[1:]]; "
+           "print(json.dumps([[t.uri, t.experiment_name, t.ui_url] for t in tracking]))")
 
 
-def composed(*overrides: str, **variables: str) -> list[str]:
-    result = subprocess.run([sys.executable, "-c", COMPOSE, *overrides], cwd=PROJECT_ROOT, capture_output=True,
-                            text=True, timeout=120, env=child_environment(**variables))
+def composed(*cases: list[str], **variables: str) -> list[list[str]]:
+    result = subprocess.run([sys.executable, "-c", COMPOSE, *map(json.dumps, cases)], cwd=PROJECT_ROOT,
+                            capture_output=True, text=True, timeout=120, env=child_environment(**variables))
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -28,22 +30,20 @@ def elsewhere(tmp_path):
     return {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/elsewhere.db", "MLFLOW_EXPERIMENT_NAME": "from-the-environment"}
 
 
-@pytest.mark.parametrize("overrides", [(), ("experiments=tune",), ("+search=default",)])
-def test_the_variables_choose_the_store_and_the_experiment_even_of_a_named_experiment(elsewhere, overrides):
-    assert composed(*overrides, **elsewhere) == [elsewhere["MLFLOW_TRACKING_URI"], "from-the-environment",
-                                                 "http://127.0.0.1:5000"]   # a database store: make ui serves it
+def test_the_variables_choose_the_store_and_the_experiment_even_of_a_named_experiment(elsewhere):
+    chosen = [elsewhere["MLFLOW_TRACKING_URI"], "from-the-environment", "http://127.0.0.1:5000"]   # make ui serves it
+    plain, tune, search, overridden = composed(
+        [], ["experiments=tune"], ["+search=default"],
+        ["experiments=tune", "tracking.uri=sqlite:////tmp/x.db", "tracking.experiment_name=mine"], **elsewhere)
+    assert plain == tune == search == chosen
+    assert overridden[:2] == ["sqlite:////tmp/x.db", "mine"]   # an explicit override still wins
 
 
-def test_an_explicit_override_still_wins_and_unset_they_change_nothing(elsewhere):
-    uri, experiment, _ = composed("experiments=tune", "tracking.uri=sqlite:////tmp/x.db",
-                                  "tracking.experiment_name=mine", **elsewhere)
-    assert (uri, experiment) == ("sqlite:////tmp/x.db", "mine")
-    uri, experiment, _ = composed("experiments=tune")
+def test_unset_they_change_nothing_and_a_server_in_them_is_also_the_ui():
+    ((uri, experiment, _),) = composed(["experiments=tune"])
     assert uri == f"sqlite:///{PROJECT_ROOT}/mlruns/mlflow.db" and experiment == "tune"
-
-
-def test_a_tracking_server_in_the_variable_is_also_the_ui():
-    assert composed(MLFLOW_TRACKING_URI="https://mlflow.example.org")[2] == "https://mlflow.example.org"
+    ((_, _, ui_url),) = composed([], MLFLOW_TRACKING_URI="https://mlflow.example.org")
+    assert ui_url == "https://mlflow.example.org"
 
 
 def test_a_command_reads_them_too(elsewhere):
