@@ -1,4 +1,5 @@
-# Every user-facing command. `make` (or `make help`) lists them.
+# Every user-facing command. `make` (or `make help`) lists them. Commands that take ARGS are
+# not echoed: ARGS may hold `tracking.server.password=...`.
 # The first target that needs it creates .venv and installs the project into it.
 
 PYTHON ?= python3
@@ -56,14 +57,14 @@ data-fashion: $(STAMP) ## Install Debian's Fashion-MNIST where apt works, then c
 	$(BIN)/python -m pipeline.data fashion_mnist
 
 train: data ## Train the seed convnet with Adam on MNIST (extra overrides: ARGS="optimizer=sgd ...")
-	$(BIN)/python -m pipeline.train $(ARGS)
+	@$(BIN)/python -m pipeline.train $(ARGS)
 
 ui: $(STAMP) ## Print links to each experiment's runs, then serve the MLflow UI (tracking.ui_url; PORT=5050; ARGS=overrides)
 	@$(BIN)/python -m pipeline.tracking.ui $(if $(PORT),tracking.ui_url=http://127.0.0.1:$(PORT)) $(ARGS)
 
 .PHONY: serve
 serve: $(STAMP) ## Serve a trained model over HTTP on 127.0.0.1:SERVE_PORT (MODEL=run id or models:/NAME@ALIAS; default: the latest)
-	$(BIN)/python -m pipeline.serve $(if $(MODEL),--model $(MODEL)) --port $(SERVE_PORT) $(ARGS)
+	@$(BIN)/python -m pipeline.serve $(if $(MODEL),--model $(MODEL)) --port $(SERVE_PORT) $(ARGS)
 
 # Workers share one Optuna study and one MLflow parent run; each gets its own sampler seed.
 tune: data ## Run the default Optuna search, resumable (WORKERS=2: more workers on its storage; ARGS=overrides)
@@ -85,20 +86,20 @@ postgres: ## Install PostgreSQL's programs with apt where they are missing (as r
 		else echo "PostgreSQL is missing (apt-get install postgresql): the team stack and its tests need it"; fi; fi
 
 server: $(STAMP) postgres ## Start the team stack: PostgreSQL + mlflow server with accounts, TLS beyond loopback (conf/tracking/server.yaml; ARGS=overrides)
-	$(BIN)/python -m pipeline.stack start $(ARGS)
+	@$(BIN)/python -m pipeline.stack start $(ARGS)
 
 server-stop: $(STAMP) ## Stop the team stack (its data stays in .stack/)
-	$(BIN)/python -m pipeline.stack stop $(ARGS)
+	@$(BIN)/python -m pipeline.stack stop $(ARGS)
 
 # The new account's password goes to an owner-only file under .stack/secrets/users/, never to the terminal.
 user: $(STAMP) ## Add an MLflow account to the running stack (NAME=alice ROLE=reader|editor; ARGS=overrides)
-	$(BIN)/python -m pipeline.stack add-user $(NAME) --role $(ROLE) $(ARGS)
+	@$(BIN)/python -m pipeline.stack add-user $(NAME) --role $(ROLE) $(ARGS)
 
 sweep: data ## Run a named experiment as a multirun (EXPERIMENT=optimizers; see experiments/; ARGS=overrides)
-	$(BIN)/python -m pipeline.train experiments=$(EXPERIMENT) $(ARGS)
+	@$(BIN)/python -m pipeline.train experiments=$(EXPERIMENT) $(ARGS)
 
 report: $(STAMP) ## Compare the latest multirun of EXPERIMENT per arm: table + plots in outputs/reports/ (ARGS="--all --target 0.98")
-	$(BIN)/python -m pipeline.report $(EXPERIMENT) $(ARGS)
+	@$(BIN)/python -m pipeline.report $(EXPERIMENT) $(ARGS)
 
 bench: data ## Benchmarks against baselines measured in the same run (about 30 min; ARGS="--sections throughput"; searches, about 2.5 h: ARGS="--sections search multirun search_parallel")
 	$(BIN)/python -m pipeline.bench $(ARGS)

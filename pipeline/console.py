@@ -92,15 +92,22 @@ def without_library_lines(lines: Iterable[str], out: IO[str]) -> None:
 def run_quietly(command: list[str], env: dict[str, str]) -> int:
     """Run a server `command` in a session of its own, its stderr without absl's lines; Ctrl-C
     and SIGTERM reach all of its processes. Returns its exit status."""
-    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    started: list[subprocess.Popen] = []
+    pending: list[int] = []   # a signal that came before the server had started
 
     def forward(number, _frame):
+        if not started:
+            pending.append(number)
+            return
         try:
-            os.killpg(process.pid, number)
+            os.killpg(started[0].pid, number)
         except ProcessLookupError:
             pass
 
-    for number in (signal.SIGINT, signal.SIGTERM):
+    for number in (signal.SIGINT, signal.SIGTERM):   # before the start: no signal is lost
         signal.signal(number, forward)
-    without_library_lines(process.stderr, sys.stderr)
-    return process.wait()
+    started.append(subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True))
+    for number in pending:
+        forward(number, None)
+    without_library_lines(started[0].stderr, sys.stderr)
+    return started[0].wait()

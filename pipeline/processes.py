@@ -15,9 +15,10 @@ def process_running(pid: int) -> bool:
 
 
 def started_at(pid: int) -> float | None:
-    """When `pid` started (seconds since the epoch, as psutil reports it); None once it has gone."""
+    """When `pid` started, in seconds since this machine booted; None once it has gone. psutil's
+    create_time adds the boot time, which moves when the clock is stepped: the difference does not."""
     try:
-        return psutil.Process(pid).create_time()
+        return psutil.Process(pid).create_time() - psutil.boot_time()
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return None
 

@@ -5,6 +5,7 @@ import os
 from omegaconf import OmegaConf
 
 from pipeline import PROJECT_ROOT
+from pipeline.config.secrets import take_url_password
 
 LOOPBACK_NAMES = ("localhost",)
 
@@ -23,7 +24,11 @@ def beyond_loopback(address: str) -> bool:
 # MLflow's own variables as this process found them: MLflow's `set_tracking_uri` writes
 # MLFLOW_TRACKING_URI into the environment (for its subprocesses), so reading it later would
 # give the last store this process used rather than the user's choice.
+# A PostgreSQL password in the URI goes to PGPASSWORD, as on a command line (config/secrets.py):
+# the URI is printed and logged.
 MLFLOW_ENVIRONMENT = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME")}
+if MLFLOW_ENVIRONMENT["MLFLOW_TRACKING_URI"]:
+    MLFLOW_ENVIRONMENT["MLFLOW_TRACKING_URI"] = take_url_password(MLFLOW_ENVIRONMENT["MLFLOW_TRACKING_URI"])
 
 # `${project_root:}`: absolute, whatever the working directory, so stores and caches
 # land in the same place from `make`, from tests and from Hydra's job directories.

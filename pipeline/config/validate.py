@@ -1,12 +1,14 @@
 """Range and consistency checks that types cannot express, run before any work starts."""
 import importlib.util
 import ipaddress
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from omegaconf import DictConfig
 
 from pipeline.config.choices import group_options
+from pipeline.config.resolvers import beyond_loopback
 
 # Values that name code rather than a config file; the group options (data, model,
 # optimizer, schedule) are the files in conf/, read by `group_options`.
@@ -14,6 +16,9 @@ LOOPS = ("fit", "tape")
 OBJECTIVE_MODES = ("max", "min")
 EXTRA_OBJECTIVES = ("params", "seconds_per_epoch")
 
+
+_ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_PG_HBA_KEYWORDS = ("all", "sameuser", "samerole", "samegroup", "replication", "public", "postgres", "mlflow_auth")
 
 # Optuna samplers that need packages of their own: the project's extra that installs them.
 SAMPLER_EXTRAS = {"optuna.samplers.CmaEsSampler": ("cmaes", ("cmaes",)),
@@ -85,6 +90,12 @@ def validate_server(server: DictConfig) -> None:
     # one still here came from a file, which Hydra would copy into every run's outputs.
     _require(server.password is None, "tracking.server.password must not be set in a config file; "
              "give it on the command line or in PGPASSWORD")
+    _require(server.tls or not beyond_loopback(server.listen),
+             f"tracking.server.tls=false with tracking.server.listen={server.listen}: beyond loopback the "
+             "stack's passwords would cross the network in clear")
+    _require(bool(_ROLE_NAME.match(server.user)) and server.user not in _PG_HBA_KEYWORDS,
+             f"tracking.server.user={server.user!r} must be a plain PostgreSQL name (lower-case letters, digits, _) "
+             f"and none of {', '.join(_PG_HBA_KEYWORDS)}")
     for cidr in server.allow:
         try:
             ipaddress.ip_network(str(cidr))

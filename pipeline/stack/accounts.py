@@ -5,6 +5,7 @@ may also write to all of them, through an MLflow role that grants EDIT on every 
 and registered model, present and future.
 """
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from pipeline.stack.secrets import credentials_text
 from pipeline.tracking.credentials import CERT_PATH_ENV, PASSWORD_ENV, USERNAME_ENV, read_credentials_file
 
 ROLES = ("reader", "editor")
+USER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$")
 EDITOR_ROLE = "editor"
 EDITOR_GRANTS = (("experiment", "EDIT"), ("registered_model", "EDIT"))
 WORKSPACE = "default"
@@ -52,17 +54,27 @@ def _editor_role_id(client) -> int:
 
 
 def add_user(stack, tracking: DictConfig, name: str, role: str) -> Path:
-    """A new account with a random password, written to an owner-only credentials file."""
+    """A new account with a random password, written to an owner-only credentials file first:
+    an account is never left with a password nobody has."""
     from mlflow.exceptions import MlflowException
 
+    if not USER_NAME.match(name):
+        raise AccountError(f"user name {name!r}: letters, digits, '.', '_' and '-' only, not first a '.' or '-'")
     client = _admin_client(stack, tracking)
     password = new_secret()
     path = stack.secrets.user_credentials(name)
+    if path.exists():
+        raise AccountError(f"user {name}: {path} exists already")
+    write_private(path, credentials_text(name, password))
+    created = False
     try:
         client.create_user(name, password)
+        created = True
         if role == EDITOR_ROLE:
             client.assign_role(name, _editor_role_id(client))
     except MlflowException as error:
+        if created:
+            client.delete_user(name)
+        path.unlink(missing_ok=True)
         raise AccountError(f"user {name}: {error.message.splitlines()[0]}") from None
-    write_private(path, credentials_text(name, password))
     return path

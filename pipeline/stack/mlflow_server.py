@@ -23,6 +23,9 @@ from pipeline.processes import command_line, process_running, started_at
 from pipeline.stack.files import private_dir, write_private
 from pipeline.stack.postgres import StackError
 
+EVERY_INTERFACE = ("0.0.0.0", "::", "", "*")
+_BOOT_ID = Path("/proc/sys/kernel/random/boot_id")   # a new one at every boot (Linux)
+_SAME_START_S = 0.05   # the start time's float arithmetic, not another process
 START_TIMEOUT_S = 120   # its first start migrates a new database: tens of seconds on 2 cores
 STOP_TIMEOUT_S = 30
 AUTH_CACHE_TTL_S = 60
@@ -59,8 +62,13 @@ class MlflowServer:
         return self.folder / "mlflow.log"
 
     def local_url(self) -> str:
-        host = "127.0.0.1" if self.listen in ("0.0.0.0", "", "*") else self.listen
+        host = "127.0.0.1" if self.listen in EVERY_INTERFACE else self.listen
+        host = f"[{host}]" if ":" in host else host
         return f"{'https' if self.certificate else 'http'}://{host}:{self.port}"
+
+    def own_names(self) -> list[str]:
+        """The address it binds to, when that is one address: its health check dials it."""
+        return [] if self.listen in EVERY_INTERFACE else [self.listen]
 
     def pid(self) -> int | None:
         """The server's pid when the pid file names the very process this stack started (same
@@ -71,7 +79,7 @@ class MlflowServer:
             pid = int(recorded["pid"])
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        if recorded != _identity(pid) or not _is_mlflow_server(pid) or not process_running(pid):
+        if not _same_process(recorded, _identity(pid)) or not _is_mlflow_server(pid) or not process_running(pid):
             return None
         return pid
 
@@ -84,7 +92,7 @@ class MlflowServer:
             return False
 
     def command(self) -> list[str]:
-        names = dict.fromkeys([self.host, "127.0.0.1", "localhost"])
+        names = dict.fromkeys([self.host, *self.own_names(), "127.0.0.1", "localhost"])
         scheme = "https" if self.certificate else "http"
         command = [str(Path(sys.executable).parent / "mlflow"), "server", "--app-name", "basic-auth",
                    "--backend-store-uri", self.backend_store_uri,
@@ -153,8 +161,18 @@ class MlflowServer:
 
 
 def _identity(pid: int) -> dict:
-    """What tells this process apart from a later one with the same number."""
-    return {"pid": pid, "started": started_at(pid)}
+    """What tells this process apart from a later one with the same number, across reboots."""
+    try:
+        boot = _BOOT_ID.read_text().strip()
+    except OSError:
+        boot = ""
+    return {"pid": pid, "boot": boot, "started": started_at(pid)}
+
+
+def _same_process(recorded: dict, now: dict) -> bool:
+    started, current = recorded.get("started"), now["started"]
+    return (recorded.get("pid") == now["pid"] and recorded.get("boot") == now["boot"]
+            and isinstance(started, (int, float)) and current is not None and abs(started - current) < _SAME_START_S)
 
 
 def _is_mlflow_server(pid: int) -> bool:

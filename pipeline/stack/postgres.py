@@ -87,7 +87,9 @@ class Postgres:
         command = [program, *args]
         if os.geteuid() == 0:
             command = ["runuser", "-u", SERVER_USER_AS_ROOT, "--", *command]
-        result = subprocess.run(command, capture_output=True, text=True, **kwargs)
+        # Not the clients' PGPASSWORD: the server would keep it in its environment.
+        env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
+        result = subprocess.run(command, capture_output=True, text=True, env=env, **kwargs)
         if result.returncode != 0:
             last = (result.stderr or result.stdout).strip().splitlines()
             raise StackError(f"{Path(program).name} failed: "
@@ -99,8 +101,8 @@ class Postgres:
         if os.geteuid() != 0:
             return
         account = pwd.getpwnam(SERVER_USER_AS_ROOT)
-        for path in paths:
-            os.chown(path, account.pw_uid, account.pw_gid)
+        for path in paths:   # never through a link the server user may have put there
+            os.chown(path, account.pw_uid, account.pw_gid, follow_symlinks=False)
 
     def _write(self, path: Path, content: bytes | str) -> None:
         """A file of the server's, readable by the server user only."""
@@ -134,8 +136,9 @@ class Postgres:
         self._write(self.data_dir / "stack.conf", settings)
         main_conf = self.data_dir / "postgresql.conf"
         include = "include_if_exists = 'stack.conf'\n"
-        if include not in main_conf.read_text():
-            self._write(main_conf, main_conf.read_text() + include)
+        text = _read_no_link(main_conf)
+        if include not in text:
+            self._write(main_conf, text + include)
         self._write(self.data_dir / "pg_hba.conf", self._hba(access))
 
     def _hba(self, access: list[Access]) -> str:
@@ -212,6 +215,13 @@ class Postgres:
         """A client URL with no password in it: libpq finds it (PGPASSWORD, the passfile)."""
         query = "&".join(f"{key}={value}" for key, value in parameters.items())
         return f"postgresql://{role}@{host}:{self.port}/{database}" + (f"?{query}" if query else "")
+
+
+def _read_no_link(path: Path) -> str:
+    """A file of the server user's folder, read as root: not through a link it may have put there."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(descriptor) as file:
+        return file.read()
 
 
 def _check_identifier(name: str) -> None:

@@ -1,5 +1,6 @@
 """The stack as the config describes it (`tracking.server`): which servers, where, with which
 secrets and certificates, and in which order they start and stop."""
+import getpass
 import grp
 import os
 import time
@@ -41,7 +42,7 @@ class Stack:
         self._make_folder()
         self.secrets.save_database_passwords(passwords)
         if self.certificates:
-            self.certificates.ensure(self.host)
+            self.certificates.ensure(self.host, self.mlflow.own_names())
         if not self.postgres.initialised():
             self.postgres.initialise()
         if not self.postgres.running():
@@ -63,6 +64,11 @@ class Stack:
         is written."""
         saved = self.secrets.database_passwords()
         given = os.environ.get(PASSWORD_ENV)
+        if given is not None and not (given.isascii() and given.isprintable()):
+            raise ConfigError("the stack's password must be printable ASCII")
+        if os.geteuid() != 0 and self.user == getpass.getuser():   # initdb's superuser is named after us
+            raise ConfigError(f"tracking.server.user={self.user} is the name of the account the server runs "
+                              "as (its superuser): choose another name for the clients' role")
         password = given or saved.get(self.user) or self.secrets.new_password()
         if beyond_loopback(self.listen) and (len(password) < MIN_PASSWORD_LENGTH or password in WEAK_PASSWORDS
                                              or password == self.user):

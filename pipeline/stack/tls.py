@@ -33,12 +33,35 @@ class StackCertificates:
     def key(self) -> Path:
         return self.folder / "server.key"
 
-    def ensure(self, host: str) -> None:
-        """A CA (once) and a server certificate for `host` and loopback."""
-        if not self.ca_file.exists():
+    def ensure(self, host: str, other_names: list[str] = ()) -> None:
+        """A CA (once) and a server certificate for `host`, `other_names` and loopback, made
+        again when it lacks a name, nears its end or was signed by another CA."""
+        if not self.ca_file.exists() or _expires_soon(self.ca_file):
             _write_ca(self.folder)
-        if not self.certificate.exists() or host not in names_in(self.certificate):
-            _write_server_certificate(self.folder, host)
+        wanted = [host, *other_names]
+        if (not self.certificate.exists() or not set(wanted) <= names_in(self.certificate)
+                or _expires_soon(self.certificate) or not _signed_by(self.certificate, self.ca_file)):
+            _write_server_certificate(self.folder, wanted)
+
+
+RENEW_BEFORE = datetime.timedelta(days=30)
+
+
+def _load(certificate: Path):
+    from cryptography import x509
+    return x509.load_pem_x509_certificate(certificate.read_bytes())
+
+
+def _expires_soon(certificate: Path) -> bool:
+    return _load(certificate).not_valid_after_utc < datetime.datetime.now(datetime.timezone.utc) + RENEW_BEFORE
+
+
+def _signed_by(certificate: Path, ca_file: Path) -> bool:
+    try:
+        _load(certificate).verify_directly_issued_by(_load(ca_file))
+        return True
+    except (ValueError, TypeError, Exception):   # cryptography's InvalidSignature among them
+        return False
 
 
 def names_in(certificate: Path) -> set[str]:
@@ -96,6 +119,8 @@ def _write_ca(folder: Path) -> None:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mnist-pipeline stack CA")])
     cert = (_builder(name, name, key.public_key(), CA_DAYS)
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            # Python 3.13's default TLS context checks these (VERIFY_X509_STRICT).
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
             .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
                                          data_encipherment=False, key_agreement=False, key_cert_sign=True,
                                          crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
@@ -104,7 +129,7 @@ def _write_ca(folder: Path) -> None:
     write_private(folder / "ca.crt", _pem_cert(cert))
 
 
-def _write_server_certificate(folder: Path, host: str) -> None:
+def _write_server_certificate(folder: Path, hosts: list[str]) -> None:
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -112,12 +137,17 @@ def _write_server_certificate(folder: Path, host: str) -> None:
     ca_key = serialization.load_pem_private_key((folder / "ca.key").read_bytes(), password=None)
     ca_cert = x509.load_pem_x509_certificate((folder / "ca.crt").read_bytes())
     key = _new_key()
-    names = [_subject_name(name) for name in dict.fromkeys([host, *LOOPBACK_NAMES])]
-    cert = (_builder(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]), ca_cert.subject,
+    names = [_subject_name(name) for name in dict.fromkeys([*hosts, *LOOPBACK_NAMES])]
+    cert = (_builder(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]), ca_cert.subject,
                      key.public_key(), SERVER_DAYS)
             .add_extension(x509.SubjectAlternativeName(names), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                                         data_encipherment=False, key_agreement=True, key_cert_sign=False,
+                                         crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), critical=False)
             .sign(ca_key, hashes.SHA256()))
     write_private(folder / "server.key", _pem_key(key))
     write_private(folder / "server.crt", _pem_cert(cert))

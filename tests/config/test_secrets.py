@@ -55,3 +55,40 @@ def test_allow_entries_must_be_networks(allow, message):
     server = compose_config("tracking=server", f"tracking.server.allow={allow}").tracking.server
     with pytest.raises(ConfigError, match=message):
         validate_server(server)
+
+
+@pytest.mark.parametrize("override, kept, password", [
+    ("tracking.optuna_storage=postgresql://u:p@ss@h:5433/db?x=1", "tracking.optuna_storage=postgresql://u@h:5433/db?x=1",
+     "p@ss"),   # an unencoded "@": the password runs to the last one
+    ("tracking.optuna_storage=postgresql://u@h/db?sslmode=require&password=se%40cret",
+     "tracking.optuna_storage=postgresql://u@h/db?sslmode=require", "se@cret"),   # libpq's password parameter
+    ("tracking.server.password='with space'", None, "with space"),   # Hydra's quoting undone
+    ("tracking.server.password=it's", None, "it's"),
+])
+def test_every_form_of_a_typed_password_leaves_the_overrides(override, kept, password):
+    import os
+    assert take_secrets([override]) == ([kept] if kept else []) and os.environ[PASSWORD_ENV] == password
+
+
+def test_a_password_in_mlflows_tracking_uri_variable_leaves_it_too():
+    """The variable is read as the process starts; its URI is printed and logged."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import child_environment
+    code = ("import os; from pipeline.config.compose import compose_config; "
+            "print(compose_config().tracking.uri, os.environ['PGPASSWORD'])")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            env=child_environment(MLFLOW_TRACKING_URI="postgresql://u:s3cret@h:5433/mlflow"))
+    assert result.stdout.split() == ["postgresql://u@h:5433/mlflow", "s3cret"], result.stderr
+
+
+def test_tls_cannot_be_switched_off_beyond_loopback_and_the_role_name_is_plain():
+    server = compose_config("tracking=server", "tracking.server.host=10.0.0.5", "tracking.server.tls=false").tracking.server
+    with pytest.raises(ConfigError, match="in clear"):
+        validate_server(server)
+    validate_server(compose_config("tracking=server", "tracking.server.tls=false").tracking.server)   # loopback: fine
+    for name in ("all", "Mnist", "a-b"):
+        with pytest.raises(ConfigError, match="plain PostgreSQL name"):
+            validate_server(compose_config("tracking=server", f"tracking.server.user={name}").tracking.server)

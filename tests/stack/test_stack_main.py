@@ -34,3 +34,28 @@ def test_allow_entries_that_are_not_networks_are_refused(tmp_path, capsys):
 def test_add_user_needs_a_name_and_a_known_role(capsys):
     assert main(["add-user"]) == 2 and main(["add-user", "bob", "--role", "owner"]) == 2
     assert capsys.readouterr().err == (USAGE + "\n") * 2
+
+
+def test_a_user_name_that_is_not_plain_is_refused_before_anything(tmp_path, capsys):
+    assert main(["add-user", "../../etc/x", f"tracking.server.dir={tmp_path}/stack"]) == 1
+    assert capsys.readouterr().err.startswith("error: user name '../../etc/x': letters, digits")
+    assert not (tmp_path / "stack").exists()
+
+
+def test_the_stacks_certificates_pass_a_strict_x509_check(tmp_path):
+    """Python 3.13's default TLS context is strict (key identifiers, key usage)."""
+    import shutil
+    import subprocess
+
+    import pytest
+
+    from pipeline.stack.tls import StackCertificates, names_in
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    certificates = StackCertificates(tmp_path)
+    certificates.ensure("stack.example.org", ["10.0.0.5"])
+    assert names_in(certificates.certificate) >= {"stack.example.org", "10.0.0.5", "127.0.0.1", "localhost"}
+    result = subprocess.run(["openssl", "verify", "-x509_strict", "-CAfile", str(certificates.ca_file),
+                             str(certificates.certificate)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert {path.stat().st_mode & 0o777 for path in tmp_path.iterdir()} == {0o600}
