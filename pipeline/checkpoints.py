@@ -165,3 +165,8 @@ def claim(source_run: Path, new_run: Path) -> bool:
     with os.fdopen(fd, "w") as handle:
         handle.write(str(Path(new_run).resolve()))
     return True
+
+
+def release(source_run: Path) -> None:
+    """Undo `claim`: the resuming process stopped before it held the run's state."""
+    (checkpoint_dir(source_run) / CLAIM_FILE).unlink(missing_ok=True)

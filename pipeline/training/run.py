@@ -11,7 +11,7 @@ import numpy as np
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from pipeline.checkpoints import (RunState, claim, fingerprint, find_interrupted_run, lease, load_state,
+from pipeline.checkpoints import (RunState, claim, fingerprint, find_interrupted_run, lease, load_state, release,
                                   save_state)
 from pipeline.data import Splits, load_splits
 from pipeline.evaluation import evaluate_probabilities
@@ -64,9 +64,21 @@ def start_or_resume(cfg: DictConfig, run_dir: Path, steps: int) -> tuple[keras.M
     source = resume_source(cfg, run_dir, run_fingerprint)
     if source is not None:
         state = load_state(source)
-        copy_checkpoints(source, run_dir, state.completed_epochs)
-        model = load_checkpoint(run_dir, state.completed_epochs)
-        state = dataclasses.replace(state, status="running", pid=os.getpid())
+        try:
+            copy_checkpoints(source, run_dir, state.completed_epochs)
+            model = load_checkpoint(run_dir, state.completed_epochs)
+            state = dataclasses.replace(state, status="running", pid=os.getpid())
+            save_state(run_dir, state)   # from here on this run is the one to resume
+        except BaseException as error:
+            # Until this run holds the state, the claim would leave nothing resumable.
+            release(source)
+            interrupt = interrupt_behind(error)
+            if interrupt is None:
+                raise
+            status = EXIT_TERMINATED if isinstance(interrupt, Terminated) else EXIT_INTERRUPTED
+            raise TrainingInterrupted(f"stopped while resuming {source} after epoch {state.completed_epochs}; "
+                                      "nothing new was trained; run the same command again to resume it",
+                                      status) from None
         print(f"resuming {source} after epoch {state.completed_epochs}")
         return model, state
     model = build_model(cfg.model)

@@ -103,6 +103,35 @@ def test_resume_can_be_switched_off(tmp_path, monkeypatch):
     assert load_state(runs / "fresh").completed_epochs == 2
 
 
+def test_ctrl_c_while_resuming_leaves_the_run_resumable_and_says_so(tmp_path, monkeypatch):
+    """Between claiming the interrupted run and holding its state (loading the checkpoint takes
+    seconds) a Ctrl-C must not leave a claim that nothing can resume."""
+    from pipeline.interruption import TrainingInterrupted
+    from pipeline.training import run as training_run
+
+    cfg = smoke_config(tmp_path)
+    runs = tmp_path / "outputs"
+    monkeypatch.setattr(training_callbacks.EpochStats, "on_epoch_begin", _interrupt_after_first_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        train_and_evaluate(cfg, runs / "interrupted")
+    monkeypatch.undo()
+
+    def ctrl_c(*args):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(training_run, "load_checkpoint", ctrl_c)
+    with pytest.raises(TrainingInterrupted) as stopped:
+        train_and_evaluate(cfg, runs / "stopped-while-resuming")
+    monkeypatch.undo()
+    assert str(stopped.value) == (f"stopped while resuming {runs / 'interrupted'} after epoch 1; nothing new was "
+                                  "trained; run the same command again to resume it")
+    assert stopped.value.exit_status == 130
+    assert not (runs / "interrupted/checkpoints/resumed_into").exists()
+
+    train_and_evaluate(cfg, runs / "resumed")   # the same command again takes the run
+    assert (runs / "interrupted/checkpoints/resumed_into").read_text() == str((runs / "resumed").resolve())
+    assert load_state(runs / "resumed").completed_epochs == 2
+
+
 def test_resume_from_continues_a_finished_run_for_more_epochs(tmp_path, trained_runs):
     cfg = smoke_config(tmp_path, "trainer.epochs=3", f"trainer.resume_from={trained_runs['fit']}")
     train_and_evaluate(cfg, tmp_path / "longer")
