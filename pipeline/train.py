@@ -24,9 +24,14 @@ from pipeline.interruption import exits_on_interrupt  # noqa: E402
 def main(cfg: DictConfig) -> float | tuple[float, ...]:
     from pipeline.console import import_tensorflow
     import_tensorflow()
+    from pipeline.training.checkpointing import OutOfSpace
     from pipeline.training.run import train_and_evaluate
 
-    return train_and_evaluate(cfg)
+    try:
+        return train_and_evaluate(cfg)
+    except OutOfSpace as error:   # one line; a multirun stops too: no other job has room either
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
 
 
 def cli() -> None:

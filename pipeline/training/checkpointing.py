@@ -5,6 +5,7 @@
 load), so each checkpoint has a small JSON beside it with those states; without them a
 resumed run draws other dropout masks than an uninterrupted one.
 """
+import errno
 import json
 import os
 import shutil
@@ -57,11 +58,33 @@ class EpochCheckpoint(keras.callbacks.Callback):
         target = checkpoint_path(self.run_dir, epoch + 1)
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.stem + ".partial.keras")
-        write_json_atomically(rng_state_path(target), rng_states(self.model))
-        self.model.save(partial)
-        os.replace(partial, target)
+        try:
+            write_json_atomically(rng_state_path(target), rng_states(self.model))
+            self.model.save(partial)
+            os.replace(partial, target)
+        except OSError as error:
+            if error.errno != errno.ENOSPC:
+                raise
+            # What this epoch began to write goes; the state still names the last whole checkpoint.
+            for path in (partial, rng_state_path(target), rng_state_path(target).with_name(
+                    rng_state_path(target).name + ".tmp")):
+                path.unlink(missing_ok=True)
+            raise OutOfSpace(self.run_dir, epoch + 1, self.state.completed_epochs) from None
         self.state.record_epoch(logs)
         save_state(self.run_dir, self.state)
+
+
+class OutOfSpace(OSError):
+    """The disk holding the run filled up while a checkpoint was written; `str()` is one line."""
+
+    def __init__(self, run_dir: Path, epoch: int, saved: int):
+        kept = (f"epoch {saved} is saved there: make room and run the same command again to resume it" if saved
+                else "nothing is saved yet: make room and run the same command again")
+        super().__init__(errno.ENOSPC, f"no space left on the device of {run_dir} for epoch {epoch}'s checkpoint; "
+                                       f"{kept}")
+
+    def __str__(self) -> str:
+        return self.strerror
 
 
 def copy_checkpoints(source_run: Path, run_dir: Path, epochs: int) -> None:
