@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from pipeline.checkpoints import checkpoint_path, find_interrupted_run, load_state
+from pipeline.interruption import TrainingInterrupted
 from pipeline.training import callbacks as training_callbacks
+from pipeline.training import run as training_run
 from pipeline.training.run import train_and_evaluate
 from tests.training.conftest import read_metrics, smoke_config
 
@@ -73,6 +75,17 @@ def test_a_run_interrupted_mid_epoch_resumes_to_the_uninterrupted_result(tmp_pat
     monkeypatch.undo()
     assert load_state(runs / "interrupted").completed_epochs == 1
 
+    # Ctrl-C while resuming (loading the checkpoint takes seconds): the run stays resumable.
+    def ctrl_c(*args):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(training_run, "load_checkpoint", ctrl_c)
+    with pytest.raises(TrainingInterrupted) as stopped:
+        train_and_evaluate(cfg, runs / "stopped-while-resuming")
+    monkeypatch.undo()
+    assert str(stopped.value) == (f"stopped while resuming {runs / 'interrupted'} after epoch 1; nothing new was "
+                                  "trained; run the same command again to resume it")
+    assert stopped.value.exit_status == 130 and not (runs / "interrupted/checkpoints/resumed_into").exists()
+
     train_and_evaluate(cfg, runs / "resumed")   # the same command again
     assert (runs / "interrupted/checkpoints/resumed_into").read_text() == str((runs / "resumed").resolve())
     resumed, straight = read_metrics(runs / "resumed"), read_metrics(trained_runs[loop])
@@ -101,35 +114,6 @@ def test_resume_can_be_switched_off(tmp_path, monkeypatch):
     train_and_evaluate(cfg, runs / "fresh")
     assert not (runs / "interrupted/checkpoints/resumed_into").exists()
     assert load_state(runs / "fresh").completed_epochs == 2
-
-
-def test_ctrl_c_while_resuming_leaves_the_run_resumable_and_says_so(tmp_path, monkeypatch):
-    """Between claiming the interrupted run and holding its state (loading the checkpoint takes
-    seconds) a Ctrl-C must not leave a claim that nothing can resume."""
-    from pipeline.interruption import TrainingInterrupted
-    from pipeline.training import run as training_run
-
-    cfg = smoke_config(tmp_path)
-    runs = tmp_path / "outputs"
-    monkeypatch.setattr(training_callbacks.EpochStats, "on_epoch_begin", _interrupt_after_first_epoch)
-    with pytest.raises(KeyboardInterrupt):
-        train_and_evaluate(cfg, runs / "interrupted")
-    monkeypatch.undo()
-
-    def ctrl_c(*args):
-        raise KeyboardInterrupt
-    monkeypatch.setattr(training_run, "load_checkpoint", ctrl_c)
-    with pytest.raises(TrainingInterrupted) as stopped:
-        train_and_evaluate(cfg, runs / "stopped-while-resuming")
-    monkeypatch.undo()
-    assert str(stopped.value) == (f"stopped while resuming {runs / 'interrupted'} after epoch 1; nothing new was "
-                                  "trained; run the same command again to resume it")
-    assert stopped.value.exit_status == 130
-    assert not (runs / "interrupted/checkpoints/resumed_into").exists()
-
-    train_and_evaluate(cfg, runs / "resumed")   # the same command again takes the run
-    assert (runs / "interrupted/checkpoints/resumed_into").read_text() == str((runs / "resumed").resolve())
-    assert load_state(runs / "resumed").completed_epochs == 2
 
 
 def test_resume_from_continues_a_finished_run_for_more_epochs(tmp_path, trained_runs):
