@@ -4,7 +4,6 @@ import importlib.metadata
 import re
 import sys
 import tomllib
-from pathlib import Path
 
 from packaging.requirements import Requirement
 

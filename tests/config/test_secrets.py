@@ -72,7 +72,6 @@ def test_every_form_of_a_typed_password_leaves_the_overrides(override, kept, pas
 
 def test_a_password_in_mlflows_tracking_uri_variable_leaves_it_too():
     """The variable is read as the process starts; its URI is printed and logged."""
-    import os
     import subprocess
     import sys
 
