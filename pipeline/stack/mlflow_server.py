@@ -22,6 +22,7 @@ from pathlib import Path
 from pipeline.processes import command_line, process_running, started_at
 from pipeline.stack.files import private_dir, write_private
 from pipeline.stack.postgres import StackError
+from pipeline.stack.secrets import StackSecrets
 
 EVERY_INTERFACE = ("0.0.0.0", "::", "", "*")
 _BOOT_ID = Path("/proc/sys/kernel/random/boot_id")   # a new one at every boot (Linux)
@@ -36,10 +37,8 @@ class MlflowServer:
     folder: Path              # mlflow.pid, mlflow.log, basic_auth.ini and artifacts/ live here
     backend_store_uri: str    # no password: PGPASSFILE has it
     auth_database_uri: str    # the accounts' database, no password either
-    passfile: Path
+    secrets: StackSecrets     # the roles' password file, the admin's password, the CSRF signing key
     admin_username: str
-    admin_password: str       # MLflow creates the admin with it on its first start only
-    flask_secret_key: str     # signs the CSRF tokens of the auth app's forms
     host: str                 # the name clients use: allowed as Host header and in the certificate
     listen: str
     port: int
@@ -127,8 +126,10 @@ class MlflowServer:
         env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
         env.update(MLFLOW_SERVER_ENABLE_JOB_EXECUTION=str(self.job_execution).lower(),
                    MLFLOW_AUTH_CONFIG_PATH=str(self._write_auth_config()),
-                   MLFLOW_AUTH_ADMIN_PASSWORD=self.admin_password, PGPASSFILE=str(self.passfile),
-                   MLFLOW_FLASK_SERVER_SECRET_KEY=self.flask_secret_key)
+                   # MLflow creates the admin with this password on its first start only.
+                   MLFLOW_AUTH_ADMIN_PASSWORD=self.secrets.admin_password(self.admin_username),
+                   PGPASSFILE=str(self.secrets.passfile),
+                   MLFLOW_FLASK_SERVER_SECRET_KEY=self.secrets.flask_secret_key())
         log = os.open(self.log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             # Its own session: the server outlives `make server` and stops as one process group.

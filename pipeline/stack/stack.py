@@ -52,8 +52,6 @@ class Stack:
             self.postgres.start()
         self.postgres.provision(passwords, {MLFLOW_DATABASE: self.user, OPTUNA_DATABASE: self.user,
                                             AUTH_DATABASE: AUTH_ROLE})
-        self.mlflow.admin_password = self.secrets.admin_password(ADMIN)
-        self.mlflow.flask_secret_key = self.secrets.flask_secret_key()
         self.mlflow.start()
         return time.monotonic() - began
 
@@ -114,7 +112,7 @@ def stack_from_config(server: DictConfig) -> Stack:
     mlflow = MlflowServer(
         folder / "mlflow", backend_store_uri=postgres.url(server.user, "127.0.0.1", MLFLOW_DATABASE),
         auth_database_uri=postgres.url(AUTH_ROLE, "127.0.0.1", AUTH_DATABASE),
-        passfile=secrets.passfile, admin_username=ADMIN, admin_password="", flask_secret_key="", host=server.host, listen=server.listen,
+        secrets=secrets, admin_username=ADMIN, host=server.host, listen=server.listen,
         port=server.mlflow_port, workers=server.workers, job_execution=server.job_execution,
         certificate=certificates.certificate if certificates else None,
         key=certificates.key if certificates else None,
