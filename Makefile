@@ -26,7 +26,7 @@ TEST_WORKERS   ?= 2
 PYTEST = $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lock data data-fashion train sweep report tune ui dashboard postgres chromium server server-stop user bench test test-all clean
+.PHONY: help venv lock data data-fashion train sweep report tune ui dashboard postgres chromium server server-stop user sync bench test test-all clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -100,6 +100,9 @@ sweep: data ## Run a named experiment as a multirun (EXPERIMENT=optimizers; see 
 
 report: $(STAMP) ## Compare the latest multirun of EXPERIMENT per arm: table + plots in outputs/reports/ (ARGS="--all --target 0.98")
 	@$(BIN)/python -m pipeline.report $(EXPERIMENT) $(ARGS)
+
+sync: $(STAMP) ## Deliver what runs queued while their tracking store was away (RUN=run directory, else every run; ARGS=overrides)
+	@$(BIN)/python -m pipeline.sync $(if $(RUN),$(RUN),--all) $(ARGS)
 
 bench: data ## Benchmarks against baselines measured in the same run (about 30 min; ARGS="--sections throughput"; searches, about 2.5 h: ARGS="--sections search multirun search_parallel")
 	$(BIN)/python -m pipeline.bench $(ARGS)

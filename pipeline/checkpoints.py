@@ -29,6 +29,8 @@ CHECKPOINT_DIR = "checkpoints"
 STATE_FILE = "state.json"
 CLAIM_FILE = "resumed_into"
 LEASE_FILE = "lease.json"
+# RunState.extra: the run directory a resumed run continues (its tracking queue may hold records).
+RESUMED_FROM_KEY = "resumed_from"
 
 # Keys that do not change what a run learns; leaving them out of the fingerprint lets a
 # restarted command find its interrupted run even if, say, the tracking store moved.

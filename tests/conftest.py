@@ -11,7 +11,8 @@ from typing import Callable
 # MLflow's own variables choose the store and the experiment (conf/tracking/mlflow.yaml, read
 # once, when pipeline.config is first imported): the tests choose theirs, whatever the
 # developer's shell has set. Children inherit this.
-MLFLOW_CHOICES = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME")
+MLFLOW_CHOICES = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
+                  "MLFLOW_HTTP_REQUEST_TIMEOUT")
 for _variable in (*MLFLOW_CHOICES, "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD",
                   "MLFLOW_TRACKING_SERVER_CERT_PATH", "PGPASSWORD"):
     os.environ.pop(_variable, None)

@@ -39,3 +39,5 @@ def test_both_commands_answer_help_from_another_folder(tmp_path):
     assert train.returncode == 0 and "optimizer: adadelta, adagrad, adam" in train.stdout
     report = command("mnist-report", "--help", cwd=tmp_path)
     assert report.returncode == 0 and report.stdout.startswith("usage: mnist-report ")
+    sync = command("mnist-sync", "--help", cwd=tmp_path)
+    assert sync.returncode == 0 and sync.stdout.startswith("usage: mnist-sync ")

@@ -13,7 +13,7 @@ LAYERS = (
      "console", "interruption", "first_use", "periodic", "processes", "timings"},
     {"tracking", "search"},                                          # what training reports to
     {"training"},                                                    # the job, with tracking and search attached
-    {"train", "report", "serve", "stack", "bench"},                  # entry points and measurement
+    {"train", "report", "serve", "sync", "stack", "bench"},          # entry points and measurement
 )
 RANK = {package: rank for rank, packages in enumerate(LAYERS) for package in packages}
 # Hydra's private modules, or its global state: only benchmarks and tests drive Hydra that way.

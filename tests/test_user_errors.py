@@ -156,6 +156,7 @@ def test_a_killed_run_resumes_when_the_same_command_runs_again(killed_then_inter
 def test_ctrl_c_is_one_line_naming_the_epoch_and_exit_130(killed_then_interrupted):
     _, _, _, run_dir, returncode, _, stderr = killed_then_interrupted
     assert returncode == 130
+    assert len(stderr.splitlines()) == 1, stderr
     (line,) = stderr.splitlines()
     completed = load_state(run_dir).completed_epochs
     assert line.startswith(f"interrupted: stopped during epoch {completed + 1} of {EPOCHS} ({completed} completed)")

@@ -24,9 +24,11 @@ def beyond_loopback(address: str) -> bool:
 # MLflow's own variables as this process found them: MLflow's `set_tracking_uri` writes
 # MLFLOW_TRACKING_URI into the environment (for its subprocesses), so reading it later would
 # give the last store this process used rather than the user's choice.
+# The same holds for the request settings a training writes for its MLflow client.
 # A PostgreSQL password in the URI goes to PGPASSWORD, as on a command line (config/secrets.py):
 # the URI is printed and logged.
-MLFLOW_ENVIRONMENT = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME")}
+MLFLOW_ENVIRONMENT = {name: os.environ.get(name) for name in (
+    "MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT")}
 if MLFLOW_ENVIRONMENT["MLFLOW_TRACKING_URI"]:
     MLFLOW_ENVIRONMENT["MLFLOW_TRACKING_URI"] = take_url_password(MLFLOW_ENVIRONMENT["MLFLOW_TRACKING_URI"])
 

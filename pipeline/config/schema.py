@@ -124,6 +124,16 @@ class StackServerConfig:
 
 
 @dataclass
+class DeliveryConfig:
+    final_wait: float = 60.0
+    interrupted_wait: float = 5.0
+    end_wait: float = 10.0
+    max_backoff: float = 10.0
+    request_retries: int = 1
+    request_timeout: int = 10
+
+
+@dataclass
 class TrackingConfig:
     enabled: bool = True
     uri: str = MISSING
@@ -137,6 +147,7 @@ class TrackingConfig:
     register_alias: str = "candidate"
     ui_url: str = MISSING
     connect_timeout: float = 5.0
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     parent_run_id: Optional[str] = None
     server: Optional[StackServerConfig] = None
     system_metrics: bool = True

@@ -4,28 +4,32 @@ The run starts (or, for a resumed training, continues) before the first epoch an
 with the job: FINISHED, FAILED or KILLED (see `lifecycle`). Tracking observes; it never
 changes what is trained.
 """
-import tempfile
+import os
+import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Optional
 
 import mlflow
 import numpy as np
 import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from mlflow import MlflowClient
-from mlflow.entities import Metric
 from omegaconf import DictConfig, OmegaConf
 
-from pipeline.checkpoints import RunState, save_state
+from pipeline.checkpoints import RESUMED_FROM_KEY, RunState, save_state
 from pipeline.timings import JobTimings
 from pipeline.tracking import plots
 from pipeline.tracking.credentials import use_stack_server
+from pipeline.interruption import check_for_stop, interrupt_behind, stop_requested
 from pipeline.tracking.dataset_input import log_dataset_input
-from pipeline.tracking.lifecycle import ends_active_run
+from pipeline.tracking.delivery import (EXAMPLE_FILE, MODEL_FILE, RETRIES_ENV, TIMEOUT_ENV, Delivery, Sender,
+                                        apply_request_settings, deliver_all)
+from pipeline.tracking.lifecycle import FAILED, FINISHED, KILLED, end_active_run, ends_run, failure_reason
+from pipeline.tracking.outbox import ARTIFACTS, END, METRICS, MODEL, TAGS, Outbox
 from pipeline.tracking.naming import flat_params, run_name, run_tags
-from pipeline.tracking.records import (MODEL_URI_TAG, REGISTERED_VERSION_TAG, TRACKING_SECONDS_METRIC,
-                                       best_metric_name, metric_name)
+from pipeline.tracking.records import FAILURE_REASON_TAG, TRACKING_SECONDS_METRIC, best_metric_name, metric_name
 from pipeline.tracking.stopwatch import Stopwatch
 from pipeline.tracking.store import experiment_id
 
@@ -51,19 +55,30 @@ class NoTracking:
 
 
 class Tracker:
-    """Logs one run; `stopwatch` sums the time spent doing so, logged as `tracking/seconds`."""
+    """Records one run. What the run records after its start goes through its queue in the
+    run directory (`outbox`), delivered by a background `Sender`: training never waits on the
+    store. `stopwatch` sums the time this thread spends on tracking, logged as `tracking/seconds`."""
 
     def __init__(self, cfg: DictConfig, run_dir: Path, state: RunState, run_id: str, stopwatch: Stopwatch,
                  timings: JobTimings):
         self.cfg, self.run_dir, self.state, self.run_id = cfg, Path(run_dir), state, run_id
         self.client = MlflowClient(cfg.tracking.uri)
         self.stopwatch, self.timings = stopwatch, timings
+        self.outbox = Outbox(self.run_dir)
+        self.outbox.open(cfg.tracking.uri, run_id)
+        self.models: dict[int, tuple] = {}   # model records of this process: (model, input example)
+        self.sender: Optional[Sender] = None
+
+    def start_sending(self) -> None:
+        self.outbox.take_delivery()
+        delivery = Delivery(self.outbox, self.client, self.models, self.timings)
+        self.sender = Sender(delivery, self.cfg.tracking.uri, self.cfg.tracking.delivery.max_backoff).start()
 
     def callbacks(self) -> list:
         """Keras callbacks to add after the checkpoint callback."""
         from pipeline.tracking.epoch_logging import EpochLogger  # imports Keras
-        return [EpochLogger(self.client, self.run_id, self.run_dir, self.cfg.tracking.log_checkpoints,
-                            self.stopwatch, self.timings)]
+        return [EpochLogger(self.outbox, self.run_dir, self.cfg.tracking.log_checkpoints, self.stopwatch,
+                            self.timings)]
 
     def where(self) -> str:
         """The line that tells the user where the run was recorded."""
@@ -72,7 +87,8 @@ class Tracker:
 
     def log_start(self, splits) -> None:
         """Parameters and dataset (only those not logged yet, when continuing a run), and the
-        epochs a killed process checkpointed but did not log."""
+        epochs a killed process checkpointed but did not log: straight to the store, which
+        must be there at the start."""
         run = self.client.get_run(self.run_id)
         params = {k: v for k, v in flat_params(self.cfg).items() if k not in run.data.params}
         items = list(params.items())
@@ -96,39 +112,39 @@ class Tracker:
         what tracking cost this run (its cost so far: all but ending the run)."""
         with self.stopwatch, self.timings.measure("results_tracking_s"):
             self._log_results(model, splits, test, probabilities, objective)
-        self.client.log_metric(self.run_id, TRACKING_SECONDS_METRIC, self.stopwatch.seconds, step=self._final_step())
+        self.outbox.put(METRICS, metrics=[[TRACKING_SECONDS_METRIC, self.stopwatch.seconds, _now_ms(),
+                                           self._final_step()]])
 
     def _final_step(self) -> int:
         """The step (0-based epoch) of the run's end-of-training figures: its last epoch."""
         return max(self.state.completed_epochs - 1, 0)
 
     def _log_results(self, model, splits, test, probabilities: np.ndarray, objective: float) -> None:
-        final_step = self._final_step()
-        timestamp = int(time.time() * 1000)
+        final_step, timestamp = self._final_step(), _now_ms()
         figures = {metric_name(key): value for key, value in test.as_dict("test").items()} if test is not None else {}
         figures[best_metric_name(self.cfg.trainer.objective)] = objective
-        self.client.log_batch(self.run_id, metrics=[   # one request, not one per figure
-            Metric(name, float(value), timestamp, final_step) for name, value in figures.items()])
+        self.outbox.put(METRICS, metrics=[[name, float(value), timestamp, final_step]   # one request
+                                          for name, value in figures.items()])
         self._log_files(splits, test, probabilities)
         if self.cfg.tracking.log_model:
-            with self.timings.measure("model_upload_s"):
-                self._log_model(model, splits)
+            seq = self.outbox.put(MODEL, register_as=self.cfg.tracking.register_as,
+                                  alias=self.cfg.tracking.register_alias)
+            self.models[seq] = (model, splits.test_x[:_INPUT_EXAMPLE_SIZE])
 
     def _log_files(self, splits, test, probabilities: np.ndarray) -> None:
-        mlflow.log_text(OmegaConf.to_yaml(self.cfg, resolve=True), "config.yaml")
-        for name in ("model_summary.txt", "metrics.json"):
-            if (self.run_dir / name).is_file():
-                mlflow.log_artifact(str(self.run_dir / name))
+        self.outbox.put_files(None, files=[self.run_dir / name for name in ("model_summary.txt", "metrics.json")
+                                           if (self.run_dir / name).is_file()],
+                              texts={"config.yaml": OmegaConf.to_yaml(self.cfg, resolve=True)})
         if (self.run_dir / ".hydra").is_dir():
-            mlflow.log_artifacts(str(self.run_dir / ".hydra"), "hydra")
+            self.outbox.put_files("hydra", folders=[self.run_dir / ".hydra"])
         if self.cfg.tracking.log_checkpoints:
-            mlflow.log_artifact(str(self.run_dir / "checkpoints" / "state.json"), "checkpoints")
-        with tempfile.TemporaryDirectory() as tmp, self.timings.measure("figures_s"):
-            figures = Path(tmp)
+            self.outbox.put_files("checkpoints", files=[self.run_dir / "checkpoints" / "state.json"])
+        with self.timings.measure("figures_s"):
+            seq, figures = self.outbox.staging_folder()
             plots.learning_curves(self.state.history, figures / "learning_curves.png")
             if test is not None:   # trainer.test_evaluation=false: no test figures
                 self._draw_test_figures(splits, test, probabilities, figures)
-            mlflow.log_artifacts(tmp, "evaluation")
+            self.outbox.put_reserved(seq, ARTIFACTS, artifact_path="evaluation")
 
     @staticmethod
     def _draw_test_figures(splits, test, probabilities: np.ndarray, folder: Path) -> None:
@@ -138,13 +154,78 @@ class Tracker:
         pd.DataFrame(test.confusion, index=pd.Index(classes, name="true"),
                      columns=[f"predicted_{c}" for c in classes]).to_csv(folder / "confusion_matrix.csv")
 
-    def _log_model(self, model, splits) -> None:
-        from pipeline.tracking.model_logging import log_keras_model, register  # imports Keras
-        model_uri = log_keras_model(model, splits.test_x[:_INPUT_EXAMPLE_SIZE], self.run_id)
-        mlflow.set_tag(MODEL_URI_TAG, model_uri)
-        if self.cfg.tracking.register_as:
-            version = register(model_uri, self.cfg.tracking.register_as, self.cfg.tracking.register_alias)
-            mlflow.set_tag(REGISTERED_VERSION_TAG, f"{self.cfg.tracking.register_as}/{version}")
+    def close(self, status: str, reason: Optional[str]) -> None:
+        """The run's end (see `ends_run`): a failure's reason as a tag, then the status."""
+        delivery = self.cfg.tracking.delivery
+        if reason is not None:
+            self.outbox.put(TAGS, tags={FAILURE_REASON_TAG: reason})
+        self.end(status, delivery.final_wait if status != KILLED else delivery.interrupted_wait)
+
+    def end(self, status: str, wait: float) -> None:
+        """End the run with `status` once what it queued is delivered, waiting at most `wait`
+        seconds. A Ctrl-C or SIGTERM cuts a finished run's wait short and makes it KILLED; a
+        second Ctrl-C cuts any wait short. What the store did not take stays in the run
+        directory for `mnist-sync`."""
+        with self.stopwatch, self.timings.measure("tracking_wait_s"):
+            try:
+                drained = self.sender.drain(wait, stop_requested if status == FINISHED else lambda: False)
+            except KeyboardInterrupt:
+                drained = False
+            if status == FINISHED and stop_requested():
+                status = KILLED
+            self.outbox.put(END, status=status)
+            left = self.sender.finish(self.cfg.tracking.delivery.end_wait if drained else 0)
+        self.outbox.release_delivery()
+        if left == 0:
+            mlflow.end_run(status)
+            return
+        self._keep_models()
+        end_run_offline(status)
+        print(f"tracking: {self.cfg.tracking.uri} did not take {left} records of run {self.run_id} "
+              f"({self.outbox.folder}); `make sync RUN={self.run_dir}` delivers them", file=sys.stderr, flush=True)
+
+    def _keep_models(self) -> None:
+        """Write the models still queued to their records' files, for `mnist-sync`."""
+        delivered = self.outbox.delivered_seq()
+        for seq, (model, example) in self.models.items():
+            if seq > delivered:
+                folder = self.outbox.files_of(seq)
+                folder.mkdir(parents=True, exist_ok=True)
+                model.save(folder / MODEL_FILE)
+                np.save(folder / EXAMPLE_FILE, example)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def end_run_offline(status: str) -> None:
+    """End the active run in this process while its store is away: MLflow's end_run pops it
+    and then fails, quickly, to tell the store (the queue's END record will)."""
+    from mlflow.tracking.fluent import run_id_to_system_metrics_monitor
+
+    run = mlflow.active_run()
+    if run is None:
+        return
+    # Its sampling thread ends by itself at its next sample, when it cannot read the run;
+    # finishing it here would wait on a last flush to the absent store.
+    run_id_to_system_metrics_monitor.pop(run.info.run_id, None)
+    with _requests_without_retries(), suppress(Exception):
+        mlflow.end_run(status)
+
+
+@contextmanager
+def _requests_without_retries():
+    saved = {name: os.environ.get(name) for name in (RETRIES_ENV, TIMEOUT_ENV)}
+    os.environ[RETRIES_ENV], os.environ[TIMEOUT_ENV] = "0", "2"
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def hydra_overrides() -> list[str]:
@@ -179,6 +260,26 @@ def _start_or_continue(cfg: DictConfig, state: RunState):
     )
 
 
+def deliver_earlier_queues(uri: str, run_dir: Path, state: RunState) -> None:
+    """What an earlier process of this training left queued (in this run directory, or in
+    the one it resumes), delivered before anything new: the store is there now."""
+    for folder in {Path(run_dir), *([Path(state.extra[RESUMED_FROM_KEY])] if RESUMED_FROM_KEY in state.extra else [])}:
+        outbox = Outbox(folder)
+        if not outbox.pending():
+            continue
+        try:
+            outbox.take_delivery()
+            try:
+                deliver_all(Delivery(outbox, MlflowClient(outbox.target()["uri"])))
+            finally:
+                outbox.release_delivery()
+        except Exception as error:  # noqa: BLE001
+            if outbox.target() == {"uri": uri, "run_id": state.extra.get(RUN_ID_KEY)}:
+                raise   # this run's own store: backfilling past it would log its epochs twice
+            print(f"tracking: {folder} keeps records of an earlier process ({str(error).splitlines()[0][:200]}); "
+                  f"`make sync RUN={folder}` delivers them", file=sys.stderr, flush=True)
+
+
 @contextmanager
 def track_run(cfg: DictConfig, run_dir: Path, state: RunState, splits, timings: JobTimings):
     """The job's MLflow run, around training and evaluation; its start is `tracking_start_s`."""
@@ -188,13 +289,21 @@ def track_run(cfg: DictConfig, run_dir: Path, state: RunState, splits, timings: 
     stopwatch = Stopwatch()
     with stopwatch:
         use_stack_server(cfg.tracking)
+        apply_request_settings(cfg.tracking.delivery)
         mlflow.set_tracking_uri(cfg.tracking.uri)
+        deliver_earlier_queues(cfg.tracking.uri, run_dir, state)
         run = _start_or_continue(cfg, state)
-    with ends_active_run():
-        with stopwatch:
+        try:
             state.extra[RUN_ID_KEY] = run.info.run_id
             save_state(run_dir, state)
             tracker = Tracker(cfg, run_dir, state, run.info.run_id, stopwatch, timings)
             tracker.log_start(splits)
-        timings.add("tracking_start_s", stopwatch.seconds)
+            tracker.start_sending()
+        except BaseException as error:   # before the queue: end the run directly
+            interrupted = interrupt_behind(error) is not None
+            end_active_run(KILLED if interrupted else FAILED, None if interrupted else failure_reason(error))
+            raise
+    timings.add("tracking_start_s", stopwatch.seconds)
+    with ends_run(tracker.close):
+        check_for_stop()
         yield tracker

@@ -4,6 +4,7 @@ import time
 
 import keras
 
+from pipeline.interruption import check_for_stop
 from pipeline.timings import JobTimings
 
 
@@ -70,3 +71,21 @@ class EpochLine(keras.callbacks.Callback):
                             if name in logs)
         print(f"epoch {epoch + 1}/{self.epochs}  {figures}  lr {logs['learning_rate']:.2e}  "
               f"{logs['epoch_time']:.1f} s  {logs['samples_per_second']:,.0f} samples/s", flush=True)
+
+
+class ActOnSignals(keras.callbacks.Callback):
+    """Acts on a recorded Ctrl-C or SIGTERM (`pipeline.interruption`) before every batch of
+    training, validation and prediction, and at each epoch's end: it must come last, after the
+    epoch's checkpoint and tracking."""
+
+    def on_train_batch_begin(self, batch, logs=None):
+        check_for_stop()
+
+    def on_test_batch_begin(self, batch, logs=None):
+        check_for_stop()
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        check_for_stop()
+
+    def on_epoch_end(self, epoch, logs=None):
+        check_for_stop()

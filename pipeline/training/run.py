@@ -11,20 +11,20 @@ import numpy as np
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from pipeline.checkpoints import (RunState, claim, fingerprint, find_interrupted_run, lease, load_state, release,
-                                  save_state)
+from pipeline.checkpoints import (RESUMED_FROM_KEY, RunState, claim, fingerprint, find_interrupted_run, lease,
+                                  load_state, release, save_state)
 from pipeline.data import Splits, load_splits
 from pipeline.evaluation import evaluate_probabilities
 from pipeline.timings import JobTimings
-from pipeline.interruption import EXIT_INTERRUPTED, EXIT_TERMINATED, TrainingInterrupted, interrupt_behind
-from pipeline.training.callbacks import EpochLine, EpochStats, StopOnNaN, TrainingDiverged
+from pipeline.interruption import (EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, TrainingInterrupted, check_for_stop,
+                                   interrupt_behind, signals_recorded)
+from pipeline.training.callbacks import ActOnSignals, EpochLine, EpochStats, StopOnNaN, TrainingDiverged
 from pipeline.training.checkpointing import EpochCheckpoint, copy_checkpoints, load_checkpoint
 from pipeline.training.inputs import evaluation_batches, training_batches
 from pipeline.training.loops import LOOPS, LoopInputs
 from pipeline.training.models import build_model
 from pipeline.training.optimizers import build_optimizer, steps_per_epoch
 from pipeline.training.runtime import configure_runtime
-from pipeline.tracking.lifecycle import Terminated
 from pipeline.tracking.tracker import track_run
 
 
@@ -67,7 +67,9 @@ def start_or_resume(cfg: DictConfig, run_dir: Path, steps: int) -> tuple[keras.M
         try:
             copy_checkpoints(source, run_dir, state.completed_epochs)
             model = load_checkpoint(run_dir, state.completed_epochs)
-            state = dataclasses.replace(state, status="running", pid=os.getpid())
+            check_for_stop()
+            state = dataclasses.replace(state, status="running", pid=os.getpid(),
+                                        extra={**state.extra, RESUMED_FROM_KEY: str(source)})
             save_state(run_dir, state)   # from here on this run is the one to resume
         except BaseException as error:
             # Until this run holds the state, the claim would leave nothing resumable.
@@ -113,7 +115,8 @@ def training_callbacks(cfg: DictConfig, run_dir: Path, state: RunState, train_sa
 
 def predict_test(model: keras.Model, splits: Splits, batch_size: int) -> np.ndarray:
     """Class probabilities for the test images (float64: the metrics sum over 10,000 rows)."""
-    return np.asarray(model.predict(splits.test_x, batch_size=batch_size, verbose=0), dtype=np.float64)
+    probabilities = model.predict(splits.test_x, batch_size=batch_size, verbose=0, callbacks=[ActOnSignals()])
+    return np.asarray(probabilities, dtype=np.float64)
 
 
 def objective_value(cfg: DictConfig, history: dict[str, list[float]]) -> float:
@@ -151,12 +154,20 @@ def train_and_evaluate(cfg: DictConfig, run_dir: Optional[Path] = None) -> float
     """Train, evaluate on the test set (unless `trainer.test_evaluation` is off), write
     `metrics.json` and `timings.json`; return the sweep objective(s).
     Ctrl-C or SIGTERM raises TrainingInterrupted, saying where it stopped."""
+    with signals_recorded():
+        return _train_and_evaluate(cfg, run_dir)
+
+
+def _train_and_evaluate(cfg: DictConfig, run_dir: Optional[Path]) -> float | tuple[float, ...]:
+    # A recorded Ctrl-C or SIGTERM is acted on between these phases, and every batch.
     timings = JobTimings()
     run_dir = Path(run_dir or HydraConfig.get().runtime.output_dir)
     with timings.measure("runtime_s"):
         configure_runtime(cfg.trainer)
+    check_for_stop()
     with timings.measure("data_s"):
         splits = limit_samples(load_splits(cfg.data), cfg.trainer)
+    check_for_stop()
     steps = steps_per_epoch(len(splits.train_y), cfg.trainer.batch_size)
     with timings.measure("model_s"):
         model, state = start_or_resume(cfg, run_dir, steps)
@@ -177,6 +188,7 @@ def train_and_evaluate(cfg: DictConfig, run_dir: Optional[Path] = None) -> float
 
 def _train_tracked(cfg: DictConfig, run_dir: Path, model: keras.Model, state: RunState, splits: Splits,
                    steps: int, timings: JobTimings) -> float | tuple[float, ...]:
+    check_for_stop()
     loop = LOOPS[cfg.trainer.loop]
     with lease(run_dir, cfg.trainer.lease_seconds), track_run(cfg, run_dir, state, splits, timings) as tracker:
         try:
@@ -188,7 +200,8 @@ def _train_tracked(cfg: DictConfig, run_dir: Path, model: keras.Model, state: Ru
                 first_epoch=state.completed_epochs,
                 epochs=cfg.trainer.epochs,
                 steps_per_epoch=steps,
-                callbacks=training_callbacks(cfg, run_dir, state, len(splits.train_y), timings) + tracker.callbacks(),
+                callbacks=(training_callbacks(cfg, run_dir, state, len(splits.train_y), timings) + tracker.callbacks()
+                           + [ActOnSignals()]),
                 verbose=1 if cfg.trainer.verbose == 1 else 0,   # 2: EpochLine's line per epoch
             ))
         except TrainingDiverged:
@@ -201,6 +214,7 @@ def _train_tracked(cfg: DictConfig, run_dir: Path, model: keras.Model, state: Ru
             with timings.measure("test_evaluation_s"):
                 probabilities = predict_test(model, splits, cfg.trainer.eval_batch_size)
                 test = evaluate_probabilities(probabilities, splits.test_y)
+        check_for_stop()
         state.status = "finished"
         save_state(run_dir, state)
         objective = objective_value(cfg, state.history)
@@ -210,6 +224,8 @@ def _train_tracked(cfg: DictConfig, run_dir: Path, model: keras.Model, state: Ru
             metrics.update(test.as_dict("test"), confusion_matrix=test.confusion.tolist())
         (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
         tracker.log_results(model, splits, test, probabilities, objective)
+        check_for_stop()
+    check_for_stop()   # one that came while the run waited for its tracking queue
     timings.write(run_dir)
     tested = (f"test accuracy {test.accuracy:.4f}  test loss {test.loss:.4f}" if test is not None
               else "no test evaluation (trainer.test_evaluation=false)")

@@ -86,10 +86,10 @@ def test_job_parts_add_up_to_the_job_and_separate_tracing(tmp_path):
 
     timings = {"job_s": 20.0, "data_s": 0.5, "model_s": 0.5, "tracking_start_s": 1.0, "train_s": [6.0, 4.0, 4.0],
                "validation_s": [0.5, 0.5, 0.5], "checkpoint_s": [0.2, 0.2, 0.2], "epoch_tracking_s": [0.1, 0.1, 0.1],
-               "results_tracking_s": 1.0, "figures_s": 0.6}   # no model upload, no test evaluation
+               "results_tracking_s": 1.0, "figures_s": 0.6}   # no wait for the queue, no test evaluation
     parts = job_parts(timings)
     assert parts["tracing_s"] == pytest.approx(2.0) and parts["training_steps_s"] == pytest.approx(12.0)
-    assert parts["results_metrics_and_files_s"] == pytest.approx(0.4) and parts["model_upload_s"] == 0.0
+    assert parts["results_metrics_and_files_s"] == pytest.approx(0.4) and parts["tracking_wait_s"] == 0.0
     assert sum(parts.values()) == pytest.approx(timings["job_s"])
     assert trial_breakdown(tmp_path, 30.0) == {}   # jobs from before timings.json: no breakdown, no error
     (tmp_path / "0").mkdir()

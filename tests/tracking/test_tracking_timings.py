@@ -8,7 +8,7 @@ from tests.tracking.conftest import SMOKE_EPOCHS, only_run, tracked_config, trai
 
 PER_EPOCH = ("train_s", "validation_s", "checkpoint_s", "epoch_tracking_s")
 ONE_OFF = ("runtime_s", "data_s", "model_s", "tracking_start_s", "test_evaluation_s", "figures_s", "model_upload_s",
-           "results_tracking_s", "job_s")
+           "results_tracking_s", "tracking_wait_s", "job_s")
 
 
 def test_every_phase_is_timed_once_per_job_or_once_per_epoch(smoke_run):
@@ -17,11 +17,13 @@ def test_every_phase_is_timed_once_per_job_or_once_per_epoch(smoke_run):
         assert len(timings[phase]) == SMOKE_EPOCHS, phase
     for phase in ONE_OFF:
         assert timings[phase] > 0, phase
-    # Figures and the model upload are part of the results' tracking; everything is part of the job.
-    assert timings["figures_s"] + timings["model_upload_s"] <= timings["results_tracking_s"]
+    # The figures are part of the results' tracking; everything in this thread is part of the job
+    # (the model upload runs in the tracking thread, mostly while the end waits for the queue).
+    assert timings["figures_s"] <= timings["results_tracking_s"]
+    assert timings["model_upload_s"] <= timings["job_s"]
     parts = sum(sum(timings[phase]) for phase in PER_EPOCH) + sum(
         timings[phase] for phase in ("runtime_s", "data_s", "model_s", "tracking_start_s", "test_evaluation_s",
-                                     "results_tracking_s"))
+                                     "results_tracking_s", "tracking_wait_s"))
     assert parts <= timings["job_s"]
 
 

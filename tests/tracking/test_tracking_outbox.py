@@ -1,0 +1,159 @@
+"""The tracking queue (pipeline/tracking/outbox.py) and its delivery to a real MLflow store:
+order, durability, each record once, and `mnist-sync`."""
+import json
+import sys
+import subprocess
+
+import pytest
+from mlflow import MlflowClient
+
+from pipeline import PROJECT_ROOT
+from pipeline.tracking.delivery import Delivery, Sender, deliver_all
+from pipeline.tracking.outbox import ARTIFACTS, END, METRICS, TAGS, Outbox, OutboxBusy, outboxes_under
+from tests.conftest import child_environment
+from tests.servers import free_port
+
+
+@pytest.fixture
+def store(tmp_path):
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    client = MlflowClient(uri)
+    experiment = client.create_experiment("outbox", artifact_location=(tmp_path / "artifacts").as_uri())
+    run = client.create_run(experiment)
+    return uri, client, run.info.run_id
+
+
+def queued_run(tmp_path, uri, run_id, epochs=3) -> Outbox:
+    run_dir = tmp_path / "run"
+    (run_dir / "checkpoints").mkdir(parents=True)
+    outbox = Outbox(run_dir)
+    outbox.open(uri, run_id)
+    for epoch in range(epochs):
+        outbox.put(METRICS, metrics=[["train/loss", 1.0 / (epoch + 1), 1000 + epoch, epoch],
+                                     ["val/accuracy", 0.5 + epoch / 10, 1000 + epoch, epoch]])
+        checkpoint = run_dir / "checkpoints" / f"epoch-{epoch + 1:03d}.keras"
+        checkpoint.write_bytes(b"weights %d" % epoch)
+        outbox.put_files("checkpoints", files=[checkpoint])
+    outbox.put(TAGS, tags={"note": "queued"})
+    outbox.put(END, status="FINISHED")
+    return outbox
+
+
+def steps(client, run_id, key):
+    return sorted(m.step for m in client.get_metric_history(run_id, key))
+
+
+def test_records_keep_their_order_and_survive_a_half_written_line(tmp_path, store):
+    uri, _, run_id = store
+    outbox = queued_run(tmp_path, uri, run_id)
+    with open(outbox.folder / "queue.jsonl", "a") as queue:
+        queue.write('{"seq": 99, "op": "metr')   # a kill in the middle of an append
+    records = Outbox(outbox.folder.parent).pending()
+    assert [r.op for r in records] == [METRICS, ARTIFACTS] * 3 + [TAGS, END]
+    assert [r.seq for r in records] == sorted(r.seq for r in records)
+    # a new process appends after what is there
+    assert Outbox(outbox.folder.parent).put(TAGS, tags={}) == records[-1].seq + 1
+
+
+def test_a_queued_checkpoint_is_delivered_after_the_run_pruned_it(tmp_path, store):
+    uri, client, run_id = store
+    outbox = queued_run(tmp_path, uri, run_id, epochs=1)
+    (outbox.folder.parent / "checkpoints" / "epoch-001.keras").unlink()
+    deliver_all(Delivery(outbox, client))
+    assert [f.path for f in client.list_artifacts(run_id, "checkpoints")] == ["checkpoints/epoch-001.keras"]
+    assert not outbox.files_of(2).exists()   # delivered files leave the queue
+
+
+def test_delivery_after_a_kill_between_sending_and_marking_logs_each_step_once(tmp_path, store):
+    uri, client, run_id = store
+    outbox = queued_run(tmp_path, uri, run_id)
+    first = outbox.pending()[0]
+    Delivery(outbox, client).deliver(first, maybe_sent=False)
+    (outbox.folder / "delivered").write_text("0")   # killed before it marked the record done
+    report = deliver_all(Delivery(outbox, client))
+    assert report.delivered == 8 and not report.rejected
+    assert steps(client, run_id, "train/loss") == [0, 1, 2]
+    assert steps(client, run_id, "val/accuracy") == [0, 1, 2]
+    run = client.get_run(run_id)
+    assert run.info.status == "FINISHED" and run.data.tags["note"] == "queued"
+    assert deliver_all(Delivery(outbox, client)).delivered == 0   # again: nothing left
+
+
+def test_a_sender_delivers_as_records_arrive_and_finish_waits_for_the_last(tmp_path, store):
+    uri, client, run_id = store
+    outbox = Outbox(tmp_path / "run")
+    outbox.open(uri, run_id)
+    lines = []
+    sender = Sender(Delivery(outbox, client), uri, max_backoff=1, say=lines.append).start()
+    for epoch in range(5):
+        outbox.put(METRICS, metrics=[["train/loss", float(epoch), 1000, epoch]])
+    assert sender.drain(60, stop=lambda: False)
+    outbox.put(END, status="KILLED")
+    assert sender.finish(60) == 0
+    assert steps(client, run_id, "train/loss") == [0, 1, 2, 3, 4]
+    assert client.get_run(run_id).info.status == "KILLED"
+    assert lines == []   # a store that never went away: nothing said
+
+
+def away_server() -> str:
+    """A tracking server address nobody answers at."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+def test_a_sender_says_once_that_the_store_is_away_and_keeps_the_records(tmp_path, store, monkeypatch):
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    _, client, run_id = store
+    away = away_server()
+    outbox = Outbox(tmp_path / "run")
+    outbox.open(away, run_id)
+    lines = []
+    sender = Sender(Delivery(outbox, MlflowClient(away)), away, max_backoff=0.2, say=lines.append).start()
+    outbox.put(METRICS, metrics=[["train/loss", 1.0, 1000, 0]])
+    outbox.put(END, status="FINISHED")
+    assert not sender.drain(1.5, stop=lambda: False)
+    assert sender.finish(0) == 2
+    assert len(lines) == 1 and "is away" in lines[0] and str(outbox.folder) in lines[0]
+
+
+def test_one_deliverer_per_queue(tmp_path, store):
+    uri, _, run_id = store
+    outbox = queued_run(tmp_path, uri, run_id, epochs=1)
+    outbox.take_delivery()
+    with pytest.raises(OutboxBusy):
+        Outbox(outbox.folder.parent).take_delivery()
+    outbox.release_delivery()
+    Outbox(outbox.folder.parent).take_delivery()
+
+
+def sync(*args):
+    return subprocess.run([sys.executable, "-m", "pipeline.sync", *args], cwd=PROJECT_ROOT, capture_output=True,
+                          text=True, timeout=120, env=child_environment())
+
+
+def test_sync_delivers_every_queued_run_under_the_output_folder(tmp_path, store):
+    uri, client, run_id = store
+    outbox = queued_run(tmp_path, uri, run_id)
+    assert [o.folder for o in outboxes_under(tmp_path)] == [outbox.folder]
+    result = sync("--all", f"paths.output_dir={tmp_path}")
+    assert result.returncode == 0, result.stderr
+    assert f"delivered 8 records to run {run_id}" in result.stdout
+    assert client.get_run(run_id).info.status == "FINISHED"
+    again = sync(str(outbox.folder.parent))
+    assert again.returncode == 0 and "nothing to deliver" in again.stdout
+    assert steps(client, run_id, "train/loss") == [0, 1, 2]
+
+
+def test_sync_with_the_store_away_is_one_line_and_loses_nothing(tmp_path, store):
+    _, _, run_id = store
+    outbox = queued_run(tmp_path, away_server(), run_id, epochs=1)
+    result = sync(str(outbox.folder.parent))
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: ") and "nothing is lost" in line
+    assert len(outbox.pending()) == 4
+    assert json.loads((outbox.folder / "target.json").read_text())["run_id"] == run_id
+
+
+def test_sync_refuses_a_folder_without_a_queue(tmp_path):
+    result = sync(str(tmp_path))
+    assert result.returncode == 2 and result.stderr.strip() == f"error: {tmp_path} has no tracking queue"
