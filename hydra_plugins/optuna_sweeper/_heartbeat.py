@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import optuna
 
 from pipeline.periodic import every
+from pipeline.search.patience import StorageUnavailable
 
 
 def beats(storage) -> bool:
@@ -20,6 +21,11 @@ def heartbeat(storage, trial_id: int):
     if not beats(storage):
         yield
         return
-    with every(storage.get_heartbeat_interval(), lambda: storage.record_heartbeat(trial_id),
-               name=f"heartbeat-{trial_id}"):
+    def beat() -> None:
+        try:
+            storage.record_heartbeat(trial_id)
+        except StorageUnavailable:
+            pass   # the worker's own next call to the storage says so, and stops the search
+
+    with every(storage.get_heartbeat_interval(), beat, name=f"heartbeat-{trial_id}"):
         yield

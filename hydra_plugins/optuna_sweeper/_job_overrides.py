@@ -29,8 +29,9 @@ def param_overrides(space: SearchSpace, params: dict[str, Any]) -> list[str]:
 
 
 def trial_overrides(key: str, number: int, study_name: str, storage: str,
-                    pruner: Optional[DictConfig]) -> list[str]:
+                    pruner: Optional[DictConfig], patience: Optional[float] = None) -> list[str]:
     """`++key.*` lines telling the job which trial it runs; `++` adds the key if the app lacks it."""
     link = {"number": number, "study_name": study_name, "storage": storage,
-            "pruner": OmegaConf.to_container(pruner, resolve=True) if pruner is not None else None}
+            "pruner": OmegaConf.to_container(pruner, resolve=True) if pruner is not None else None,
+            "patience": patience}
     return [f"++{key}.{name}={override_literal(value)}" for name, value in link.items()]

@@ -44,6 +44,7 @@ class TrialLinkSettings:
     study_name: str
     storage: str
     pruner: Optional[DictConfig]
+    patience: Optional[float] = None   # seconds a job waits for an unreachable storage
 
 
 class Search:
@@ -100,7 +101,7 @@ class Search:
         overrides = param_overrides(self.space, sample(self.space, trial, self.sweep_config))
         if self.link is not None:
             overrides += trial_overrides(self.link.key, trial.number, self.link.study_name,
-                                         self.link.storage, self.link.pruner)
+                                         self.link.storage, self.link.pruner, self.link.patience)
         return overrides
 
     def _run_trial(self, trial: Trial) -> None:

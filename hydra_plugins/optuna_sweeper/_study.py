@@ -15,6 +15,14 @@ from pipeline.search.study_parent import directions
 log = logging.getLogger(__name__)
 
 
+def patience(heartbeat_interval: Optional[int], grace_period: Optional[int]) -> Optional[float]:
+    """How long a worker waits for an unreachable storage: the heartbeat grace period (Optuna's
+    default: two intervals), after which its trials count as lost anyway."""
+    if grace_period is not None:
+        return float(grace_period)
+    return 2.0 * heartbeat_interval if heartbeat_interval is not None else None
+
+
 def build_storage(url: Optional[str], heartbeat_interval: Optional[int], grace_period: Optional[int],
                   max_retry: int):
     """In memory without a URL (one process, no pruning); an RDB storage beats and retries stale trials."""
@@ -22,7 +30,8 @@ def build_storage(url: Optional[str], heartbeat_interval: Optional[int], grace_p
         return optuna.storages.InMemoryStorage()
     with experimental_features():
         return open_storage(url, heartbeat_interval=heartbeat_interval, grace_period=grace_period,
-                            stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry))
+                            stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry),
+                            patience=patience(heartbeat_interval, grace_period))
 
 
 def build_sampler(sampler_cfg: DictConfig, space: SearchSpace, n_trials: int,

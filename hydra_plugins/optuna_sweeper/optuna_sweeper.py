@@ -1,5 +1,6 @@
 """The Hydra entry point of the sweeper: settings in, `Search` run, results out."""
 import logging
+import sys
 from pathlib import Path
 from typing import Any, List, Optional
 
@@ -50,10 +51,22 @@ class OptunaSweeper(Sweeper):
         return max(1, self.settings.n_jobs)
 
     def sweep(self, arguments: List[str]) -> Any:
+        from pipeline.search.patience import StorageUnavailable
+
+        try:
+            return self._sweep(arguments)
+        except StorageUnavailable as error:
+            # One line and exit 1 (SystemExit passes through Hydra's error report); no
+            # results: they would wait on the storage again. The same command resumes.
+            print(f"error: {error}", file=sys.stderr)
+            sys.exit(1)
+
+    def _sweep(self, arguments: List[str]) -> Any:
         from hydra_plugins.optuna_sweeper import _study
         from hydra_plugins.optuna_sweeper._results import write_results
         from hydra_plugins.optuna_sweeper._search import Search, TrialLinkSettings
         from hydra_plugins.optuna_sweeper._search_space import build_search_space
+        from pipeline.search.patience import StorageUnavailable
         from pipeline.search.trial_link import build_pruner
 
         s = self.settings
@@ -72,7 +85,8 @@ class OptunaSweeper(Sweeper):
         link = None
         if s.storage is not None and s.trial_config_key:
             link = TrialLinkSettings(s.trial_config_key, study.study_name, s.storage,
-                                     _study.pruner_for_jobs(s.pruner, len(study.directions)))
+                                     _study.pruner_for_jobs(s.pruner, len(study.directions)),
+                                     _study.patience(s.heartbeat_interval, s.grace_period))
         elif s.storage is None and s.pruner and s.pruner._target_ != "optuna.pruners.NopPruner":
             log.warning("No storage: jobs cannot reach their trial, so nothing is pruned")
         slots = self.slots()
@@ -81,6 +95,10 @@ class OptunaSweeper(Sweeper):
                         link=link, batch=slots)
         try:
             search.run(slots)
-        finally:
+        except StorageUnavailable:
+            raise
+        except BaseException:
             write_results(study, self.config, s.plots)
+            raise
+        write_results(study, self.config, s.plots)
         return study

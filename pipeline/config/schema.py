@@ -169,6 +169,7 @@ class TrialConfig:
     study_name: Optional[str] = None
     storage: Optional[str] = None
     pruner: Any = None               # the sweeper's pruner config (_target_ + arguments)
+    patience: Optional[float] = None # seconds to wait for an unreachable storage (the sweeper's grace period)
 
 
 @dataclass

@@ -9,6 +9,9 @@ from typing import Any, Callable, Optional
 from pipeline.first_use import first_use_lock
 
 SQLITE_LOCK_TIMEOUT_S = 60   # writers wait this long for SQLite's file lock instead of failing
+# How long a call waits for an unreachable database (pipeline/search/patience.py): Optuna's
+# default heartbeat grace period; the sweeper passes its own.
+DEFAULT_PATIENCE_S = 120.0
 
 
 def is_journal(url: str) -> bool:
@@ -16,8 +19,12 @@ def is_journal(url: str) -> bool:
 
 
 def open_storage(url: str, *, heartbeat_interval: Optional[int] = None, grace_period: Optional[int] = None,
-                 stale_trial_callback: Optional[Callable[[Any, Any], None]] = None):
+                 stale_trial_callback: Optional[Callable[[Any, Any], None]] = None,
+                 patience: Optional[float] = None):
     import optuna
+    import sqlalchemy
+
+    from pipeline.search.patience import Patience, PatientRDBStorage
 
     if is_journal(url):
         path = Path(url)
@@ -25,6 +32,14 @@ def open_storage(url: str, *, heartbeat_interval: Optional[int] = None, grace_pe
         return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
     heartbeat = dict(heartbeat_interval=heartbeat_interval, grace_period=grace_period,
                      heartbeat_stale_trial_callback=stale_trial_callback) if heartbeat_interval else {}
-    sqlite = {"engine_kwargs": {"connect_args": {"timeout": SQLITE_LOCK_TIMEOUT_S}}} if url.startswith("sqlite:") else {}
-    with first_use_lock(url, "optuna"):   # RDBStorage creates its tables on first use
-        return optuna.storages.RDBStorage(url, **sqlite, **heartbeat)
+    # pool_pre_ping: a connection that a database restart closed is replaced, not used.
+    engine = {"pool_pre_ping": True}
+    if url.startswith("sqlite:"):
+        engine["connect_args"] = {"timeout": SQLITE_LOCK_TIMEOUT_S}
+    waits = Patience(patience or DEFAULT_PATIENCE_S, sqlalchemy.engine.make_url(url).render_as_string(hide_password=True))
+
+    def open_rdb():
+        with first_use_lock(url, "optuna"):   # RDBStorage creates its tables on first use
+            return PatientRDBStorage(url, patience=waits, engine_kwargs=engine, **heartbeat)
+
+    return waits.call(open_rdb)   # a job that starts while the database restarts waits for it too

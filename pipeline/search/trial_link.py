@@ -35,7 +35,8 @@ class TrialLink:
         from pipeline.search.trial_id import trial_id
 
         # The job never samples; a random sampler keeps Trial() from running the sweeper's one.
-        study = optuna.load_study(study_name=trial_cfg.study_name, storage=open_storage(trial_cfg.storage),
+        storage = open_storage(trial_cfg.storage, patience=trial_cfg.get("patience"))
+        study = optuna.load_study(study_name=trial_cfg.study_name, storage=storage,
                                   pruner=build_pruner(trial_cfg.pruner), sampler=optuna.samplers.RandomSampler())
         frozen = next(t for t in study.get_trials(deepcopy=False) if t.number == trial_cfg.number)
         # Optuna has no public lookup of a trial by number; the frozen trial carries its id.

@@ -1,8 +1,10 @@
 """Runs tracked over HTTP by the stack's `mlflow server`, which keeps runs in PostgreSQL and
-proxies artifacts: what a team member sees from another machine."""
+proxies artifacts: what a team member sees from another machine; and a search on the stack's
+PostgreSQL that outlives its restart."""
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import psutil
@@ -12,6 +14,7 @@ from mlflow import MlflowClient
 from pipeline import PROJECT_ROOT
 from pipeline.data import load_splits
 from pipeline.processes import command_line
+from tests.sweeper.conftest import start_worker, states
 from tests.tracking.conftest import only_run, tracked_config, train
 
 pytestmark = pytest.mark.heavy
@@ -144,3 +147,42 @@ def test_without_an_account_a_command_is_one_line_and_exit_2(running_stack, tmp_
     assert result.returncode == 2
     assert result.stderr == (f"error: tracking.uri={running_stack.tracking_uri} refused the sign-in (401): set "
                              "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or ~/.mlflow/credentials\n")
+
+
+def test_a_two_worker_search_outlives_a_postgresql_restart(running_stack, tmp_path):
+    """PostgreSQL down for 10 s in the middle of a two-worker search (the tiny app: 8 trials of
+    about 2 s): both workers wait for it, and the study ends with exactly n_trials."""
+    storage, study_name = running_stack.postgres_url("optuna"), "restart"
+    workers = [start_worker(f"hydra.sweeper.storage='{storage}'", f"hydra.sweeper.study_name={study_name}",
+                            "hydra.sweeper.n_trials=8", "hydra.sweeper.heartbeat_interval=1",
+                            "hydra.sweeper.grace_period=60", "steps=4", "sleep=0.5", "hydra.sweeper.plots=false",
+                            f"hydra.sweeper.sampler.seed={seed}", f"hydra.sweep.dir={tmp_path}/worker{seed}")
+               for seed in range(2)]
+    wait_until(lambda: states(storage, study_name)["COMPLETE"] >= 1, "a trial completed", workers)
+    wait_until(lambda: states(storage, study_name)["RUNNING"] >= 1, "a trial running", workers)
+    running_stack.stack.postgres.stop()
+    time.sleep(10)   # the outage itself: a restart's length, not a wait for something
+    running_stack.stack.postgres.start()
+    outputs = [worker.communicate(timeout=240)[0] for worker in workers]
+    for worker, output in zip(workers, outputs):
+        assert worker.returncode == 0, output[-3000:]
+        assert "Traceback" not in output
+    said = [line for output in outputs for line in output.splitlines() if line.startswith("optuna: the storage")]
+    assert any("unreachable" in line for line in said) and any("is back" in line for line in said), said
+    counts = states(storage, study_name)
+    assert counts["COMPLETE"] == 8 and counts["RUNNING"] == 0 and counts["FAIL"] == 0, counts
+
+
+def wait_until(condition, what: str, workers: list[subprocess.Popen], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for worker in workers:
+            if worker.poll() is not None:
+                raise RuntimeError(f"a worker ended first: {worker.communicate()[0][-3000:]}")
+        try:
+            if condition():
+                return
+        except KeyError:   # the study does not exist yet
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"not seen in {timeout} s: {what}")

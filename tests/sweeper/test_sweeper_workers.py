@@ -6,6 +6,7 @@ import optuna
 import pytest
 
 from pipeline.search.trial_link import JOB
+from tests.servers import free_port
 from tests.sweeper.conftest import start_worker, states
 
 pytestmark = pytest.mark.heavy
@@ -75,3 +76,14 @@ def test_two_workers_on_one_sqlite_storage_finish_exactly_n_trials(tmp_path, sql
     study = optuna.load_study(study_name="workers", storage=sqlite_storage)
     owners = {t.user_attrs["worker"]["pid"] for t in study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))}
     assert owners == {worker.pid for worker in workers}   # both did share the work
+
+
+def test_a_storage_unreachable_past_the_grace_period_is_one_line_and_exit_1(tmp_path):
+    nobody = f"postgresql://mnist@127.0.0.1:{free_port()}/optuna"   # nothing listens there
+    worker = start_worker(*search_args(tmp_path, f"'{nobody}'", 2, 0.0, "away"), "hydra.sweeper.grace_period=2")
+    output, _ = worker.communicate(timeout=120)
+    assert worker.returncode == 1, output
+    lines = output.strip().splitlines()
+    assert lines[-2].startswith(f"optuna: the storage {nobody} is unreachable"), output
+    assert lines[-1].startswith(f"error: the Optuna storage {nobody} has been unreachable for 2 s")
+    assert lines[-1].endswith("run the same command again to resume the search") and "Traceback" not in output
