@@ -26,7 +26,7 @@ TEST_WORKERS   ?= 2
 PYTEST = $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lock data data-fashion train sweep report tune ui dashboard postgres chromium server server-stop user sync bench test test-all clean
+.PHONY: help venv lock data data-fashion train sweep report tune ui dashboard postgres chromium server server-stop user sync bench test test-cluster test-all clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -116,7 +116,10 @@ chromium: ## Install Debian's Chromium with apt where it is missing (as root): t
 test: data postgres chromium ## Run the fast test suite (real PostgreSQL, mlflow servers and a headless browser included; TEST_WORKERS=2)
 	$(PYTEST) $(ARGS)
 
-test-all: data postgres chromium ## Run every test, slow ones included
+test-cluster: data postgres ## Run the tests on simulated hosts (network namespaces, as root): the team stack across machines
+	$(PYTEST) -m cluster $(ARGS)
+
+test-all: data postgres chromium ## Run every test, slow and cluster ones included
 	$(PYTEST) -m '' $(ARGS)
 
 clean: ## Remove run outputs (keeps the data cache, the MLflow store and the venv)

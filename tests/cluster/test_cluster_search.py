@@ -28,7 +28,7 @@ from pipeline.tracking.credentials import read_credentials_file
 from tests.cluster.hosts import SUBNET, Network, why_no_hosts
 from tests.stack.conftest import why_no_postgres
 
-pytestmark = pytest.mark.heavy
+pytestmark = [pytest.mark.heavy, pytest.mark.cluster]
 
 APP = PROJECT_ROOT / "tests" / "sweeper" / "app" / "objective.py"
 N_TRIALS = 4

@@ -150,12 +150,12 @@ def test_without_an_account_a_command_is_one_line_and_exit_2(running_stack, tmp_
 
 
 def test_a_two_worker_search_outlives_a_postgresql_restart(running_stack, tmp_path):
-    """PostgreSQL down for 10 s in the middle of a two-worker search (the tiny app: 8 trials of
-    about 2 s): both workers wait for it, and the study ends with exactly n_trials."""
+    """PostgreSQL down for 10 s in the middle of a two-worker search (the tiny app: 6 trials of
+    about 1.5 s): both workers wait for it, and the study ends with exactly n_trials."""
     storage, study_name = running_stack.postgres_url("optuna"), "restart"
     workers = [start_worker(f"hydra.sweeper.storage='{storage}'", f"hydra.sweeper.study_name={study_name}",
-                            "hydra.sweeper.n_trials=8", "hydra.sweeper.heartbeat_interval=1",
-                            "hydra.sweeper.grace_period=60", "steps=4", "sleep=0.5", "hydra.sweeper.plots=false",
+                            "hydra.sweeper.n_trials=6", "hydra.sweeper.heartbeat_interval=1",
+                            "hydra.sweeper.grace_period=60", "steps=3", "sleep=0.5", "hydra.sweeper.plots=false",
                             f"hydra.sweeper.sampler.seed={seed}", f"hydra.sweep.dir={tmp_path}/worker{seed}")
                for seed in range(2)]
     wait_until(lambda: states(storage, study_name)["COMPLETE"] >= 1, "a trial completed", workers)
@@ -170,7 +170,7 @@ def test_a_two_worker_search_outlives_a_postgresql_restart(running_stack, tmp_pa
     said = [line for output in outputs for line in output.splitlines() if line.startswith("optuna: the storage")]
     assert any("unreachable" in line for line in said) and any("is back" in line for line in said), said
     counts = states(storage, study_name)
-    assert counts["COMPLETE"] == 8 and counts["RUNNING"] == 0 and counts["FAIL"] == 0, counts
+    assert counts["COMPLETE"] == 6 and counts["RUNNING"] == 0 and counts["FAIL"] == 0, counts
 
 
 def wait_until(condition, what: str, workers: list[subprocess.Popen], timeout: float = 120) -> None:

@@ -14,13 +14,20 @@ from tests.conftest import child_environment
 from tests.servers import free_port
 
 
-@pytest.fixture
-def store(tmp_path):
-    uri = f"sqlite:///{tmp_path}/mlflow.db"
+@pytest.fixture(scope="module")
+def experiment(tmp_path_factory):
+    """One SQLite store for the module (a new one costs its schema's migrations)."""
+    folder = tmp_path_factory.mktemp("outbox-store")
+    uri = f"sqlite:///{folder}/mlflow.db"
     client = MlflowClient(uri)
-    experiment = client.create_experiment("outbox", artifact_location=(tmp_path / "artifacts").as_uri())
-    run = client.create_run(experiment)
-    return uri, client, run.info.run_id
+    return uri, client, client.create_experiment("outbox", artifact_location=(folder / "artifacts").as_uri())
+
+
+@pytest.fixture
+def store(experiment):
+    """A new run in the module's store."""
+    uri, client, experiment_id = experiment
+    return uri, client, client.create_run(experiment_id).info.run_id
 
 
 def queued_run(tmp_path, uri, run_id, epochs=3) -> Outbox:
