@@ -26,7 +26,7 @@ TEST_WORKERS   ?= 2
 PYTEST = $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lock data data-fashion train sweep report tune ui dashboard postgres chromium server server-stop user sync bench test test-cluster test-all clean
+.PHONY: help venv lock data data-fashion train sweep report tune ui dashboard postgres chromium server server-stop user sync bench lint format test test-cluster test-all clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -113,7 +113,15 @@ chromium: ## Install Debian's Chromium with apt where it is missing (as root): t
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 		else echo "Chromium is missing (apt-get install chromium): the browser test will skip"; fi; fi
 
-test: data postgres chromium ## Run the fast test suite (real PostgreSQL, mlflow servers and a headless browser included; TEST_WORKERS=2)
+lint: $(STAMP) ## Check the code with ruff: lint rules and formatting (pyproject.toml); `make format` applies the formatting
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP) ## Format the code with ruff, and apply ruff's safe lint fixes
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: lint data postgres chromium ## Lint, then run the fast test suite (real PostgreSQL, mlflow servers and a headless browser included; TEST_WORKERS=2)
 	$(PYTEST) $(ARGS)
 
 test-cluster: data postgres ## Run the tests on simulated hosts (network namespaces, as root): the team stack across machines

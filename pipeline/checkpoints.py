@@ -18,7 +18,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -90,7 +90,7 @@ def save_state(run_dir: Path, state: RunState) -> None:
     write_json_atomically(folder / STATE_FILE, asdict(state))
 
 
-def load_state(run_dir: Path) -> Optional[RunState]:
+def load_state(run_dir: Path) -> RunState | None:
     path = checkpoint_dir(run_dir) / STATE_FILE
     if not path.is_file():
         return None
@@ -145,7 +145,7 @@ def is_resumable(run_dir: Path, expected_fingerprint: str) -> bool:
             and state.fingerprint == expected_fingerprint)
 
 
-def find_interrupted_run(output_dir: Path, expected_fingerprint: str, exclude: Path) -> Optional[Path]:
+def find_interrupted_run(output_dir: Path, expected_fingerprint: str, exclude: Path) -> Path | None:
     """The most recently updated interrupted run of the same config under `output_dir`."""
     candidates = [
         state_file.parent.parent

@@ -17,8 +17,9 @@ import signal
 import subprocess
 import sys
 import warnings
+from collections.abc import Iterable
 from contextlib import contextmanager
-from typing import IO, Iterable
+from typing import IO
 
 LIBRARY_LOGS_ENV = "PIPELINE_LIBRARY_LOGS"
 # absl's line prefix (I1123, W0000, E..., F...): TensorFlow's C++ start-up lines in a server

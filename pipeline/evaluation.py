@@ -17,7 +17,7 @@ class Evaluation:
 
     def as_dict(self, prefix: str) -> dict:
         figures = {f"{prefix}_loss": self.loss, f"{prefix}_accuracy": self.accuracy}
-        for k, (p, r) in enumerate(zip(self.precision, self.recall)):
+        for k, (p, r) in enumerate(zip(self.precision, self.recall, strict=False)):
             figures[f"{prefix}_precision_class_{k}"] = float(p)
             figures[f"{prefix}_recall_class_{k}"] = float(r)
         return figures

@@ -12,7 +12,6 @@ import signal
 import sys
 import threading
 from contextlib import contextmanager
-from typing import Optional
 
 EXIT_INTERRUPTED = 130   # 128 + SIGINT: what shells report for Ctrl-C
 EXIT_TERMINATED = 143    # 128 + SIGTERM
@@ -75,7 +74,7 @@ def signals_recorded():
         _received.clear()
 
 
-def interrupt_behind(error: BaseException) -> Optional[KeyboardInterrupt]:
+def interrupt_behind(error: BaseException) -> KeyboardInterrupt | None:
     """The Ctrl-C (or SIGTERM) behind an exception, if any. Code interrupted half-way through
     writing a file can fail again while cleaning up (seen: OSError EBADF), and that error
     then hides the KeyboardInterrupt it was raised while handling."""

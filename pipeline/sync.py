@@ -38,7 +38,7 @@ def main(argv: list[str]) -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    import mlflow   # after the arguments: a mistyped one costs no MLflow import
+    import mlflow  # after the arguments: a mistyped one costs no MLflow import
     from mlflow import MlflowClient
 
     from pipeline.tracking.credentials import use_stack_server

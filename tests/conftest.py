@@ -4,9 +4,9 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 # MLflow's own variables choose the store and the experiment (conf/tracking/mlflow.yaml, read
 # once, when pipeline.config is first imported): the tests choose theirs, whatever the
@@ -27,9 +27,9 @@ import pytest  # noqa: E402
 from mlflow import MlflowClient  # noqa: E402
 from mlflow.entities import Run  # noqa: E402
 
-from pipeline import PROJECT_ROOT
-from pipeline.first_use import file_lock
-from pipeline.config.compose import compose_config  # noqa: F401  (re-exported for the tests)
+from pipeline import PROJECT_ROOT  # noqa: E402
+from pipeline.config.compose import compose_config  # noqa: E402, F401  (re-exported for the tests)
+from pipeline.first_use import file_lock  # noqa: E402
 
 
 def isolated_overrides(tmp: Path) -> list[str]:

@@ -8,8 +8,16 @@ import time
 
 import pytest
 
-from pipeline.checkpoints import (LEASE_FILE, RunState, checkpoint_dir, checkpoint_path, find_interrupted_run,
-                                  is_resumable, lease, save_state)
+from pipeline.checkpoints import (
+    LEASE_FILE,
+    RunState,
+    checkpoint_dir,
+    checkpoint_path,
+    find_interrupted_run,
+    is_resumable,
+    lease,
+    save_state,
+)
 
 FINGERPRINT = "f" * 16
 

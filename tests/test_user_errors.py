@@ -15,7 +15,6 @@ from mlflow import MlflowClient
 
 from pipeline import PROJECT_ROOT
 from pipeline.checkpoints import load_state
-from pipeline.data.npz import NPZ_KEYS
 from tests.conftest import isolated_overrides, run_cli, run_in_process
 
 pytestmark = pytest.mark.heavy

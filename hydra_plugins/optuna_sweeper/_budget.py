@@ -18,7 +18,6 @@ import logging
 import os
 import socket
 import warnings
-from typing import Optional
 
 import optuna
 from optuna.trial import Trial, TrialState
@@ -65,7 +64,7 @@ def reap_dead_trials(study: optuna.Study, storage, max_retry: int) -> None:
         queue_retry(study, storage.get_trial(trial_id(trial)), max_retry)
 
 
-def claim_trial(study: optuna.Study, storage, n_trials: int) -> Optional[Trial]:
+def claim_trial(study: optuna.Study, storage, n_trials: int) -> Trial | None:
     """A new (or queued) trial for this worker, or None when the budget is spent."""
     counted = study.get_trials(deepcopy=False, states=COUNTED)
     waiting = any(t.state == TrialState.WAITING for t in counted)

@@ -1,5 +1,5 @@
 """The override lines a job is launched with: its sampled parameters, the fixed ones, its trial."""
-from typing import Any, Optional
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -29,7 +29,7 @@ def param_overrides(space: SearchSpace, params: dict[str, Any]) -> list[str]:
 
 
 def trial_overrides(key: str, number: int, study_name: str, storage: str,
-                    pruner: Optional[DictConfig], patience: Optional[float] = None) -> list[str]:
+                    pruner: DictConfig | None, patience: float | None = None) -> list[str]:
     """`++key.*` lines telling the job which trial it runs; `++` adds the key if the app lacks it."""
     link = {"number": number, "study_name": study_name, "storage": storage,
             "pruner": OmegaConf.to_container(pruner, resolve=True) if pruner is not None else None,

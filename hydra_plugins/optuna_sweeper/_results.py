@@ -65,8 +65,12 @@ def plots(study: optuna.Study, sweep_dir: Path) -> list[Path]:
 
 def log_to_parent_run(config: DictConfig, result: dict[str, Any], files: list[Path]) -> None:
     """The project's tracking callback puts its parent run's id into the config."""
-    from pipeline.tracking.records import (OPTUNA_BEST_PARAMS_TAG, OPTUNA_BEST_TRIAL_TAG,
-                                           OPTUNA_BEST_VALUE_METRIC, OPTUNA_STUDY_TAG)
+    from pipeline.tracking.records import (
+        OPTUNA_BEST_PARAMS_TAG,
+        OPTUNA_BEST_TRIAL_TAG,
+        OPTUNA_BEST_VALUE_METRIC,
+        OPTUNA_STUDY_TAG,
+    )
 
     parent_id = OmegaConf.select(config, "tracking.parent_run_id")
     uri = OmegaConf.select(config, "tracking.uri")

@@ -9,9 +9,9 @@ from more workers: the same command started again, on the same storage.
 """
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
 
 import optuna
 from hydra.errors import HydraException
@@ -19,7 +19,12 @@ from hydra.plugins.launcher import Launcher
 from omegaconf import DictConfig
 from optuna.trial import Trial, TrialState
 
-from hydra_plugins.optuna_sweeper._budget import FAIL_REASON, claim_trial, fail_trial, reap_dead_trials
+from hydra_plugins.optuna_sweeper._budget import (
+    FAIL_REASON,
+    claim_trial,
+    fail_trial,
+    reap_dead_trials,
+)
 from hydra_plugins.optuna_sweeper._failure_rule import FailureRule
 from hydra_plugins.optuna_sweeper._heartbeat import beats, heartbeat
 from hydra_plugins.optuna_sweeper._job_overrides import param_overrides, trial_overrides
@@ -43,15 +48,15 @@ class TrialLinkSettings:
     key: str
     study_name: str
     storage: str
-    pruner: Optional[DictConfig]
-    patience: Optional[float] = None   # seconds a job waits for an unreachable storage
+    pruner: DictConfig | None
+    patience: float | None = None   # seconds a job waits for an unreachable storage
 
 
 class Search:
     def __init__(self, study: optuna.Study, storage, space: SearchSpace, sweep_config: DictConfig,
-                 launcher: Launcher, validate: Optional[Callable[[Sequence[Sequence[str]]], None]], *,
+                 launcher: Launcher, validate: Callable[[Sequence[Sequence[str]]], None] | None, *,
                  n_trials: int, max_failure_rate: float, max_retry: int,
-                 link: Optional[TrialLinkSettings], batch: int = 1):
+                 link: TrialLinkSettings | None, batch: int = 1):
         self.study, self.storage, self.space = study, storage, space
         self.sweep_config, self.launcher, self.validate = sweep_config, launcher, validate
         self.n_trials, self.max_retry, self.link = n_trials, max_retry, link

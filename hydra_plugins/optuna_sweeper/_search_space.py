@@ -10,15 +10,20 @@ The mapping is the old hydra-optuna-sweeper's, on current distribution classes:
   tag(log, interval(lo, hi))    -> the same with log=True
 Anything else (`key=value`) is a fixed override passed to every job.
 """
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override, Transformer
 from hydra.utils import get_method
 from omegaconf import DictConfig, OmegaConf
-from optuna.distributions import (BaseDistribution, CategoricalDistribution, FloatDistribution,
-                                  IntDistribution)
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
 from optuna.trial import Trial
 
 
@@ -37,10 +42,10 @@ class SearchSpace:
     distributions: dict[str, BaseDistribution]
     fixed: dict[str, str]
     conditionals: dict[str, Conditional] = field(default_factory=dict)
-    extend: Optional[Callable[[DictConfig, Trial], None]] = None
+    extend: Callable[[DictConfig, Trial], None] | None = None
 
 
-def distribution_from_override(override: Override) -> Optional[BaseDistribution]:
+def distribution_from_override(override: Override) -> BaseDistribution | None:
     """The distribution an override describes; None for a plain `key=value`."""
     if not override.is_sweep_override():
         return None
@@ -88,8 +93,8 @@ def parse_conditionals(config: DictConfig) -> dict[str, Conditional]:
     return conditionals
 
 
-def build_search_space(params: Optional[DictConfig], arguments: list[str],
-                       conditional_params: DictConfig, custom_search_space: Optional[str]) -> SearchSpace:
+def build_search_space(params: DictConfig | None, arguments: list[str],
+                       conditional_params: DictConfig, custom_search_space: str | None) -> SearchSpace:
     """The sweeper's `params`, then the command line's arguments, which override them."""
     lines = [f"{key}={value}" for key, value in (params or {}).items()] + list(arguments)
     distributions, fixed = parse_overrides(lines)

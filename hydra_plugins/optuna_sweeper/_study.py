@@ -1,7 +1,7 @@
 """Building the study: storage, sampler, pruner and directions, from the sweeper's config."""
 import logging
 import math
-from typing import Any, Optional
+from typing import Any
 
 import optuna
 from hydra.utils import get_class, instantiate
@@ -15,7 +15,7 @@ from pipeline.search.study_parent import directions
 log = logging.getLogger(__name__)
 
 
-def patience(heartbeat_interval: Optional[int], grace_period: Optional[int]) -> Optional[float]:
+def patience(heartbeat_interval: int | None, grace_period: int | None) -> float | None:
     """How long a worker waits for an unreachable storage: the heartbeat grace period (Optuna's
     default: two intervals), after which its trials count as lost anyway."""
     if grace_period is not None:
@@ -23,7 +23,7 @@ def patience(heartbeat_interval: Optional[int], grace_period: Optional[int]) -> 
     return 2.0 * heartbeat_interval if heartbeat_interval is not None else None
 
 
-def build_storage(url: Optional[str], heartbeat_interval: Optional[int], grace_period: Optional[int],
+def build_storage(url: str | None, heartbeat_interval: int | None, grace_period: int | None,
                   max_retry: int):
     """In memory without a URL (one process, no pruning); an RDB storage beats and retries stale trials."""
     if url is None:
@@ -55,7 +55,7 @@ def build_sampler(sampler_cfg: DictConfig, space: SearchSpace, n_trials: int,
     return instantiate(sampler_cfg, search_space=grid), min(n_trials, grid_size)
 
 
-def open_study(storage, pruner, study_name: Optional[str], direction: Any) -> optuna.Study:
+def open_study(storage, pruner, study_name: str | None, direction: Any) -> optuna.Study:
     """Create the study, or load it when the storage already has one of that name (resume).
     Its sampler is set afterwards, once the trials it already holds are known."""
     return optuna.create_study(storage=storage, sampler=optuna.samplers.RandomSampler(), pruner=pruner,
@@ -71,7 +71,7 @@ def enqueue_trials(study: optuna.Study, param_sets) -> None:
         study.enqueue_trial(OmegaConf.to_container(params, resolve=True), skip_if_exists=True)
 
 
-def pruner_for_jobs(pruner_cfg: Optional[DictConfig], n_objectives: int) -> Optional[DictConfig]:
+def pruner_for_jobs(pruner_cfg: DictConfig | None, n_objectives: int) -> DictConfig | None:
     """What a job rebuilds to ask `should_prune`; nothing for several objectives (no pruning)."""
     if n_objectives > 1 or not pruner_cfg:
         return None

@@ -6,7 +6,7 @@ keep their names and defaults, so an existing sweep config works by switching pl
 No Optuna import here: Hydra imports this module at every start-up.
 """
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
@@ -17,7 +17,7 @@ PROVIDER = "mnist-pipeline"
 @dataclass
 class SamplerConfig:
     _target_: str = MISSING
-    seed: Optional[int] = None
+    seed: int | None = None
 
 
 @dataclass
@@ -45,8 +45,8 @@ class GridSamplerConfig(SamplerConfig):
 class CmaEsSamplerConfig(SamplerConfig):
     _target_: str = "optuna.samplers.CmaEsSampler"
     n_startup_trials: int = 1
-    sigma0: Optional[float] = None
-    restart_strategy: Optional[str] = None
+    sigma0: float | None = None
+    restart_strategy: str | None = None
     use_separable_cma: bool = False
     with_margin: bool = False      # for integer and stepped parameters
 
@@ -68,7 +68,7 @@ class GPSamplerConfig(SamplerConfig):
 class NSGAIISamplerConfig(SamplerConfig):
     _target_: str = "optuna.samplers.NSGAIISampler"
     population_size: int = 50
-    mutation_prob: Optional[float] = None
+    mutation_prob: float | None = None
     crossover_prob: float = 0.9
     swapping_prob: float = 0.5
 
@@ -113,8 +113,8 @@ class HyperbandPrunerConfig:
 @dataclass
 class ThresholdPrunerConfig:
     _target_: str = "optuna.pruners.ThresholdPruner"
-    lower: Optional[float] = None  # prune below this value (e.g. a diverged accuracy)
-    upper: Optional[float] = None  # prune above this value (e.g. a diverged loss)
+    lower: float | None = None  # prune below this value (e.g. a diverged accuracy)
+    upper: float | None = None  # prune above this value (e.g. a diverged loss)
     n_warmup_steps: int = 0
     interval_steps: int = 1
 
@@ -123,26 +123,26 @@ class ThresholdPrunerConfig:
 class OptunaSweeperConf:
     _target_: str = "hydra_plugins.optuna_sweeper.optuna_sweeper.OptunaSweeper"
     _recursive_: bool = False      # the sweeper builds sampler and pruner itself (grid, seeds)
-    defaults: List[Any] = field(default_factory=lambda: [{"sampler": "tpe"}, {"pruner": "none"}])
+    defaults: list[Any] = field(default_factory=lambda: [{"sampler": "tpe"}, {"pruner": "none"}])
 
     sampler: Any = MISSING
     pruner: Any = MISSING
     direction: Any = "minimize"    # "minimize" | "maximize", or a list of them (multi-objective)
-    storage: Optional[str] = None  # RDB URL, or a journal file path; null: in memory (no pruning)
-    study_name: Optional[str] = None
+    storage: str | None = None  # RDB URL, or a journal file path; null: in memory (no pruning)
+    study_name: str | None = None
     n_trials: int = 20             # COMPLETE + PRUNED trials the study ends with, across workers
     n_jobs: int = 2                # concurrent jobs of this worker (launchers that isolate jobs)
     max_failure_rate: float = 0.0  # the old plugin's: share of a batch of n_jobs trials that may fail (1.0: failures never stop it)
-    params: Optional[Dict[str, str]] = None
+    params: dict[str, str] | None = None
     # [{param: value, ...}, ...]: parameter sets tried first, in order (Optuna's enqueue_trial),
     # keyed like `params`; they count against n_trials; a set already in the study is skipped
-    enqueue_trials: List[Dict[str, Any]] = field(default_factory=list)
+    enqueue_trials: list[dict[str, Any]] = field(default_factory=list)
     # {name: {when: {param: [values]}, space: "interval(...)"}}: suggested only when matched
-    conditional_params: Dict[str, Any] = field(default_factory=dict)
-    custom_search_space: Optional[str] = None   # "module.fn": fn(cfg, trial) suggests more
-    trial_config_key: Optional[str] = "trial"   # where a job's config gets its trial; null: nowhere
-    heartbeat_interval: Optional[int] = 60      # RDB only: seconds between a worker's beats
-    grace_period: Optional[int] = None          # RDB only: beats missed this long fail a trial
+    conditional_params: dict[str, Any] = field(default_factory=dict)
+    custom_search_space: str | None = None   # "module.fn": fn(cfg, trial) suggests more
+    trial_config_key: str | None = "trial"   # where a job's config gets its trial; null: nowhere
+    heartbeat_interval: int | None = 60      # RDB only: seconds between a worker's beats
+    grace_period: int | None = None          # RDB only: beats missed this long fail a trial
     max_retry: int = 1                          # re-runs of a trial whose worker died
     plots: bool = True                          # history and importance plots in the sweep dir
 

@@ -2,7 +2,7 @@
 import logging
 import sys
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any
 
 from hydra.core.plugins import Plugins
 from hydra.plugins.sweeper import Sweeper
@@ -22,7 +22,7 @@ class OptunaSweeper(Sweeper):
             raise ValueError(f"{len(settings['enqueue_trials'])} enqueue_trials do not fit in "
                              f"n_trials={settings['n_trials']}")
         self.settings = OmegaConf.create(settings)
-        self.config: Optional[DictConfig] = None
+        self.config: DictConfig | None = None
         self.launcher = None
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
@@ -50,7 +50,7 @@ class OptunaSweeper(Sweeper):
             return 1
         return max(1, self.settings.n_jobs)
 
-    def sweep(self, arguments: List[str]) -> Any:
+    def sweep(self, arguments: list[str]) -> Any:
         from pipeline.search.patience import StorageUnavailable
 
         try:
@@ -61,7 +61,7 @@ class OptunaSweeper(Sweeper):
             print(f"error: {error}", file=sys.stderr)
             sys.exit(1)
 
-    def _sweep(self, arguments: List[str]) -> Any:
+    def _sweep(self, arguments: list[str]) -> Any:
         from hydra_plugins.optuna_sweeper import _study
         from hydra_plugins.optuna_sweeper._results import write_results
         from hydra_plugins.optuna_sweeper._search import Search, TrialLinkSettings

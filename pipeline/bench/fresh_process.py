@@ -30,7 +30,7 @@ def start(args: list[str], log: Path) -> subprocess.Popen:
 def wait_all(processes: list[subprocess.Popen], logs: list[Path]) -> None:
     """Wait for every process; raise with the log of the first that failed."""
     codes = [process.wait() for process in processes]
-    for code, log, process in zip(codes, logs, processes):
+    for code, log, process in zip(codes, logs, processes, strict=False):
         if code != 0:
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-25:])
             raise CommandFailed(f"{' '.join(map(str, process.args[1:]))} exited {code}; log {log}:\n{tail}")
@@ -39,7 +39,7 @@ def wait_all(processes: list[subprocess.Popen], logs: list[Path]) -> None:
 def run_together(commands: list[list[str]], logs: list[Path]) -> float:
     """Start every command at once; seconds until the last one exits."""
     started = time.perf_counter()
-    processes = [start(args, log) for args, log in zip(commands, logs)]
+    processes = [start(args, log) for args, log in zip(commands, logs, strict=False)]
     wait_all(processes, logs)
     return time.perf_counter() - started
 

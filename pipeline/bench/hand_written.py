@@ -29,7 +29,7 @@ from pipeline.training.optimizers import build_optimizer, steps_per_epoch  # noq
 def convnet(model: dict, dropout: float) -> keras.Model:
     """The seed convnet as a user writes it: conv blocks, Flatten, Dense, Dropout, softmax."""
     layers = [keras.Input((28, 28, 1))]
-    for filters, pool in zip(model["filters"], model["pool_after"]):
+    for filters, pool in zip(model["filters"], model["pool_after"], strict=False):
         layers.append(keras.layers.Conv2D(filters, model["kernel_size"], padding=model["padding"],
                                           activation=model["activation"]))
         if pool:

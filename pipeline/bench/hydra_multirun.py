@@ -4,8 +4,9 @@ Hydra has no public API for a run or a multirun from Python (its compose API doe
 launch: no callbacks, no job config), so this reaches into `GlobalHydra`; it is kept here,
 out of the product code.
 """
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from hydra import initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra

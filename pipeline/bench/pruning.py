@@ -6,8 +6,9 @@ counted from the storage (one intermediate value per epoch), so the figure is th
 work actually done, pruned trials included.
 """
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 from pipeline import PROJECT_ROOT
 from pipeline.bench.hydra_multirun import multirun
@@ -18,7 +19,7 @@ def epochs_trained(study) -> int:
 
 
 def pruning_benchmark(overrides: Sequence[str] = (), pruner: str = "median",
-                      workdir: Optional[Path] = None) -> dict[str, Any]:
+                      workdir: Path | None = None) -> dict[str, Any]:
     """Run both arms; return epochs trained and best validation accuracy per arm, and the
     with/without ratios. `overrides` (e.g. trainer=smoke, hydra.sweeper.n_trials=...) apply to
     both; `pruner` is a hydra/sweeper/pruner option."""

@@ -15,8 +15,16 @@ from mlflow.entities import Metric, Param, RunTag
 from pipeline.bench.startup import command_seconds
 from pipeline.report.aggregate import EPOCH_TIME, TEST_ACCURACY
 from pipeline.report.runs import VAL_ACCURACY
-from pipeline.tracking.records import (MULTIRUN_TAG, OPTUNA_STUDY_TAG, OPTUNA_TRIAL_TAG, OVERRIDES_TAG, PARENT_ID_TAG,
-                                       PARENT_VALUE, SWEEP_PARAM_PREFIX, best_metric_name)
+from pipeline.tracking.records import (
+    MULTIRUN_TAG,
+    OPTUNA_STUDY_TAG,
+    OPTUNA_TRIAL_TAG,
+    OVERRIDES_TAG,
+    PARENT_ID_TAG,
+    PARENT_VALUE,
+    SWEEP_PARAM_PREFIX,
+    best_metric_name,
+)
 
 BENCH_EXPERIMENT = "smoke"            # the named experiment the report is asked about
 SEARCH_EXPERIMENT = "tune"            # ... and for a search

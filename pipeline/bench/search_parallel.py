@@ -15,8 +15,15 @@ from pathlib import Path
 from statistics import median
 
 from pipeline.bench.fresh_process import run_together
-from pipeline.bench.search_speed import (SEARCH_EXPERIMENT, Subset, existing_stores, fixed_trials, isolated,
-                                         job_objectives, search_command)
+from pipeline.bench.search_speed import (
+    SEARCH_EXPERIMENT,
+    Subset,
+    existing_stores,
+    fixed_trials,
+    isolated,
+    job_objectives,
+    search_command,
+)
 from pipeline.config.compose import compose_config
 
 SAMPLER_SEED_BASE = 40   # the Makefile's: worker i > 1 of `make tune` samples with seed 40 + i

@@ -14,10 +14,10 @@ of a pipeline trial goes (pipeline/bench/job_timings.py).
 """
 import itertools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import mean, median
-from typing import Callable
 
 from omegaconf import OmegaConf
 
@@ -131,7 +131,7 @@ def grid_spec(subset: Subset, grid: dict[str, list[str]]) -> dict:
     """Every job of the grid as the hand-written loop needs it, from its composed config."""
     jobs, cfg = [], None
     for values in itertools.product(*grid.values()):
-        cfg = compose_config(MULTIRUN_EXPERIMENT, *(f"{key}={value}" for key, value in zip(grid, values)),
+        cfg = compose_config(MULTIRUN_EXPERIMENT, *(f"{key}={value}" for key, value in zip(grid, values, strict=False)),
                              *subset.overrides())
         jobs.append({"optimizer": _plain(cfg.optimizer), "schedule": _plain(cfg.schedule),
                      "dropout": cfg.model.dropout, "batch_size": cfg.trainer.batch_size, "seed": cfg.trainer.seed})
@@ -187,7 +187,7 @@ def compare(label: str, jobs: int, pipeline_args: Callable[[Path], list[str]], s
             per_trial[arm].append(trial)
             best[arm].append(objective)
             print(f"  {label} {arm} run {repeat + 1}/{repeats}: {wall:.1f} s for {jobs} jobs", flush=True)
-    ratios = [ours / theirs for ours, theirs in zip(walls["pipeline"], walls["hand_written"])]
+    ratios = [ours / theirs for ours, theirs in zip(walls["pipeline"], walls["hand_written"], strict=False)]
     ours, theirs = median(walls["pipeline"]), median(walls["hand_written"])
     return {"jobs": jobs, "pipeline_s": ours, "hand_written_s": theirs, "pipeline_vs_hand_written": median(ratios),
             "pipeline_trials_per_hour": 3600 * jobs / ours, "hand_written_trials_per_hour": 3600 * jobs / theirs,

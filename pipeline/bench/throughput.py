@@ -79,6 +79,6 @@ def pipeline_fit(cfg: DictConfig, epochs: int) -> EpochSpeeds:
         state = load_state(run_dir)
         assert state.completed_epochs == epochs
     history = state.history
-    cpu_seconds = [busy * seconds for busy, seconds in zip(history["cpu_utilization"], history["epoch_time"])]
-    return EpochSpeeds([samples / (later - earlier) for earlier, later in zip(finished, finished[1:])],
+    cpu_seconds = [busy * seconds for busy, seconds in zip(history["cpu_utilization"], history["epoch_time"], strict=False)]
+    return EpochSpeeds([samples / (later - earlier) for earlier, later in zip(finished, finished[1:], strict=False)],
                        [1e6 * seconds / samples for seconds in cpu_seconds[1:]])

@@ -4,7 +4,6 @@ Hydra reports the same mistake over a screenful; this check runs first and only 
 plain `group=option[,option...]` overrides, leaving everything else to Hydra.
 """
 import re
-from pathlib import Path
 
 from pipeline import PROJECT_ROOT
 

@@ -5,7 +5,9 @@ from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 from pipeline import PROJECT_ROOT
-from pipeline.config import ConfigError   # (importing pipeline.config registers schemas and resolvers)
+from pipeline.config import (
+    ConfigError,  # (importing pipeline.config registers schemas and resolvers)
+)
 from pipeline.config.secrets import take_secrets
 
 CONF_DIR = PROJECT_ROOT / "conf"

@@ -8,7 +8,7 @@ types cannot express are checked in `validate.py`.
 """
 from dataclasses import dataclass, field, fields, make_dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
@@ -21,7 +21,7 @@ OPTIMIZER_DIR = PROJECT_ROOT / "conf" / "optimizer"
 @dataclass
 class DataConfig:
     name: str = MISSING
-    path: Optional[str] = None
+    path: str | None = None
     cache_dir: str = MISSING
     validation_size: int = 5000
     split_seed: int = 0
@@ -46,7 +46,7 @@ class OptimizerConfig:
     _target_: str = MISSING          # the Keras optimizer class, e.g. keras.optimizers.Adam
     name: str = MISSING              # the file's own name: labels runs and arms
     learning_rate: float = MISSING
-    clipnorm: Optional[float] = None
+    clipnorm: float | None = None
 
 
 # An option file's value -> the type its schema gives that key; a null leaves it untyped.
@@ -88,11 +88,11 @@ class TrainerConfig:
     seed: int = 42
     deterministic: bool = False
     loop: str = "fit"
-    max_train_samples: Optional[int] = None
-    max_eval_samples: Optional[int] = None
-    early_stopping: Optional[EarlyStoppingConfig] = None
+    max_train_samples: int | None = None
+    max_eval_samples: int | None = None
+    early_stopping: EarlyStoppingConfig | None = None
     resume: bool = True
-    resume_from: Optional[str] = None
+    resume_from: str | None = None
     lease_seconds: float = 60.0
     objective: str = "val_accuracy"
     objective_mode: str = "max"
@@ -112,7 +112,7 @@ class StackServerConfig:
     mlflow_port: int = MISSING
     postgres_port: int = MISSING
     user: str = MISSING
-    password: Optional[str] = None   # only from a command line, which takes it out before composing
+    password: str | None = None   # only from a command line, which takes it out before composing
     passfile: str = MISSING
     credentials: str = MISSING
     tls: bool = MISSING
@@ -140,16 +140,16 @@ class TrackingConfig:
     optuna_storage: str = MISSING
     artifact_root: str = MISSING
     experiment_name: str = MISSING
-    run_name: Optional[str] = None
+    run_name: str | None = None
     log_model: bool = True
     log_checkpoints: bool = True
-    register_as: Optional[str] = None
+    register_as: str | None = None
     register_alias: str = "candidate"
     ui_url: str = MISSING
     connect_timeout: float = 5.0
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
-    parent_run_id: Optional[str] = None
-    server: Optional[StackServerConfig] = None
+    parent_run_id: str | None = None
+    server: StackServerConfig | None = None
     system_metrics: bool = True
     system_metrics_interval: float = 10.0
 
@@ -165,11 +165,11 @@ class PathsConfig:
 @dataclass
 class TrialConfig:
     """The Optuna trial a job runs, set by the sweeper (hydra/sweeper=optuna); unset otherwise."""
-    number: Optional[int] = None
-    study_name: Optional[str] = None
-    storage: Optional[str] = None
+    number: int | None = None
+    study_name: str | None = None
+    storage: str | None = None
     pruner: Any = None               # the sweeper's pruner config (_target_ + arguments)
-    patience: Optional[float] = None # seconds to wait for an unreachable storage (the sweeper's grace period)
+    patience: float | None = None # seconds to wait for an unreachable storage (the sweeper's grace period)
 
 
 @dataclass

@@ -25,7 +25,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    from pipeline.report.build import make_report   # MLflow and pandas: after the arguments parsed
+    from pipeline.report.build import make_report  # MLflow and pandas: after the arguments parsed
     from pipeline.report.settings import ReportError, report_settings
     try:
         settings = report_settings(args.experiment, args.overrides, args.tracking_uri, args.target, args.all_runs)

@@ -7,7 +7,6 @@ Without one (`--all`): the params that differ between runs, each kept only if it
 the runs further than the ones before it (`optimizer.name` makes `optimizer.learning_rate`
 redundant when every optimizer keeps its own rate).
 """
-from typing import Optional
 
 import pandas as pd
 
@@ -43,7 +42,7 @@ def _varying(values: pd.DataFrame) -> list[str]:
     return [key for key in values.columns if values[key].nunique(dropna=False) > 1]
 
 
-def swept_values(runs: pd.DataFrame, parent: pd.Series) -> Optional[pd.DataFrame]:
+def swept_values(runs: pd.DataFrame, parent: pd.Series) -> pd.DataFrame | None:
     """Each job's value of every key its multirun swept (seeds and storage aside); None when
     the parent records no sweep."""
     prefix = f"params.{SWEEP_PARAM_PREFIX}"
@@ -52,7 +51,7 @@ def swept_values(runs: pd.DataFrame, parent: pd.Series) -> Optional[pd.DataFrame
     if not swept or f"tags.{OVERRIDES_TAG}" not in runs:
         return None
     parsed = runs[f"tags.{OVERRIDES_TAG}"].map(parse_overrides)
-    values = pd.DataFrame({key: parsed.map(lambda job: job.get(key)) for key in swept if is_arm_key(key)},
+    values = pd.DataFrame({key: parsed.map(lambda job, key=key: job.get(key)) for key in swept if is_arm_key(key)},
                           index=runs.index)
     return values[_varying(values)]
 
@@ -70,7 +69,7 @@ def differing_params(runs: pd.DataFrame) -> pd.DataFrame:
     return params[kept]
 
 
-def arm_values(runs: pd.DataFrame, parent: Optional[pd.Series]) -> pd.DataFrame:
+def arm_values(runs: pd.DataFrame, parent: pd.Series | None) -> pd.DataFrame:
     """One column per arm key (none when every run is in one arm), one row per run."""
     values = swept_values(runs, parent) if parent is not None else None
     return differing_params(runs) if values is None else values

@@ -48,7 +48,9 @@ def make_report(settings: ReportSettings) -> Report:
     study = (_study_files(settings, settings.study_name)
              if settings.study_name and settings.optuna_storage and not settings.all_runs else None)
     try:
-        from pipeline.report.runs import select_runs   # MLflow: imported while the study's side starts
+        from pipeline.report.runs import (
+            select_runs,  # MLflow: imported while the study's side starts
+        )
         from pipeline.report.store import open_store
 
         client = open_store(settings.tracking_uri, settings.connect_timeout)

@@ -4,7 +4,6 @@ Two small queries (the parents, then one parent's children) rather than the whol
 experiment, so the report stays fast on a store that has collected many multiruns.
 """
 from dataclasses import dataclass
-from typing import Optional
 
 import mlflow
 import pandas as pd
@@ -19,7 +18,7 @@ VAL_ACCURACY = metric_name("val_accuracy")
 @dataclass
 class Selection:
     runs: pd.DataFrame              # one row per training job: mlflow.search_runs' columns
-    parent: Optional[pd.Series]     # the multirun's parent run; None when reporting every run
+    parent: pd.Series | None     # the multirun's parent run; None when reporting every run
     scope: str                      # what the runs are, for the reader
 
 

@@ -76,7 +76,7 @@ def trial_table(study) -> pd.DataFrame:
         values = trial.values or [None] * len(names)
         rows.append({
             "trial": trial.number, "state": _state(trial), **{p: trial.params.get(p) for p in params},
-            **dict(zip(names, values)),
+            **dict(zip(names, values, strict=False)),
             "epochs": len(trial.intermediate_values) or None,
             "s/epoch": None,
             "host": (trial.user_attrs.get(JOB) or {}).get("host"),
@@ -112,7 +112,7 @@ def with_epoch_seconds(table: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     """Each trial's seconds per epoch (its last epoch's) from its MLflow child run."""
     if table.empty or f"tags.{OPTUNA_TRIAL_TAG}" not in runs or f"metrics.{EPOCH_TIME}" not in runs:
         return table
-    seconds = dict(zip(runs[f"tags.{OPTUNA_TRIAL_TAG}"], runs[f"metrics.{EPOCH_TIME}"]))
+    seconds = dict(zip(runs[f"tags.{OPTUNA_TRIAL_TAG}"], runs[f"metrics.{EPOCH_TIME}"], strict=False))
     return table.assign(**{"s/epoch": table["trial"].astype(str).map(seconds)})
 
 

@@ -1,7 +1,6 @@
 """What a report is about and where it goes, from the experiment's composed config and conf/report.yaml."""
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 from omegaconf import OmegaConf
 
@@ -35,8 +34,8 @@ class ReportSettings:
     output_dir: Path
     target_accuracy: float
     all_runs: bool             # every run of the experiment, not only the latest multirun
-    optuna_storage: Optional[str] = None   # a search's study: the sweeper's storage (none: in memory)
-    study_name: Optional[str] = None       # ... and the study the experiment's sweeper names
+    optuna_storage: str | None = None   # a search's study: the sweeper's storage (none: in memory)
+    study_name: str | None = None       # ... and the study the experiment's sweeper names
 
 
 def report_defaults() -> ReportConfig:
@@ -44,8 +43,8 @@ def report_defaults() -> ReportConfig:
     return OmegaConf.to_object(merged)
 
 
-def report_settings(experiment: str, overrides: list[str], tracking_uri: Optional[str] = None,
-                    target_accuracy: Optional[float] = None, all_runs: bool = False) -> ReportSettings:
+def report_settings(experiment: str, overrides: list[str], tracking_uri: str | None = None,
+                    target_accuracy: float | None = None, all_runs: bool = False) -> ReportSettings:
     """Compose `experiments=EXPERIMENT OVERRIDES` as training would (no TensorFlow) for the
     store, the MLflow experiment and the output folder."""
     known = group_options("experiments")

@@ -3,8 +3,9 @@
   sqlite:////abs/optuna.db, postgresql://..., mysql://...  -> RDBStorage (heartbeats possible)
   /abs/path/optuna.journal (any path without "://")       -> JournalStorage on a JournalFileBackend
 """
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 from pipeline.first_use import first_use_lock
 
@@ -18,9 +19,9 @@ def is_journal(url: str) -> bool:
     return "://" not in url
 
 
-def open_storage(url: str, *, heartbeat_interval: Optional[int] = None, grace_period: Optional[int] = None,
-                 stale_trial_callback: Optional[Callable[[Any, Any], None]] = None,
-                 patience: Optional[float] = None):
+def open_storage(url: str, *, heartbeat_interval: int | None = None, grace_period: int | None = None,
+                 stale_trial_callback: Callable[[Any, Any], None] | None = None,
+                 patience: float | None = None):
     import optuna
     import sqlalchemy
 

@@ -6,7 +6,7 @@ machine it runs on: that process creates the parent run and records it; the othe
 the record, waiting briefly when the creator has not written it yet.
 """
 import time
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 PARENT_RUN_ATTR = "mlflow_parent_run_id"
 _WAIT_S = 30   # how long a worker waits for the creator to record the parent

@@ -9,7 +9,7 @@ the study PRUNED. Only the sweeper ever finishes a trial.
 import os
 import socket
 import time
-from typing import Any, Optional
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -18,7 +18,7 @@ FAIL_REASON = "fail_reason"   # user attribute: why a trial is FAIL (set by the 
 JOB = "job"   # user attribute: {"host", "pid", "started", "ended"} (Unix seconds) of the job's process
 
 
-def build_pruner(pruner_cfg: Optional[DictConfig]):
+def build_pruner(pruner_cfg: DictConfig | None):
     """The pruner a `_target_` config describes; Optuna's NopPruner without one. The sweeper
     builds its study's pruner here, and each job rebuilds the same one."""
     import optuna
@@ -62,5 +62,5 @@ class TrialLink:
 
 
 def has_trial(cfg: DictConfig) -> bool:
-    trial_cfg: Optional[Any] = OmegaConf.select(cfg, "trial")
+    trial_cfg: Any | None = OmegaConf.select(cfg, "trial")
     return trial_cfg is not None and trial_cfg.get("number") is not None

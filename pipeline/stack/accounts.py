@@ -13,7 +13,12 @@ from omegaconf import DictConfig
 
 from pipeline.stack.files import new_secret, write_private
 from pipeline.stack.secrets import credentials_text
-from pipeline.tracking.credentials import CERT_PATH_ENV, PASSWORD_ENV, USERNAME_ENV, read_credentials_file
+from pipeline.tracking.credentials import (
+    CERT_PATH_ENV,
+    PASSWORD_ENV,
+    USERNAME_ENV,
+    read_credentials_file,
+)
 
 ROLES = ("reader", "editor")
 USER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$")

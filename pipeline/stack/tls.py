@@ -53,7 +53,7 @@ def _load(certificate: Path):
 
 
 def _expires_soon(certificate: Path) -> bool:
-    return _load(certificate).not_valid_after_utc < datetime.datetime.now(datetime.timezone.utc) + RENEW_BEFORE
+    return _load(certificate).not_valid_after_utc < datetime.datetime.now(datetime.UTC) + RENEW_BEFORE
 
 
 def _signed_by(certificate: Path, ca_file: Path) -> bool:
@@ -104,7 +104,7 @@ def _pem_cert(cert) -> bytes:
 
 def _builder(subject, issuer, public_key, days: int):
     x509 = _x509()
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public_key)
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=days)))

@@ -12,8 +12,8 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
 
 import mlflow
 from mlflow import MlflowClient
@@ -56,14 +56,14 @@ class Delivery:
     """Delivers the records of one outbox with `client`; `models` holds in-memory models for
     model records of this process (others are loaded from the record's files)."""
 
-    def __init__(self, outbox: Outbox, client: MlflowClient, models: Optional[dict] = None,
-                 timings: Optional[JobTimings] = None):
+    def __init__(self, outbox: Outbox, client: MlflowClient, models: dict | None = None,
+                 timings: JobTimings | None = None):
         self.outbox, self.client, self.timings = outbox, client, timings
         self.run_id = outbox.target()["run_id"]
         self.models = models if models is not None else {}
         self.report = DeliveryReport()
         # Metric histories read from the store, kept while one pass delivers (`deliver_all`).
-        self.histories: Optional[dict[str, set]] = None
+        self.histories: dict[str, set] | None = None
 
     def deliver(self, record: Record, maybe_sent: bool) -> None:
         """Deliver `record`; `maybe_sent`: an earlier attempt (or process) may have delivered it."""
@@ -144,7 +144,7 @@ class Sender:
         self.delivery, self.where, self.max_backoff, self.say = delivery, where, max_backoff, say
         self._closing = threading.Event()   # no more records will come: drain, then stop
         self._give_up = threading.Event()   # stop now, even with records left
-        self._away_since: Optional[float] = None
+        self._away_since: float | None = None
         self._progress = threading.Event()  # a record delivered
         self._thread = threading.Thread(target=self._run, name="tracking-sender", daemon=True)
 

@@ -1,6 +1,6 @@
 """How an MLflow run ends: FINISHED, FAILED (with the reason in a tag) or KILLED, never RUNNING."""
+from collections.abc import Callable
 from contextlib import contextmanager
-from typing import Callable, Optional
 
 from pipeline.interruption import interrupt_behind
 
@@ -13,7 +13,7 @@ def failure_reason(error: BaseException) -> str:
 
 
 @contextmanager
-def ends_run(end: Callable[[str, Optional[str]], None]):
+def ends_run(end: Callable[[str, str | None], None]):
     """Calls `end(status, failure_reason)` when the block ends: FINISHED on success, KILLED on
     Ctrl-C or SIGTERM (also when cleanup after it failed in its own way), FAILED on an
     exception, with its type and message as the reason."""
@@ -28,7 +28,7 @@ def ends_run(end: Callable[[str, Optional[str]], None]):
     end(FINISHED, None)
 
 
-def end_active_run(status: str, reason: Optional[str]) -> None:
+def end_active_run(status: str, reason: str | None) -> None:
     """End MLflow's active run now, straight to its store."""
     import mlflow
 

@@ -16,16 +16,28 @@ import atexit
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from pipeline.tracking.naming import PARENT_RUN_OVERRIDE, git_state, redact, user_overrides
-from pipeline.tracking.records import (BEST_CHILD_RUN_ID_TAG, BEST_CHILD_TAG, CHILDREN_TAG, FAILURE_REASON_TAG,
-                                       MULTIRUN_TAG, OBJECTIVE_TAG, OPTUNA_STUDY_TAG, OPTUNA_TRIAL_TAG,
-                                       OVERRIDES_TAG, PARENT_ID_TAG, PARENT_VALUE, SWEEP_DIR_TAG,
-                                       SWEEP_PARAM_PREFIX, best_metric_name)
+from pipeline.tracking.records import (
+    BEST_CHILD_RUN_ID_TAG,
+    BEST_CHILD_TAG,
+    CHILDREN_TAG,
+    FAILURE_REASON_TAG,
+    MULTIRUN_TAG,
+    OBJECTIVE_TAG,
+    OPTUNA_STUDY_TAG,
+    OPTUNA_TRIAL_TAG,
+    OVERRIDES_TAG,
+    PARENT_ID_TAG,
+    PARENT_VALUE,
+    SWEEP_DIR_TAG,
+    SWEEP_PARAM_PREFIX,
+    best_metric_name,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -59,7 +71,7 @@ def sweep_params(config: DictConfig) -> dict[str, str]:
     return params
 
 
-def search_study(config: DictConfig) -> Optional[tuple[str, str, list[str]]]:
+def search_study(config: DictConfig) -> tuple[str, str, list[str]] | None:
     """(storage, study name, directions) of a search on a shared storage; None otherwise
     (a plain multirun, or a study that lives in one process's memory)."""
     from pipeline.search.study_parent import directions
@@ -121,7 +133,7 @@ def children_table(client: MlflowClient, parent: Any, objective: str) -> pd.Data
     } for run in children])
 
 
-def best_child(table: pd.DataFrame, objective: str, mode: str) -> Optional[pd.Series]:
+def best_child(table: pd.DataFrame, objective: str, mode: str) -> pd.Series | None:
     scored = table.dropna(subset=[best_metric_name(objective)]) if len(table) else table
     if not len(scored):
         return None
@@ -133,9 +145,9 @@ class MlflowTracking(Callback):
     """`hydra.callbacks.mlflow` in conf/config.yaml."""
 
     def __init__(self) -> None:
-        self.parent_id: Optional[str] = None
-        self.client: Optional[MlflowClient] = None
-        self.study: Optional[tuple[str, str, list[str]]] = None
+        self.parent_id: str | None = None
+        self.client: MlflowClient | None = None
+        self.study: tuple[str, str, list[str]] | None = None
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         if config.tracking.enabled:

@@ -6,7 +6,12 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from pipeline import PROJECT_ROOT
-from pipeline.tracking.records import OBJECTIVE_TAG, OPTUNA_STUDY_TAG, OPTUNA_TRIAL_TAG, OVERRIDES_TAG
+from pipeline.tracking.records import (
+    OBJECTIVE_TAG,
+    OPTUNA_STUDY_TAG,
+    OPTUNA_TRIAL_TAG,
+    OVERRIDES_TAG,
+)
 
 # Every logged value of a run is a parameter, however deep; longer values are cut.
 _MAX_PARAM_LENGTH = 6000

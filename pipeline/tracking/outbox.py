@@ -18,9 +18,10 @@ import json
 import os
 import shutil
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any
 
 OUTBOX_DIR = "tracking-outbox"
 
@@ -65,7 +66,7 @@ class Outbox:
         if self.target() != target:
             _write_atomically(self.folder / "target.json", json.dumps(target))
 
-    def target(self) -> Optional[dict[str, str]]:
+    def target(self) -> dict[str, str] | None:
         try:
             return json.loads((self.folder / "target.json").read_text())
         except (OSError, ValueError):
@@ -80,8 +81,8 @@ class Outbox:
             self._added.notify_all()
             return seq
 
-    def put_files(self, artifact_path: Optional[str], files: Iterable[Path] = (), folders: Iterable[Path] = (),
-                  texts: Optional[dict[str, str]] = None) -> int:
+    def put_files(self, artifact_path: str | None, files: Iterable[Path] = (), folders: Iterable[Path] = (),
+                  texts: dict[str, str] | None = None) -> int:
         """An artifacts record: `files` and the contents of `folders` under `artifact_path`,
         plus `texts` ({file name: content}) written as files."""
         with self._added:

@@ -17,7 +17,7 @@ def learning_curves(history: dict[str, list[float]], path: Path) -> None:
     from matplotlib.ticker import MaxNLocator
     fig = agg_figure(10, 4)
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.91, wspace=0.2)
-    for ax, metric in zip(fig.subplots(1, 2), ("loss", "accuracy")):
+    for ax, metric in zip(fig.subplots(1, 2), ("loss", "accuracy"), strict=False):
         for key, label in ((metric, "train"), (f"val_{metric}", "validation")):
             if key in history:
                 epochs = np.arange(1, len(history[key]) + 1)

@@ -9,7 +9,6 @@ import sys
 import time
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Optional
 
 import mlflow
 import numpy as np
@@ -19,17 +18,37 @@ from mlflow import MlflowClient
 from omegaconf import DictConfig, OmegaConf
 
 from pipeline.checkpoints import RESUMED_FROM_KEY, RunState, save_state
+from pipeline.interruption import check_for_stop, interrupt_behind, stop_requested
 from pipeline.timings import JobTimings
 from pipeline.tracking import plots
 from pipeline.tracking.credentials import use_stack_server
-from pipeline.interruption import check_for_stop, interrupt_behind, stop_requested
 from pipeline.tracking.dataset_input import log_dataset_input
-from pipeline.tracking.delivery import (EXAMPLE_FILE, MODEL_FILE, RETRIES_ENV, TIMEOUT_ENV, Delivery, Sender,
-                                        apply_request_settings, deliver_all)
-from pipeline.tracking.lifecycle import FAILED, FINISHED, KILLED, end_active_run, ends_run, failure_reason
-from pipeline.tracking.outbox import ARTIFACTS, END, METRICS, MODEL, TAGS, Outbox
+from pipeline.tracking.delivery import (
+    EXAMPLE_FILE,
+    MODEL_FILE,
+    RETRIES_ENV,
+    TIMEOUT_ENV,
+    Delivery,
+    Sender,
+    apply_request_settings,
+    deliver_all,
+)
+from pipeline.tracking.lifecycle import (
+    FAILED,
+    FINISHED,
+    KILLED,
+    end_active_run,
+    ends_run,
+    failure_reason,
+)
 from pipeline.tracking.naming import flat_params, run_name, run_tags
-from pipeline.tracking.records import FAILURE_REASON_TAG, TRACKING_SECONDS_METRIC, best_metric_name, metric_name
+from pipeline.tracking.outbox import ARTIFACTS, END, METRICS, MODEL, TAGS, Outbox
+from pipeline.tracking.records import (
+    FAILURE_REASON_TAG,
+    TRACKING_SECONDS_METRIC,
+    best_metric_name,
+    metric_name,
+)
 from pipeline.tracking.stopwatch import Stopwatch
 from pipeline.tracking.store import experiment_id
 
@@ -67,7 +86,7 @@ class Tracker:
         self.outbox = Outbox(self.run_dir)
         self.outbox.open(cfg.tracking.uri, run_id)
         self.models: dict[int, tuple] = {}   # model records of this process: (model, input example)
-        self.sender: Optional[Sender] = None
+        self.sender: Sender | None = None
 
     def start_sending(self) -> None:
         self.outbox.take_delivery()
@@ -154,7 +173,7 @@ class Tracker:
         pd.DataFrame(test.confusion, index=pd.Index(classes, name="true"),
                      columns=[f"predicted_{c}" for c in classes]).to_csv(folder / "confusion_matrix.csv")
 
-    def close(self, status: str, reason: Optional[str]) -> None:
+    def close(self, status: str, reason: str | None) -> None:
         """The run's end (see `ends_run`): a failure's reason as a tag, then the status."""
         delivery = self.cfg.tracking.delivery
         if reason is not None:

@@ -8,7 +8,6 @@ the parent row; these links skip both. The routes are those of the UI's hash rou
 """
 import json
 from dataclasses import dataclass
-from typing import Optional
 from urllib.parse import quote
 
 from mlflow import MlflowClient
@@ -45,11 +44,11 @@ def compare_url(ui_url: str, experiment_id: str, run_ids: list[str]) -> str:
 class ExperimentLinks:
     name: str                        # the MLflow experiment
     runs: str                        # its runs table
-    multirun: Optional[str] = None   # its latest multirun's parent run name
+    multirun: str | None = None   # its latest multirun's parent run name
     children: int = 0
-    compare: Optional[str] = None    # the comparison page of that multirun's children, all selected
-    best: Optional[str] = None       # its best child run, when the multirun scored one
-    best_name: Optional[str] = None
+    compare: str | None = None    # the comparison page of that multirun's children, all selected
+    best: str | None = None       # its best child run, when the multirun scored one
+    best_name: str | None = None
 
     def text(self) -> str:
         heading = f"MLflow UI, experiment {self.name!r}"
@@ -60,7 +59,7 @@ class ExperimentLinks:
         return "\n".join([heading] + [f"  {label:<11} {url}" for label, url in rows if url])
 
 
-def multirun_links(client: MlflowClient, ui_url: str, parent_run_id: str, name: Optional[str] = None) -> ExperimentLinks:
+def multirun_links(client: MlflowClient, ui_url: str, parent_run_id: str, name: str | None = None) -> ExperimentLinks:
     """Links for one multirun, from its parent run (children in the order they started)."""
     parent = client.get_run(parent_run_id)
     experiment_id = parent.info.experiment_id
@@ -79,7 +78,7 @@ def multirun_links(client: MlflowClient, ui_url: str, parent_run_id: str, name: 
     )
 
 
-def latest_multirun_id(client: MlflowClient, experiment_id: str) -> Optional[str]:
+def latest_multirun_id(client: MlflowClient, experiment_id: str) -> str | None:
     parents = client.search_runs([experiment_id], f"tags.{MULTIRUN_TAG} = '{PARENT_VALUE}'",
                                  order_by=["attributes.start_time DESC"], max_results=1)
     return parents[0].info.run_id if parents else None

@@ -13,8 +13,14 @@ from pathlib import Path
 
 import keras
 
-from pipeline.checkpoints import (RunState, checkpoint_dir, checkpoint_path, rng_state_path, save_state,
-                                  write_json_atomically)
+from pipeline.checkpoints import (
+    RunState,
+    checkpoint_dir,
+    checkpoint_path,
+    rng_state_path,
+    save_state,
+    write_json_atomically,
+)
 from pipeline.timings import JobTimings
 
 

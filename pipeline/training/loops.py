@@ -47,7 +47,7 @@ def tape_loop(inputs: LoopInputs) -> None:
             loss = loss_fn(labels, probabilities) + sum(model.losses)
             scaled = optimizer.scale_loss(loss) if scales_loss else loss
         gradients = tape.gradient(scaled, model.trainable_variables)
-        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables))  # noqa: B905 (AutoGraph converts zip)
         mean_loss.update_state(loss, sample_weight=tf.shape(labels)[0])
         accuracy.update_state(labels, probabilities)
 

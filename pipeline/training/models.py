@@ -16,7 +16,7 @@ def build_model(model_cfg: DictConfig) -> keras.Model:
     inputs = keras.Input(shape=IMAGE_SHAPE, dtype="uint8", name="image")
     x = keras.layers.Rescaling(1.0 / 255, name="scale")(inputs)
     x = keras.layers.Reshape((*IMAGE_SHAPE, 1), name="add_channel")(x)
-    for i, (filters, pool) in enumerate(zip(model_cfg.filters, model_cfg.pool_after), start=1):
+    for i, (filters, pool) in enumerate(zip(model_cfg.filters, model_cfg.pool_after, strict=False), start=1):
         x = keras.layers.Conv2D(filters, model_cfg.kernel_size, padding=model_cfg.padding,
                                 activation=model_cfg.activation, name=f"conv{i}")(x)
         if pool:

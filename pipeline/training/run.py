@@ -4,28 +4,49 @@ import io
 import json
 import os
 from pathlib import Path
-from typing import Optional
 
 import keras
 import numpy as np
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from pipeline.checkpoints import (RESUMED_FROM_KEY, RunState, claim, fingerprint, find_interrupted_run, lease,
-                                  load_state, release, save_state)
+from pipeline.checkpoints import (
+    RESUMED_FROM_KEY,
+    RunState,
+    claim,
+    find_interrupted_run,
+    fingerprint,
+    lease,
+    load_state,
+    release,
+    save_state,
+)
 from pipeline.data import Splits, load_splits
 from pipeline.evaluation import evaluate_probabilities
+from pipeline.interruption import (
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    Terminated,
+    TrainingInterrupted,
+    check_for_stop,
+    interrupt_behind,
+    signals_recorded,
+)
 from pipeline.timings import JobTimings
-from pipeline.interruption import (EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, TrainingInterrupted, check_for_stop,
-                                   interrupt_behind, signals_recorded)
-from pipeline.training.callbacks import ActOnSignals, EpochLine, EpochStats, StopOnNaN, TrainingDiverged
+from pipeline.tracking.tracker import track_run
+from pipeline.training.callbacks import (
+    ActOnSignals,
+    EpochLine,
+    EpochStats,
+    StopOnNaN,
+    TrainingDiverged,
+)
 from pipeline.training.checkpointing import EpochCheckpoint, copy_checkpoints, load_checkpoint
 from pipeline.training.inputs import evaluation_batches, training_batches
 from pipeline.training.loops import LOOPS, LoopInputs
 from pipeline.training.models import build_model
 from pipeline.training.optimizers import build_optimizer, steps_per_epoch
 from pipeline.training.runtime import configure_runtime
-from pipeline.tracking.tracker import track_run
 
 
 class ResumeError(RuntimeError):
@@ -43,7 +64,7 @@ def limit_samples(splits: Splits, trainer_cfg: DictConfig) -> Splits:
     )
 
 
-def resume_source(cfg: DictConfig, run_dir: Path, run_fingerprint: str) -> Optional[Path]:
+def resume_source(cfg: DictConfig, run_dir: Path, run_fingerprint: str) -> Path | None:
     """The run to continue: the one named in `trainer.resume_from`, else the latest interrupted
     run of the same config (when `trainer.resume`), else none."""
     if cfg.trainer.resume_from:
@@ -150,7 +171,7 @@ def interrupted_line(cfg: DictConfig, run_dir: Path, state: RunState) -> str:
     return f"stopped {where}; {killed}the checkpoints are in {run_dir}; {how}"
 
 
-def train_and_evaluate(cfg: DictConfig, run_dir: Optional[Path] = None) -> float | tuple[float, ...]:
+def train_and_evaluate(cfg: DictConfig, run_dir: Path | None = None) -> float | tuple[float, ...]:
     """Train, evaluate on the test set (unless `trainer.test_evaluation` is off), write
     `metrics.json` and `timings.json`; return the sweep objective(s).
     Ctrl-C or SIGTERM raises TrainingInterrupted, saying where it stopped."""
@@ -158,7 +179,7 @@ def train_and_evaluate(cfg: DictConfig, run_dir: Optional[Path] = None) -> float
         return _train_and_evaluate(cfg, run_dir)
 
 
-def _train_and_evaluate(cfg: DictConfig, run_dir: Optional[Path]) -> float | tuple[float, ...]:
+def _train_and_evaluate(cfg: DictConfig, run_dir: Path | None) -> float | tuple[float, ...]:
     # A recorded Ctrl-C or SIGTERM is acted on between these phases, and every batch.
     timings = JobTimings()
     run_dir = Path(run_dir or HydraConfig.get().runtime.output_dir)

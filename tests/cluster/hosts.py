@@ -35,7 +35,7 @@ class Host:
     def command(self, *argv: str) -> list[str]:
         """`argv` as run on this host: in its namespace, under its host name."""
         return ["ip", "netns", "exec", self.namespace, "unshare", "--uts", "sh", "-c",
-                f'hostname "$0" && exec "$@"', self.name, *argv]
+                'hostname "$0" && exec "$@"', self.name, *argv]
 
     def popen(self, *argv: str, **kwargs) -> subprocess.Popen:
         return subprocess.Popen(self.command(*argv), **kwargs)

@@ -180,7 +180,7 @@ def print_timeline(study, ready_seconds: float) -> None:
     jobs = [t.user_attrs.get(JOB, {}) for t in study.trials]
     zero = min(job["started"] for job in jobs if job)
     print(f"\nstack ready in {ready_seconds:.1f} s")
-    for trial, job in zip(study.trials, jobs):
+    for trial, job in zip(study.trials, jobs, strict=False):
         ended = f"{job['ended'] - zero:6.1f}" if "ended" in job else "  lost"
         retry = f" (retry of {trial.system_attrs['failed_trial']})" if "failed_trial" in trial.system_attrs else ""
         print(f"trial {trial.number} {trial.state.name:<8} {job.get('host', '-'):<9} "

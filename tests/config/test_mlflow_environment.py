@@ -58,9 +58,9 @@ def test_a_command_reads_them_too(elsewhere):
 def test_what_mlflow_writes_into_the_environment_later_changes_nothing(tmp_path):
     """`mlflow.set_tracking_uri` sets MLFLOW_TRACKING_URI for MLflow's subprocesses; the config
     keeps the user's choice."""
-    from tests.conftest import compose_config
-
     import mlflow
+
+    from tests.conftest import compose_config
 
     before = compose_config().tracking.uri
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/other.db")

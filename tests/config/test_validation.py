@@ -4,8 +4,8 @@ import sys
 
 import pytest
 
-from pipeline.config import ConfigError, validate
 from pipeline import PROJECT_ROOT
+from pipeline.config import ConfigError, validate
 from tests.conftest import compose_config, run_cli, run_in_process
 
 BAD_VALUES = {

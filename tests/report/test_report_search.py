@@ -4,11 +4,11 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
+from pipeline.bench.hydra_multirun import multirun
 from pipeline.report.build import ARTIFACT_DIR, make_report
 from pipeline.report.search import TABLE_CSV, TABLE_MD, SearchTables, summary_text
-from pipeline.report.study_files import HISTORY_PNG, IMPORTANCES_CSV, SLICE_PNG
-from pipeline.bench.hydra_multirun import multirun
 from pipeline.report.settings import report_settings
+from pipeline.report.study_files import HISTORY_PNG, IMPORTANCES_CSV, SLICE_PNG
 from tests.sweeper.app.objective import main as tracked_objective
 from tests.sweeper.conftest import APP_DIR
 
@@ -47,7 +47,7 @@ def test_one_row_per_trial_best_first(search_store):
 
 def test_pruned_and_failed_trials_say_so(search_store):
     _, report, study, _ = search_store
-    states = dict(zip(report.table["trial"], report.table["state"]))
+    states = dict(zip(report.table["trial"], report.table["state"], strict=False))
     pruned = study.get_trials(states=(optuna.trial.TrialState.PRUNED,))
     failed = study.get_trials(states=(optuna.trial.TrialState.FAIL,))
     assert pruned and failed   # the fixture's search makes both

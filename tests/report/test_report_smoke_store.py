@@ -7,7 +7,14 @@ import pandas as pd
 import pytest
 
 from pipeline import PROJECT_ROOT
-from pipeline.report.build import ARTIFACT_DIR, BARS_PNG, CURVES_PNG, TABLE_CSV, TABLE_MD, make_report
+from pipeline.report.build import (
+    ARTIFACT_DIR,
+    BARS_PNG,
+    CURVES_PNG,
+    TABLE_CSV,
+    TABLE_MD,
+    make_report,
+)
 from pipeline.report.settings import report_settings
 from tests.conftest import ARMS, SEEDS
 

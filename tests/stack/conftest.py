@@ -11,7 +11,12 @@ import pytest
 from pipeline.config.compose import compose_config
 from pipeline.stack.postgres import StackError, pg_bin
 from pipeline.stack.stack import Stack, stack_from_config
-from pipeline.tracking.credentials import CERT_PATH_ENV, PASSWORD_ENV, USERNAME_ENV, use_stack_server
+from pipeline.tracking.credentials import (
+    CERT_PATH_ENV,
+    PASSWORD_ENV,
+    USERNAME_ENV,
+    use_stack_server,
+)
 from tests.servers import free_port
 
 

@@ -164,7 +164,7 @@ def test_a_two_worker_search_outlives_a_postgresql_restart(running_stack, tmp_pa
     time.sleep(10)   # the outage itself: a restart's length, not a wait for something
     running_stack.stack.postgres.start()
     outputs = [worker.communicate(timeout=240)[0] for worker in workers]
-    for worker, output in zip(workers, outputs):
+    for worker, output in zip(workers, outputs, strict=False):
         assert worker.returncode == 0, output[-3000:]
         assert "Traceback" not in output
     said = [line for output in outputs for line in output.splitlines() if line.startswith("optuna: the storage")]

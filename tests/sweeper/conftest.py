@@ -7,6 +7,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+
 from pipeline import PROJECT_ROOT
 from pipeline.bench.hydra_multirun import multirun
 from tests.sweeper.app.objective import objective

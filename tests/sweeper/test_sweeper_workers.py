@@ -68,7 +68,7 @@ def test_two_workers_on_one_sqlite_storage_finish_exactly_n_trials(tmp_path, sql
     workers = [start_worker(*search_args(tmp_path, sqlite_storage, 8, 1.0, f"worker{i}"),
                             f"hydra.sweeper.sampler.seed={i}") for i in range(2)]
     outputs = [worker.communicate(timeout=120)[0] for worker in workers]
-    for worker, output in zip(workers, outputs):
+    for worker, output in zip(workers, outputs, strict=False):
         assert worker.returncode == 0, output
         assert "locked" not in output
     counts = states(sqlite_storage, "workers")

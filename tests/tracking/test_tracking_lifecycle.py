@@ -1,13 +1,12 @@
 """How runs end: FAILED on a crash or NaN, KILLED on Ctrl-C, and continued by a resume."""
 import keras
 import pytest
-from tests.conftest import DIVERGING
-from tests.tracking.conftest import only_run, tracked_config, train
 from mlflow import MlflowClient
 
 from pipeline.interruption import EXIT_INTERRUPTED, TrainingInterrupted
 from pipeline.training import run as training_run
-from pipeline.training.callbacks import TrainingDiverged
+from tests.conftest import DIVERGING
+from tests.tracking.conftest import only_run, tracked_config, train
 
 pytestmark = pytest.mark.heavy
 

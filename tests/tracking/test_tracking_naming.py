@@ -3,10 +3,10 @@ import subprocess
 import sys
 
 import pytest
-from tests.tracking.conftest import tracked_config
 
 from pipeline.tracking.naming import compact_number, run_name
 from pipeline.tracking.records import metric_name
+from tests.tracking.conftest import tracked_config
 
 
 @pytest.mark.parametrize("value, text", [(1e-3, "1e-3"), (2.5e-4, "2.5e-4"), (0.01, "1e-2"), (1.0, "1e0")])

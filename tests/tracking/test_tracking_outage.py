@@ -90,7 +90,7 @@ def test_training_goes_on_while_the_server_hangs_and_the_run_ends_finished(tmp_p
     train(cfg, "outage")
     delivered = time.monotonic() - clock.thawed
 
-    epochs = [later - earlier for earlier, later in zip(clock.begins, clock.begins[1:])]
+    epochs = [later - earlier for earlier, later in zip(clock.begins, clock.begins[1:], strict=False)]
     undisturbed, away = epochs[1:2], epochs[3:]   # epoch 1 traces the model; 3 ends with the freeze
     assert statistics.median(away) <= 1.5 * statistics.median(undisturbed), (undisturbed, away)
 

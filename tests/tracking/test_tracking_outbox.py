@@ -1,15 +1,23 @@
 """The tracking queue (pipeline/tracking/outbox.py) and its delivery to a real MLflow store:
 order, durability, each record once, and `mnist-sync`."""
 import json
-import sys
 import subprocess
+import sys
 
 import pytest
 from mlflow import MlflowClient
 
 from pipeline import PROJECT_ROOT
 from pipeline.tracking.delivery import Delivery, Sender, deliver_all
-from pipeline.tracking.outbox import ARTIFACTS, END, METRICS, TAGS, Outbox, OutboxBusy, outboxes_under
+from pipeline.tracking.outbox import (
+    ARTIFACTS,
+    END,
+    METRICS,
+    TAGS,
+    Outbox,
+    OutboxBusy,
+    outboxes_under,
+)
 from tests.conftest import child_environment
 from tests.servers import free_port
 
@@ -151,7 +159,7 @@ def test_sync_delivers_every_queued_run_under_the_output_folder(tmp_path, store)
 
 
 def test_sync_with_the_store_away_is_one_line_and_loses_nothing(tmp_path, store, capsys, monkeypatch):
-    from pipeline.sync import main   # in this process: the command line is the test above's
+    from pipeline.sync import main  # in this process: the command line is the test above's
 
     for name in ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT"):
         monkeypatch.setenv(name, "0")   # restored afterwards: the command sets them for its process

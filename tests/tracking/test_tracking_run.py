@@ -2,10 +2,10 @@
 import mlflow
 import numpy as np
 import pytest
-from tests.tracking.conftest import REGISTERED_NAME, SMOKE_EPOCHS
 
 from pipeline.data import load_splits
 from pipeline.tracking.naming import flat_params
+from tests.tracking.conftest import REGISTERED_NAME, SMOKE_EPOCHS
 
 EPOCH_METRICS = ("train/loss", "train/accuracy", "val/loss", "val/accuracy",
                  "optimizer/learning_rate", "speed/epoch_time", "speed/samples_per_second",

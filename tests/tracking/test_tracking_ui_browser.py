@@ -11,10 +11,9 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from tests.servers import free_port, wait_until_healthy
 
 from pipeline import PROJECT_ROOT
-
+from tests.servers import free_port, wait_until_healthy
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # Headless, and nothing that reaches beyond the loopback server.

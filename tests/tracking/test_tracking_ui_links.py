@@ -7,8 +7,16 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 from mlflow import MlflowClient
 
-from pipeline.tracking.ui_links import (BEST_CHILD_TAG, compare_url, experiment_links, links_text,
-                                        multirun_links, run_url, runs_table_url, store_links)
+from pipeline.tracking.ui_links import (
+    BEST_CHILD_TAG,
+    compare_url,
+    experiment_links,
+    links_text,
+    multirun_links,
+    run_url,
+    runs_table_url,
+    store_links,
+)
 
 UI = "http://127.0.0.1:5123"
 
