@@ -10,6 +10,7 @@ and, while its process runs, `checkpoints/lease.json` ({"host", "pid", "expires"
 that process renews: with `outputs/` on a file system that several machines share, a
 run is alive while its lease is, whichever machine looks.
 """
+
 import hashlib
 import json
 import os
@@ -35,7 +36,13 @@ RESUMED_FROM_KEY = "resumed_from"
 # Keys that do not change what a run learns; leaving them out of the fingerprint lets a
 # restarted command find its interrupted run even if, say, the tracking store moved.
 _NOT_FINGERPRINTED = ("paths", "tracking", "hydra")
-_NOT_FINGERPRINTED_TRAINER = ("resume", "resume_from", "lease_seconds", "verbose", "test_evaluation")
+_NOT_FINGERPRINTED_TRAINER = (
+    "resume",
+    "resume_from",
+    "lease_seconds",
+    "verbose",
+    "test_evaluation",
+)
 
 
 @dataclass
@@ -43,10 +50,10 @@ class RunState:
     fingerprint: str
     completed_epochs: int = 0
     history: dict[str, list[float]] = field(default_factory=dict)
-    status: str = "running"          # running | finished | failed
+    status: str = "running"  # running | finished | failed
     pid: int = field(default_factory=os.getpid)
     host: str = field(default_factory=socket.gethostname)
-    extra: dict[str, Any] = field(default_factory=dict)   # e.g. the tracking run id
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. the tracking run id
 
     def record_epoch(self, logs: dict[str, float]) -> None:
         for key, value in logs.items():
@@ -114,7 +121,7 @@ def lease(run_dir: Path, seconds: float):
         write_json_atomically(path, {**owner, "expires": time.time() + seconds})
 
     try:
-        with every(seconds / 3, renew, name="run-lease"):   # held before the first epoch starts
+        with every(seconds / 3, renew, name="run-lease"):  # held before the first epoch starts
             yield
     finally:
         path.unlink(missing_ok=True)
@@ -127,7 +134,7 @@ def _alive(run_dir: Path, state: RunState) -> bool:
         held = json.loads(path.read_text())
     except (OSError, ValueError):
         held = None
-    if held is None:   # no lease: finished cleanly, or written before leases existed
+    if held is None:  # no lease: finished cleanly, or written before leases existed
         return state.host == socket.gethostname() and _process_alive(state.pid)
     if held["host"] == socket.gethostname():
         return _process_alive(held["pid"])
@@ -136,13 +143,15 @@ def _alive(run_dir: Path, state: RunState) -> bool:
 
 def is_resumable(run_dir: Path, expected_fingerprint: str) -> bool:
     state = load_state(run_dir)
-    return (state is not None
-            and state.status == "running"
-            and state.completed_epochs > 0
-            and not (checkpoint_dir(run_dir) / CLAIM_FILE).exists()
-            and not _alive(run_dir, state)
-            and checkpoint_path(run_dir, state.completed_epochs).is_file()
-            and state.fingerprint == expected_fingerprint)
+    return (
+        state is not None
+        and state.status == "running"
+        and state.completed_epochs > 0
+        and not (checkpoint_dir(run_dir) / CLAIM_FILE).exists()
+        and not _alive(run_dir, state)
+        and checkpoint_path(run_dir, state.completed_epochs).is_file()
+        and state.fingerprint == expected_fingerprint
+    )
 
 
 def find_interrupted_run(output_dir: Path, expected_fingerprint: str, exclude: Path) -> Path | None:

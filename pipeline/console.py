@@ -10,6 +10,7 @@ that descriptor pointed at /dev/null.
 Imports nothing heavy: the entry point calls `quiet_libraries()` before MLflow or TensorFlow
 is imported, since both read their log levels once, on import.
 """
+
 import logging
 import os
 import re
@@ -28,8 +29,12 @@ ABSL_LINE = re.compile(r"^[IWEF]\d{4} ")
 # TF_CPP_MIN_LOG_LEVEL=2: TensorFlow's C++ INFO and WARNING lines go; its errors stay. With a
 # tracking server MLflow also prints "View run ... at" after every run (the pipeline prints its
 # own line) and download progress bars (`make serve`).
-_QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "MLFLOW_LOGGING_LEVEL": "WARNING",
-              "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true", "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
+_QUIET_ENV = {
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "MLFLOW_LOGGING_LEVEL": "WARNING",
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+}
 # urllib3 warns on every retry of a request to a tracking server that is away: a wall of lines
 # for one event that MLflow reports itself if it gives up.
 _QUIET_LOGGERS = {"mlflow": None, "urllib3": logging.ERROR}
@@ -50,8 +55,8 @@ def quiet_libraries() -> None:
     if library_logs_wanted():
         return
     for name, value in _QUIET_ENV.items():
-        os.environ.setdefault(name, value)   # inherited by jobs a launcher starts elsewhere
-    for name, level in _QUIET_LOGGERS.items():   # MLflow's: if already imported
+        os.environ.setdefault(name, value)  # inherited by jobs a launcher starts elsewhere
+    for name, level in _QUIET_LOGGERS.items():  # MLflow's: if already imported
         logging.getLogger(name).setLevel(level or os.environ["MLFLOW_LOGGING_LEVEL"])
     for message, category in _UNACTIONABLE_WARNINGS:
         warnings.filterwarnings("ignore", message=message, category=category)
@@ -78,6 +83,7 @@ def import_tensorflow() -> None:
         return
     with _stderr_descriptor_silenced():
         import tensorflow as tf
+
         tf.config.list_physical_devices()
 
 
@@ -94,7 +100,7 @@ def run_quietly(command: list[str], env: dict[str, str]) -> int:
     """Run a server `command` in a session of its own, its stderr without absl's lines; Ctrl-C
     and SIGTERM reach all of its processes. Returns its exit status."""
     started: list[subprocess.Popen] = []
-    pending: list[int] = []   # a signal that came before the server had started
+    pending: list[int] = []  # a signal that came before the server had started
 
     def forward(number, _frame):
         if not started:
@@ -105,9 +111,13 @@ def run_quietly(command: list[str], env: dict[str, str]) -> int:
         except ProcessLookupError:
             pass
 
-    for number in (signal.SIGINT, signal.SIGTERM):   # before the start: no signal is lost
+    for number in (signal.SIGINT, signal.SIGTERM):  # before the start: no signal is lost
         signal.signal(number, forward)
-    started.append(subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True))
+    started.append(
+        subprocess.Popen(
+            command, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
+    )
     for number in pending:
         forward(number, None)
     without_library_lines(started[0].stderr, sys.stderr)

@@ -1,4 +1,5 @@
 """Classification figures from predicted probabilities (numpy only: no TensorFlow)."""
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,9 +12,9 @@ _EPSILON = 1e-7
 class Evaluation:
     loss: float
     accuracy: float
-    confusion: np.ndarray      # [true class, predicted class] counts
-    precision: np.ndarray      # per class; nan for a class never predicted
-    recall: np.ndarray         # per class; nan for a class absent from the labels
+    confusion: np.ndarray  # [true class, predicted class] counts
+    precision: np.ndarray  # per class; nan for a class never predicted
+    recall: np.ndarray  # per class; nan for a class absent from the labels
 
     def as_dict(self, prefix: str) -> dict:
         figures = {f"{prefix}_loss": self.loss, f"{prefix}_accuracy": self.accuracy}
@@ -32,7 +33,9 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, num_classes: int
 def evaluate_probabilities(probabilities: np.ndarray, labels: np.ndarray) -> Evaluation:
     num_classes = probabilities.shape[1]
     predicted = probabilities.argmax(axis=1)
-    picked = np.clip(probabilities[np.arange(len(labels)), labels.astype(np.int64)], _EPSILON, 1 - _EPSILON)
+    picked = np.clip(
+        probabilities[np.arange(len(labels)), labels.astype(np.int64)], _EPSILON, 1 - _EPSILON
+    )
     confusion = confusion_matrix(labels, predicted, num_classes)
     hits = np.diag(confusion).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -6,6 +6,7 @@ fails with `duplicate column name`). Openers hold this lock while they open the 
 a file lock beside a SQLite database, a PostgreSQL advisory lock on a server (which
 every machine sees), nothing for other URLs.
 """
+
 import fcntl
 import zlib
 from contextlib import contextmanager
@@ -32,7 +33,7 @@ def file_lock(path: Path):
 def _advisory_lock(url: str, name: str):
     import sqlalchemy
 
-    key = zlib.crc32(name.encode())   # the lock's id: the same for every process that opens `name`
+    key = zlib.crc32(name.encode())  # the lock's id: the same for every process that opens `name`
     engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
     try:
         with engine.connect() as connection:

@@ -8,13 +8,14 @@ its next `check_for_stop()`: every batch and every phase boundary. A KeyboardInt
 from inside a library (a finaliser, a bare `except`, a C callback) can be swallowed there; a
 recorded signal cannot. A second Ctrl-C raises at once, for a run stuck between checks.
 """
+
 import signal
 import sys
 import threading
 from contextlib import contextmanager
 
-EXIT_INTERRUPTED = 130   # 128 + SIGINT: what shells report for Ctrl-C
-EXIT_TERMINATED = 143    # 128 + SIGTERM
+EXIT_INTERRUPTED = 130  # 128 + SIGINT: what shells report for Ctrl-C
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -29,7 +30,7 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main thread so cleanup runs (the default action skips it)."""
 
 
-_received: list[int] = []   # signals recorded and not acted on yet
+_received: list[int] = []  # signals recorded and not acted on yet
 
 
 def stop_requested() -> bool:
@@ -47,7 +48,7 @@ def check_for_stop() -> None:
 
 
 def _record(number: int, _frame) -> None:
-    if _received and number == signal.SIGINT:   # asked twice: do not wait for the next check
+    if _received and number == signal.SIGINT:  # asked twice: do not wait for the next check
         raise KeyboardInterrupt
     _received.append(number)
 
@@ -69,7 +70,7 @@ def signals_recorded():
         yield
     finally:
         for number, handler in previous.items():
-            if handler is not None:   # None: a handler not set from Python, nothing to restore
+            if handler is not None:  # None: a handler not set from Python, nothing to restore
                 signal.signal(number, handler)
         _received.clear()
 

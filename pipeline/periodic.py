@@ -1,5 +1,6 @@
 """Doing something now and then every few seconds in a background thread, while inside a block:
 a run renewing its lease, a search worker beating for its trial."""
+
 import threading
 from collections.abc import Callable
 from contextlib import contextmanager

@@ -3,12 +3,14 @@
 The object API (no pyplot) needs no display, keeps no global figure state and imports
 in a fraction of pyplot's time (about 0.5 s less here, which the report notices).
 """
+
 DPI = 100
 
 
 def agg_figure(width: float, height: float):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+
     fig = Figure(figsize=(width, height), dpi=DPI)
     FigureCanvasAgg(fig)
     return fig

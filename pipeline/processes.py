@@ -2,6 +2,7 @@
 lease, the sweeper's dead-worker check and the stack's server stop, through psutil. A zombie
 (exited, its parent has not reaped it yet) has stopped: it holds nothing and will do nothing
 more. A pid can be reused: a process is told apart from a later one by its start time."""
+
 import psutil
 
 
@@ -10,7 +11,7 @@ def process_running(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
-    except psutil.AccessDenied:   # another user's: it exists
+    except psutil.AccessDenied:  # another user's: it exists
         return True
 
 

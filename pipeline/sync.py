@@ -7,6 +7,7 @@ records left. Overrides are the training config's: `tracking=server` signs in to
 stack the way a training does. A store still away is one line and exit 1; nothing is lost,
 the same command goes on later.
 """
+
 import argparse
 import sys
 from pathlib import Path
@@ -17,12 +18,24 @@ from pipeline.console import quiet_libraries
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="mnist-sync", description=(
-        "Deliver the tracking records that runs queued while their MLflow store was away."))
-    parser.add_argument("arguments", nargs="*", metavar="RUN_DIR|override",
-                        help="run directories, and training config overrides (key=value)")
-    parser.add_argument("--all", dest="all_runs", action="store_true",
-                        help="every run under paths.output_dir with records left")
+    parser = argparse.ArgumentParser(
+        prog="mnist-sync",
+        description=(
+            "Deliver the tracking records that runs queued while their MLflow store was away."
+        ),
+    )
+    parser.add_argument(
+        "arguments",
+        nargs="*",
+        metavar="RUN_DIR|override",
+        help="run directories, and training config overrides (key=value)",
+    )
+    parser.add_argument(
+        "--all",
+        dest="all_runs",
+        action="store_true",
+        help="every run under paths.output_dir with records left",
+    )
     args = parser.parse_intermixed_args(argv)
     args.overrides = [a for a in args.arguments if "=" in a]
     args.run_dirs = [Path(a) for a in args.arguments if "=" not in a]
@@ -64,20 +77,28 @@ def main(argv: list[str]) -> int:
         try:
             outbox.take_delivery()
         except OutboxBusy:
-            print(f"error: {run_dir}: its training is still running and delivers its own records", file=sys.stderr)
+            print(
+                f"error: {run_dir}: its training is still running and delivers its own records",
+                file=sys.stderr,
+            )
             status = 1
             continue
         try:
-            mlflow.set_tracking_uri(target["uri"])   # a model's registration goes there too
+            mlflow.set_tracking_uri(target["uri"])  # a model's registration goes there too
             report = deliver_all(Delivery(outbox, MlflowClient(target["uri"])))
         except Exception as error:  # noqa: BLE001 (the store away, or refusing: one line, nothing lost)
-            print(f"error: {target['uri']} did not take the records of {run_dir} "
-                  f"({str(error).splitlines()[0][:200]}); nothing is lost, run this again later", file=sys.stderr)
+            print(
+                f"error: {target['uri']} did not take the records of {run_dir} "
+                f"({str(error).splitlines()[0][:200]}); nothing is lost, run this again later",
+                file=sys.stderr,
+            )
             status = 1
             continue
         finally:
             outbox.release_delivery()
-        print(f"{run_dir}: delivered {report.delivered} records to run {target['run_id']} of {target['uri']}")
+        print(
+            f"{run_dir}: delivered {report.delivered} records to run {target['run_id']} of {target['uri']}"
+        )
         for line in report.rejected:
             print(f"  not taken: {line}", file=sys.stderr)
     return status
@@ -85,7 +106,7 @@ def main(argv: list[str]) -> int:
 
 def cli() -> None:
     """The `mnist-sync` command."""
-    quiet_libraries()   # before MLflow's import
+    quiet_libraries()  # before MLflow's import
     sys.exit(main(sys.argv[1:]))
 
 

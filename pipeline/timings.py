@@ -8,6 +8,7 @@ Phases are plain names: one float for the job's one-off phases (`runtime_s`, `da
 tracing the model's step; `job_s` is the whole job, so what the phases leave out of it
 (the run summary, metrics.json, the lease) is visible too.
 """
+
 import time
 from contextlib import contextmanager
 from pathlib import Path

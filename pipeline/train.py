@@ -3,9 +3,10 @@
 TensorFlow is imported only inside the task function, so `--help`, `--cfg job` and shell
 completion stay fast.
 """
+
 from pipeline.console import quiet_libraries
 
-quiet_libraries()   # before MLflow or TensorFlow is imported: they read their log levels once
+quiet_libraries()  # before MLflow or TensorFlow is imported: they read their log levels once
 
 import sys  # noqa: E402
 
@@ -23,19 +24,20 @@ from pipeline.interruption import exits_on_interrupt  # noqa: E402
 @hydra.main(version_base="1.3", config_path=str(PROJECT_ROOT / "conf"), config_name="config")
 def main(cfg: DictConfig) -> float | tuple[float, ...]:
     from pipeline.console import import_tensorflow
+
     import_tensorflow()
     from pipeline.training.checkpointing import OutOfSpace
     from pipeline.training.run import train_and_evaluate
 
     try:
         return train_and_evaluate(cfg)
-    except OutOfSpace as error:   # one line; a multirun stops too: no other job has room either
+    except OutOfSpace as error:  # one line; a multirun stops too: no other job has room either
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
 
 
 def cli() -> None:
-    sys.argv[1:] = take_secrets(sys.argv[1:])   # before Hydra records the overrides anywhere
+    sys.argv[1:] = take_secrets(sys.argv[1:])  # before Hydra records the overrides anywhere
     error = unknown_choice(sys.argv[1:]) or override_error(sys.argv[1:])
     if error:
         print(f"error: {error}", file=sys.stderr)

@@ -1,5 +1,6 @@
 """Shared test helpers: composing the real configs, running the real CLI (or its Hydra app in
 this process), and the one real multirun store that the tracking and report tests read."""
+
 import os
 import shutil
 import subprocess
@@ -11,10 +12,19 @@ from pathlib import Path
 # MLflow's own variables choose the store and the experiment (conf/tracking/mlflow.yaml, read
 # once, when pipeline.config is first imported): the tests choose theirs, whatever the
 # developer's shell has set. Children inherit this.
-MLFLOW_CHOICES = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
-                  "MLFLOW_HTTP_REQUEST_TIMEOUT")
-for _variable in (*MLFLOW_CHOICES, "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD",
-                  "MLFLOW_TRACKING_SERVER_CERT_PATH", "PGPASSWORD"):
+MLFLOW_CHOICES = (
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_EXPERIMENT_NAME",
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT",
+)
+for _variable in (
+    *MLFLOW_CHOICES,
+    "MLFLOW_TRACKING_USERNAME",
+    "MLFLOW_TRACKING_PASSWORD",
+    "MLFLOW_TRACKING_SERVER_CERT_PATH",
+    "PGPASSWORD",
+):
     os.environ.pop(_variable, None)
 
 
@@ -22,6 +32,7 @@ def child_environment(**variables: str) -> dict[str, str]:
     """This process's environment for a child, without the store MLflow's `set_tracking_uri`
     wrote into it (an in-process test's), plus `variables`."""
     return {**{k: v for k, v in os.environ.items() if k not in MLFLOW_CHOICES}, **variables}
+
 
 import pytest  # noqa: E402
 from mlflow import MlflowClient  # noqa: E402
@@ -34,14 +45,24 @@ from pipeline.first_use import file_lock  # noqa: E402
 
 def isolated_overrides(tmp: Path) -> list[str]:
     """Send every output of a run (Hydra dirs, checkpoints, MLflow store) under `tmp`."""
-    return [f"paths.output_dir={tmp}/outputs", f"paths.mlruns_dir={tmp}/mlruns",
-            f"tracking.uri=sqlite:///{tmp}/mlruns/mlflow.db"]
+    return [
+        f"paths.output_dir={tmp}/outputs",
+        f"paths.mlruns_dir={tmp}/mlruns",
+        f"tracking.uri=sqlite:///{tmp}/mlruns/mlflow.db",
+    ]
 
 
 def run_cli(*args: str, timeout: float = 300, **popen) -> subprocess.CompletedProcess:
     env = {**popen.pop("env", child_environment()), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run([sys.executable, "-m", "pipeline.train", *args], cwd=PROJECT_ROOT,
-                          capture_output=True, text=True, timeout=timeout, env=env, **popen)
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline.train", *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        **popen,
+    )
 
 
 def run_in_process(*overrides: str):
@@ -51,7 +72,9 @@ def run_in_process(*overrides: str):
     from pipeline.bench.hydra_multirun import single_run
     from pipeline.train import main
 
-    return single_run(PROJECT_ROOT / "conf", "config", main.__wrapped__, overrides, job_name="train")
+    return single_run(
+        PROJECT_ROOT / "conf", "config", main.__wrapped__, overrides, job_name="train"
+    )
 
 
 def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
@@ -61,11 +84,11 @@ def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Pa
     fixtures that cost trainings and are read by tests in several files."""
     root = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent   # the session's folder, above each worker's own
+        root = root.parent  # the session's folder, above each worker's own
     folder, done = root / name, root / f"{name}.built"
     with file_lock(root / f"{name}.lock"):
         if not done.exists():
-            shutil.rmtree(folder, ignore_errors=True)   # what a failed attempt left
+            shutil.rmtree(folder, ignore_errors=True)  # what a failed attempt left
             folder.mkdir()
             build(folder)
             done.touch()
@@ -91,21 +114,28 @@ ARMS, SEEDS = ("sgd", "adam"), (1, 2)
 DIVERGING = ("optimizer=sgd", "optimizer.learning_rate=1e12", "trainer.seed=3")
 # What each job of the store runs: smoke training, no model or checkpoint artifacts, and no
 # system metrics (tests/tracking/test_tracking_system_metrics.py checks that switch on these runs).
-SMOKE_JOB = ("trainer=smoke", "tracking.log_model=false", "tracking.log_checkpoints=false",
-             "tracking.system_metrics=false", "tracking.system_metrics_interval=0.2")
+SMOKE_JOB = (
+    "trainer=smoke",
+    "tracking.log_model=false",
+    "tracking.log_checkpoints=false",
+    "tracking.system_metrics=false",
+    "tracking.system_metrics_interval=0.2",
+)
 
 
 @dataclass
 class SmokeStore:
     root: Path
-    overrides: list[str]       # where the store and outputs are, and the MLflow experiment
+    overrides: list[str]  # where the store and outputs are, and the MLflow experiment
     client: MlflowClient
-    parent: Run                # the multirun's parent run
-    children: list[Run]        # its jobs, the diverging one included
-    diverged: str              # what the diverging job raised: `TrainingDiverged: ...`
+    parent: Run  # the multirun's parent run
+    children: list[Run]  # its jobs, the diverging one included
+    diverged: str  # what the diverging job raised: `TrainingDiverged: ...`
 
     def child_with(self, *overrides: str) -> Run:
-        (run,) = [r for r in self.children if set(overrides) <= set(r.data.tags["overrides"].split())]
+        (run,) = [
+            r for r in self.children if set(overrides) <= set(r.data.tags["overrides"].split())
+        ]
         return run
 
     @property
@@ -133,12 +163,21 @@ def build_smoke_store(root: Path) -> None:
     from pipeline.training.callbacks import TrainingDiverged
 
     overrides = smoke_store_overrides(root)
-    sweep = run_cli("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", *SMOKE_JOB,
-                    f"optimizer={','.join(ARMS)}", f"trainer.seed={','.join(map(str, SEEDS))}", *overrides)
+    sweep = run_cli(
+        "-m",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        *SMOKE_JOB,
+        f"optimizer={','.join(ARMS)}",
+        f"trainer.seed={','.join(map(str, SEEDS))}",
+        *overrides,
+    )
     assert sweep.returncode == 0, sweep.stderr[-3000:]
     parent = _parent_run(MlflowClient(f"sqlite:///{root}/mlruns/mlflow.db"))
     with pytest.raises(TrainingDiverged) as diverged:
-        run_in_process(*SMOKE_JOB, *DIVERGING, *overrides, f"tracking.parent_run_id={parent.info.run_id}")
+        run_in_process(
+            *SMOKE_JOB, *DIVERGING, *overrides, f"tracking.parent_run_id={parent.info.run_id}"
+        )
     (root / "diverged.txt").write_text(f"{diverged.type.__name__}: {diverged.value}")
 
 
@@ -149,6 +188,14 @@ def smoke_store(tmp_path_factory) -> SmokeStore:
     root = built_once(tmp_path_factory, "smoke-store", build_smoke_store)
     client = MlflowClient(f"sqlite:///{root}/mlruns/mlflow.db")
     parent = _parent_run(client)
-    children = client.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
-    return SmokeStore(root, smoke_store_overrides(root), client, parent, children,
-                      (root / "diverged.txt").read_text())
+    children = client.search_runs(
+        [parent.info.experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'"
+    )
+    return SmokeStore(
+        root,
+        smoke_store_overrides(root),
+        client,
+        parent,
+        children,
+        (root / "diverged.txt").read_text(),
+    )

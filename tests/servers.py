@@ -1,4 +1,5 @@
 """Helpers for tests that start real servers on loopback: a free port, waiting for health."""
+
 import os
 import signal
 import socket
@@ -17,8 +18,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_healthy(url: str, server: subprocess.Popen, path: str = "/health",
-                       timeout: float = SERVER_START_TIMEOUT) -> None:
+def wait_until_healthy(
+    url: str, server: subprocess.Popen, path: str = "/health", timeout: float = SERVER_START_TIMEOUT
+) -> None:
     """Until `url` + `path` answers (MLflow's tracking server: /health, its model server:
     /ping); the server's own output when it exits first."""
     deadline = time.monotonic() + timeout
@@ -44,11 +46,26 @@ class TrackingServer:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        command = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(self.port),
-                   "--workers", "1", "--backend-store-uri", f"sqlite:///{self.folder}/mlflow.db",
-                   "--artifacts-destination", str(self.folder / "artifacts")]
+        command = [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            "1",
+            "--backend-store-uri",
+            f"sqlite:///{self.folder}/mlflow.db",
+            "--artifacts-destination",
+            str(self.folder / "artifacts"),
+        ]
         self.folder.mkdir(parents=True, exist_ok=True)
-        with open(self.folder / "server.log", "a") as log:   # a file: a pipe nobody reads would fill up
+        with open(
+            self.folder / "server.log", "a"
+        ) as log:  # a file: a pipe nobody reads would fill up
             self.process = subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True)
         wait_until_healthy(self.url, self.process)
 

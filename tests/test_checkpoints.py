@@ -1,5 +1,6 @@
 """Whether an interrupted run may be resumed: its lease, renewed by the process that runs it,
 decides across machines sharing `outputs/`; on its own host a dead process counts at once."""
+
 import json
 import socket
 import subprocess
@@ -26,8 +27,9 @@ FINGERPRINT = "f" * 16
 def interrupted(tmp_path):
     """A run that completed one epoch and whose process is gone (a finished child's pid)."""
     run_dir = tmp_path / "outputs" / "run"
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                          text=True).stdout.strip()
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    ).stdout.strip()
     save_state(run_dir, RunState(FINGERPRINT, completed_epochs=1, pid=int(gone)))
     checkpoint_path(run_dir, 1).write_bytes(b"weights")
     return run_dir
@@ -35,12 +37,15 @@ def interrupted(tmp_path):
 
 def hold_lease(run_dir, host: str, pid: int, expires_in: float) -> None:
     (checkpoint_dir(run_dir) / LEASE_FILE).write_text(
-        json.dumps({"host": host, "pid": pid, "expires": time.time() + expires_in}))
+        json.dumps({"host": host, "pid": pid, "expires": time.time() + expires_in})
+    )
 
 
 def test_a_run_whose_process_died_here_is_resumable_at_once(interrupted):
     state = json.loads((checkpoint_dir(interrupted) / "state.json").read_text())
-    hold_lease(interrupted, socket.gethostname(), state["pid"], expires_in=3600)   # killed: never dropped
+    hold_lease(
+        interrupted, socket.gethostname(), state["pid"], expires_in=3600
+    )  # killed: never dropped
     assert is_resumable(interrupted, FINGERPRINT)
 
 
@@ -60,6 +65,6 @@ def test_the_lease_is_renewed_while_held_and_dropped_on_exit(tmp_path):
     with lease(tmp_path, seconds=0.3):
         first = json.loads(path.read_text())
         assert first["host"] == socket.gethostname() and first["expires"] > time.time()
-        time.sleep(1.5)   # renewed every 0.1 s; a loaded host still renews a few times
+        time.sleep(1.5)  # renewed every 0.1 s; a loaded host still renews a few times
         assert json.loads(path.read_text())["expires"] > first["expires"] + 0.2
     assert not path.exists()

@@ -1,24 +1,35 @@
 """The installed commands: `mnist-train` and `mnist-report` work from any folder, and bash
 completes `mnist-train`'s config groups, options and keys through Hydra."""
+
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-BIN = Path(sys.executable).parent   # where pip put the console scripts of this environment
+BIN = Path(sys.executable).parent  # where pip put the console scripts of this environment
 
 
-def command(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(list(args), cwd=cwd, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **(env or {})})
+def command(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        list(args),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **(env or {})},
+    )
 
 
 def bash_completions(line: str, cwd: Path) -> list[str]:
     """What bash offers for `line` after `eval "$(mnist-train -sc install=bash)"`, as a user's tab would."""
-    script = ('eval "$(mnist-train -sc install=bash)"\n'
-              'COMP_LINE="$LINE"; COMP_POINT=${#LINE}; COMP_WORDS=($LINE); COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))\n'
-              'hydra_bash_completion\n'
-              'printf "%s\\n" "${COMPREPLY[@]}"\n')
+    script = (
+        'eval "$(mnist-train -sc install=bash)"\n'
+        'COMP_LINE="$LINE"; COMP_POINT=${#LINE}; COMP_WORDS=($LINE); COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))\n'
+        "hydra_bash_completion\n"
+        'printf "%s\\n" "${COMPREPLY[@]}"\n'
+    )
     result = command("bash", "-c", script, cwd=cwd, env={"LINE": line})
     assert result.returncode == 0, result.stderr
     return result.stdout.split()
@@ -26,7 +37,11 @@ def bash_completions(line: str, cwd: Path) -> list[str]:
 
 def test_bash_completes_a_group_s_options(tmp_path):
     assert bash_completions("mnist-train optimizer=ad", tmp_path) == [
-        "optimizer=adadelta", "optimizer=adagrad", "optimizer=adam", "optimizer=adamw"]
+        "optimizer=adadelta",
+        "optimizer=adagrad",
+        "optimizer=adam",
+        "optimizer=adamw",
+    ]
 
 
 def test_bash_completes_keys_and_named_experiments(tmp_path):

@@ -1,5 +1,6 @@
 """A default run's terminal: the model summary, a line per epoch, the result and where it was
 recorded; no library start-up lines or warnings, unless PIPELINE_LIBRARY_LOGS=1 asks for them."""
+
 import os
 import re
 import subprocess
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.heavy
 EPOCHS = 2
 # Variables that change what the libraries print: a new user has none of them set.
 _LOG_LEVEL_VARIABLES = ("TF_CPP_MIN_LOG_LEVEL", "MLFLOW_LOGGING_LEVEL", LIBRARY_LOGS_ENV)
-TF_CPP_LINE = re.compile(r"^[IWEF]\d{4} ", re.MULTILINE)   # absl's prefix: I1123, E0000, ...
+TF_CPP_LINE = re.compile(r"^[IWEF]\d{4} ", re.MULTILINE)  # absl's prefix: I1123, E0000, ...
 
 
 def smoke_run(tmp: Path, **env: str) -> subprocess.CompletedProcess:
@@ -25,10 +26,22 @@ def smoke_run(tmp: Path, **env: str) -> subprocess.CompletedProcess:
     matplotlib cache (its first import logs `generated new fontManager`)."""
     clean = {k: v for k, v in os.environ.items() if k not in _LOG_LEVEL_VARIABLES}
     return subprocess.run(
-        [sys.executable, "-m", "pipeline.train", "trainer=smoke", f"trainer.epochs={EPOCHS}", "trainer.verbose=2",
-         "tracking.log_checkpoints=false", *isolated_overrides(tmp)],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
-        env={**clean, "MPLCONFIGDIR": str(tmp / "matplotlib"), **env})
+        [
+            sys.executable,
+            "-m",
+            "pipeline.train",
+            "trainer=smoke",
+            f"trainer.epochs={EPOCHS}",
+            "trainer.verbose=2",
+            "tracking.log_checkpoints=false",
+            *isolated_overrides(tmp),
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**clean, "MPLCONFIGDIR": str(tmp / "matplotlib"), **env},
+    )
 
 
 def test_a_run_prints_only_its_own_lines(tmp_path):
@@ -62,10 +75,12 @@ def test_a_servers_error_stream_loses_abseils_lines_only(monkeypatch):
     from pipeline.console import without_library_lines
 
     monkeypatch.delenv(LIBRARY_LOGS_ENV, raising=False)
-    lines = ["I0000 00:00:1764651234.1 123 cpu_feature_guard.cc:210] This TensorFlow binary is optimized\n",
-             "INFO:     Uvicorn running on http://127.0.0.1:5002\n",
-             "W0000 00:00:1764651234.2 123 gpu_device.cc:2342] Cannot dlopen some GPU libraries.\n",
-             "Error: Invalid input\n"]
+    lines = [
+        "I0000 00:00:1764651234.1 123 cpu_feature_guard.cc:210] This TensorFlow binary is optimized\n",
+        "INFO:     Uvicorn running on http://127.0.0.1:5002\n",
+        "W0000 00:00:1764651234.2 123 gpu_device.cc:2342] Cannot dlopen some GPU libraries.\n",
+        "Error: Invalid input\n",
+    ]
     out = io.StringIO()
     without_library_lines(lines, out)
     assert out.getvalue() == lines[1] + lines[3]

@@ -3,17 +3,29 @@
 Data flows config -> data -> training -> tracking; tracking and search observe training
 through callbacks and never import it; entry points and benchmarks sit on top.
 """
+
 import ast
 from pathlib import Path
 
 from pipeline import PROJECT_ROOT
 
 LAYERS = (
-    {"config", "data", "checkpoints", "evaluation", "plotting",    # the bottom: no training, no MLflow
-     "console", "interruption", "first_use", "periodic", "processes", "timings"},
-    {"tracking", "search"},                                          # what training reports to
-    {"training"},                                                    # the job, with tracking and search attached
-    {"train", "report", "serve", "sync", "stack", "bench"},          # entry points and measurement
+    {
+        "config",
+        "data",
+        "checkpoints",
+        "evaluation",
+        "plotting",  # the bottom: no training, no MLflow
+        "console",
+        "interruption",
+        "first_use",
+        "periodic",
+        "processes",
+        "timings",
+    },
+    {"tracking", "search"},  # what training reports to
+    {"training"},  # the job, with tracking and search attached
+    {"train", "report", "serve", "sync", "stack", "bench"},  # entry points and measurement
 )
 RANK = {package: rank for rank, packages in enumerate(LAYERS) for package in packages}
 # Hydra's private modules, or its global state: only benchmarks and tests drive Hydra that way.
@@ -41,8 +53,10 @@ def package_of(module: str) -> str | None:
 
 
 def test_every_pipeline_package_has_a_layer():
-    packages = {path.relative_to(PROJECT_ROOT / "pipeline").parts[0].removesuffix(".py")
-                for path in modules("pipeline")} - {"__init__"}
+    packages = {
+        path.relative_to(PROJECT_ROOT / "pipeline").parts[0].removesuffix(".py")
+        for path in modules("pipeline")
+    } - {"__init__"}
     assert packages == set(RANK)
 
 
@@ -51,13 +65,23 @@ def test_imports_stay_at_or_below_each_module_layer():
     for path in modules("pipeline"):
         own = path.relative_to(PROJECT_ROOT / "pipeline").parts[0].removesuffix(".py")
         for module in imported(path):
-            if own in RANK and RANK.get(package_of(module), -1) > RANK[own] or module.startswith("hydra_plugins"):
+            if (
+                own in RANK
+                and RANK.get(package_of(module), -1) > RANK[own]
+                or module.startswith("hydra_plugins")
+            ):
                 upward.append(f"{path.relative_to(PROJECT_ROOT)} imports {module}")
     assert upward == []
 
 
 def test_product_code_uses_no_hydra_internals():
-    product = [path for path in modules("pipeline") + modules("hydra_plugins") if "bench" not in path.parts]
-    uses = [f"{path.relative_to(PROJECT_ROOT)} imports {module}"
-            for path in product for module in imported(path) if module.startswith(HYDRA_INTERNALS)]
+    product = [
+        path for path in modules("pipeline") + modules("hydra_plugins") if "bench" not in path.parts
+    ]
+    uses = [
+        f"{path.relative_to(PROJECT_ROOT)} imports {module}"
+        for path in product
+        for module in imported(path)
+        if module.startswith(HYDRA_INTERNALS)
+    ]
     assert uses == []

@@ -1,5 +1,6 @@
 """Whether a process still runs, and is still the one we mean: the lease, the sweeper's
 dead-worker check and the stack use these."""
+
 import os
 import subprocess
 import time
@@ -41,7 +42,7 @@ def test_a_process_is_told_apart_from_a_later_one_by_its_start_time_and_command(
     first = subprocess.Popen(["sleep", "30"])
     try:
         deadline = time.monotonic() + 10
-        while command_line(first.pid) != ["sleep", "30"]:   # until the child has exec'd
+        while command_line(first.pid) != ["sleep", "30"]:  # until the child has exec'd
             assert time.monotonic() < deadline, command_line(first.pid)
             time.sleep(0.02)
         started = started_at(first.pid)
@@ -51,7 +52,10 @@ def test_a_process_is_told_apart_from_a_later_one_by_its_start_time_and_command(
         first.wait()
     second = subprocess.Popen(["sleep", "31"])
     try:
-        assert started_at(second.pid) is not None and (second.pid, started_at(second.pid)) != (first.pid, started)
+        assert started_at(second.pid) is not None and (second.pid, started_at(second.pid)) != (
+            first.pid,
+            started,
+        )
     finally:
         second.kill()
         second.wait()

@@ -1,4 +1,5 @@
 """JobTimings: the per-phase seconds every training job writes to timings.json."""
+
 import json
 import time
 

@@ -5,6 +5,7 @@ The search path gets `search_root/`, which holds only a link to `experiments/`: 
 project root itself would make Hydra walk every folder there (.venv included) whenever
 it lists groups, which turned `--help` from under a second into minutes.
 """
+
 from pathlib import Path
 
 from hydra.core.config_search_path import ConfigSearchPath

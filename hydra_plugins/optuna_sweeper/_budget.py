@@ -14,6 +14,7 @@ every storage (a journal file has no heartbeats) a worker also fails, at once, R
 trials whose recorded owner process no longer exists on this machine. Either way the
 failed trial is queued again (WAITING, same parameters) up to `max_retry` times.
 """
+
 import logging
 import os
 import socket
@@ -30,7 +31,7 @@ from pipeline.search.trial_link import FAIL_REASON  # noqa: F401  (re-exported: 
 
 log = logging.getLogger(__name__)
 
-OWNER = "worker"            # user attribute: {"host", "pid"} of the sweeper running the trial
+OWNER = "worker"  # user attribute: {"host", "pid"} of the sweeper running the trial
 COUNTED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
 HOST = socket.gethostname()
 
@@ -57,8 +58,13 @@ def reap_dead_trials(study: optuna.Study, storage, max_retry: int) -> None:
         if not owner or owner["host"] != HOST or process_running(owner["pid"]):
             continue
         try:
-            fail_trial(study, storage, trial_id(trial), trial.number,
-                       f"worker process {owner['pid']} on {owner['host']} died")
+            fail_trial(
+                study,
+                storage,
+                trial_id(trial),
+                trial.number,
+                f"worker process {owner['pid']} on {owner['host']} died",
+            )
         except optuna.exceptions.UpdateFinishedTrialError:
             continue  # another worker got there first and queued the retry
         queue_retry(study, storage.get_trial(trial_id(trial)), max_retry)
@@ -77,7 +83,12 @@ def claim_trial(study: optuna.Study, storage, n_trials: int) -> Trial | None:
     storage.set_trial_user_attr(trial_id(trial), OWNER, {"host": HOST, "pid": os.getpid()})
     below = [t for t in study.get_trials(deepcopy=False, states=COUNTED) if t.number < trial.number]
     if len(below) >= n_trials:
-        fail_trial(study, storage, trial_id(trial), trial.number,
-                   f"surplus: {n_trials} trials were already counted when it was asked")
+        fail_trial(
+            study,
+            storage,
+            trial_id(trial),
+            trial.number,
+            f"surplus: {n_trials} trials were already counted when it was asked",
+        )
         return None
     return trial

@@ -1,4 +1,5 @@
 """Optuna features the sweeper uses on purpose although Optuna flags them experimental."""
+
 import warnings
 from contextlib import contextmanager
 

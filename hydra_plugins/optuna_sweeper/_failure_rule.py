@@ -7,13 +7,14 @@ the worker's last `n_jobs` finished trials. At 1.0 failures never stop the searc
 its `n_trials` asks bounded it; here failed trials are replaced, so `n_trials` failures in a
 row stop it instead (an objective that always fails would otherwise be asked for ever).
 """
+
 from collections import deque
 
 
 class FailureRule:
     def __init__(self, max_failure_rate: float, batch: int, n_trials: int):
         self.rate, self.batch, self.n_trials = max_failure_rate, max(1, batch), n_trials
-        self.last = deque(maxlen=self.batch)   # whether each of the last `batch` trials failed
+        self.last = deque(maxlen=self.batch)  # whether each of the last `batch` trials failed
         self.in_a_row = 0
 
     def record(self, failed: bool) -> bool:
@@ -26,5 +27,7 @@ class FailureRule:
     def explain(self) -> str:
         if self.in_a_row >= self.n_trials:
             return f"{self.in_a_row} trials failed in a row (n_trials={self.n_trials})"
-        return (f"{sum(self.last)} of the last {self.batch} trials failed, more than "
-                f"max_failure_rate={self.rate:g} allows")
+        return (
+            f"{sum(self.last)} of the last {self.batch} trials failed, more than "
+            f"max_failure_rate={self.rate:g} allows"
+        )

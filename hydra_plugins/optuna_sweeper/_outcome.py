@@ -1,4 +1,5 @@
 """Telling the study how a job ended: COMPLETE with its value(s), PRUNED, or FAIL with the reason."""
+
 import math
 from typing import Any
 
@@ -38,9 +39,11 @@ def _tell(study: optuna.Study, trial: Trial, **kwargs) -> None:
 
 def finish_trial(study: optuna.Study, storage, trial: Trial, job_return: JobReturn) -> TrialState:
     try:
-        value = job_return.return_value   # re-raises the job's exception
+        value = job_return.return_value  # re-raises the job's exception
     except Exception as error:
-        fail_trial(study, storage, trial_id(trial), trial.number, f"{type(error).__name__}: {error}")
+        fail_trial(
+            study, storage, trial_id(trial), trial.number, f"{type(error).__name__}: {error}"
+        )
         return TrialState.FAIL
     if PRUNED_AT_STEP in storage.get_trial(trial_id(trial)).user_attrs:
         _tell(study, trial, state=TrialState.PRUNED)

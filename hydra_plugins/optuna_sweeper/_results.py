@@ -1,4 +1,5 @@
 """What a search leaves behind: `optimization_results.yaml`, plots, and the MLflow parent run's copy."""
+
 import logging
 from pathlib import Path
 from typing import Any
@@ -16,22 +17,29 @@ RESULTS_FILE = "optimization_results.yaml"
 
 def summary(study: optuna.Study) -> dict[str, Any]:
     """Best value and parameters (one objective) or the Pareto front, in the old plugin's keys."""
-    counts = {state.name: len(study.get_trials(deepcopy=False, states=(state,))) for state in TrialState}
-    result: dict[str, Any] = {"name": "optuna", "study_name": study.study_name,
-                              "trials": {name: n for name, n in counts.items() if n}}
+    counts = {
+        state.name: len(study.get_trials(deepcopy=False, states=(state,))) for state in TrialState
+    }
+    result: dict[str, Any] = {
+        "name": "optuna",
+        "study_name": study.study_name,
+        "trials": {name: n for name, n in counts.items() if n},
+    }
     if not counts["COMPLETE"]:
         return result
     if len(study.directions) == 1:
         best = study.best_trial
         result.update(best_params=best.params, best_value=best.value, best_trial=best.number)
     else:
-        result["solutions"] = [{"trial": t.number, "params": t.params, "values": t.values}
-                               for t in study.best_trials]
+        result["solutions"] = [
+            {"trial": t.number, "params": t.params, "values": t.values} for t in study.best_trials
+        ]
     return result
 
 
 def _plot(figures: dict[str, Any], sweep_dir: Path) -> list[Path]:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -40,7 +48,7 @@ def _plot(figures: dict[str, Any], sweep_dir: Path) -> list[Path]:
         try:
             with experimental_features():
                 axes = draw()
-        except (ValueError, RuntimeError) as error:   # e.g. importances need two finished trials
+        except (ValueError, RuntimeError) as error:  # e.g. importances need two finished trials
             log.info("No %s plot: %s", name, error)
             continue
         path = sweep_dir / f"{name}.png"
@@ -56,8 +64,10 @@ def plots(study: optuna.Study, sweep_dir: Path) -> list[Path]:
     if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         return []
     if len(study.directions) == 1:
-        figures = {"optimization_history": lambda: vis.plot_optimization_history(study),
-                   "param_importances": lambda: vis.plot_param_importances(study)}
+        figures = {
+            "optimization_history": lambda: vis.plot_optimization_history(study),
+            "param_importances": lambda: vis.plot_param_importances(study),
+        }
     else:
         figures = {"pareto_front": lambda: vis.plot_pareto_front(study)}
     return _plot(figures, sweep_dir)

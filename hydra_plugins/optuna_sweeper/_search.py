@@ -7,6 +7,7 @@ this process, where concurrent jobs would share Hydra's global job config and th
 working directory, so with it the sweeper runs one slot. More parallelism then comes
 from more workers: the same command started again, on the same storage.
 """
+
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -35,7 +36,7 @@ from pipeline.search.trial_id import trial_id
 log = logging.getLogger(__name__)
 
 
-_POLL_S = 1.0   # how often a worker whose budget is spent looks at the trials still running
+_POLL_S = 1.0  # how often a worker whose budget is spent looks at the trials still running
 
 
 class TooManyFailures(HydraException):
@@ -45,18 +46,30 @@ class TooManyFailures(HydraException):
 @dataclass
 class TrialLinkSettings:
     """What a job is told about its trial, under `key` in its config."""
+
     key: str
     study_name: str
     storage: str
     pruner: DictConfig | None
-    patience: float | None = None   # seconds a job waits for an unreachable storage
+    patience: float | None = None  # seconds a job waits for an unreachable storage
 
 
 class Search:
-    def __init__(self, study: optuna.Study, storage, space: SearchSpace, sweep_config: DictConfig,
-                 launcher: Launcher, validate: Callable[[Sequence[Sequence[str]]], None] | None, *,
-                 n_trials: int, max_failure_rate: float, max_retry: int,
-                 link: TrialLinkSettings | None, batch: int = 1):
+    def __init__(
+        self,
+        study: optuna.Study,
+        storage,
+        space: SearchSpace,
+        sweep_config: DictConfig,
+        launcher: Launcher,
+        validate: Callable[[Sequence[Sequence[str]]], None] | None,
+        *,
+        n_trials: int,
+        max_failure_rate: float,
+        max_retry: int,
+        link: TrialLinkSettings | None,
+        batch: int = 1,
+    ):
         self.study, self.storage, self.space = study, storage, space
         self.sweep_config, self.launcher, self.validate = sweep_config, launcher, validate
         self.n_trials, self.max_retry, self.link = n_trials, max_retry, link
@@ -92,7 +105,7 @@ class Search:
                 else:
                     return
         except BaseException:
-            self._stop.set()   # the other slots finish their current job, then stop
+            self._stop.set()  # the other slots finish their current job, then stop
             raise
 
     def _others_may_fail(self) -> bool:
@@ -100,13 +113,21 @@ class Search:
         a dead worker's trial fails after the grace period and is queued again, so a worker
         waits for them rather than leave a retry with nobody to run it. Without heartbeats a
         trial on another machine could stay RUNNING for ever: no waiting."""
-        return beats(self.storage) and bool(self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
+        return beats(self.storage) and bool(
+            self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        )
 
     def _overrides(self, trial: Trial) -> list[str]:
         overrides = param_overrides(self.space, sample(self.space, trial, self.sweep_config))
         if self.link is not None:
-            overrides += trial_overrides(self.link.key, trial.number, self.link.study_name,
-                                         self.link.storage, self.link.pruner, self.link.patience)
+            overrides += trial_overrides(
+                self.link.key,
+                trial.number,
+                self.link.study_name,
+                self.link.storage,
+                self.link.pruner,
+                self.link.patience,
+            )
         return overrides
 
     def _run_trial(self, trial: Trial) -> None:
@@ -130,10 +151,12 @@ class Search:
 
     def _record(self, trial: Trial, state: TrialState) -> None:
         failed = state == TrialState.FAIL
-        reason = self.storage.get_trial(trial_id(trial)).user_attrs.get(FAIL_REASON) if failed else None
+        reason = (
+            self.storage.get_trial(trial_id(trial)).user_attrs.get(FAIL_REASON) if failed else None
+        )
         with self._lock:
             if failed:
                 self.failures.append(f"trial {trial.number}: {reason}")
             if self.failure_rule.record(failed):
                 self.too_many_failures = True
-                self._stop.set()   # the other slots finish their current job, then stop
+                self._stop.set()  # the other slots finish their current job, then stop

@@ -10,6 +10,7 @@ The mapping is the old hydra-optuna-sweeper's, on current distribution classes:
   tag(log, interval(lo, hi))    -> the same with log=True
 Anything else (`key=value`) is a fixed override passed to every job.
 """
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,11 +31,14 @@ from optuna.trial import Trial
 @dataclass
 class Conditional:
     """A parameter suggested only when other parameters took one of the listed values."""
+
     distribution: BaseDistribution
     when: dict[str, list[str]]
 
     def applies(self, params: dict[str, Any]) -> bool:
-        return all(name in params and str(params[name]) in values for name, values in self.when.items())
+        return all(
+            name in params and str(params[name]) in values for name, values in self.when.items()
+        )
 
 
 @dataclass
@@ -51,7 +55,9 @@ def distribution_from_override(override: Override) -> BaseDistribution | None:
         return None
     value = override.value()
     if override.is_choice_sweep() or (override.is_range_sweep() and value.shuffle):
-        return CategoricalDistribution(list(override.sweep_iterator(transformer=Transformer.encode)))
+        return CategoricalDistribution(
+            list(override.sweep_iterator(transformer=Transformer.encode))
+        )
     if override.is_range_sweep():
         if any(isinstance(x, float) for x in (value.start, value.stop, value.step)):
             return FloatDistribution(value.start, value.stop, step=value.step)
@@ -87,29 +93,41 @@ def parse_conditionals(config: DictConfig) -> dict[str, Conditional]:
         if not distributions:
             raise ValueError(f"conditional_params.{name}.space={spec.space} is not a sweep")
         (distribution,) = distributions.values()
-        when = {key: [str(v) for v in (values if OmegaConf.is_list(values) else [values])]
-                for key, values in spec.when.items()}
+        when = {
+            key: [str(v) for v in (values if OmegaConf.is_list(values) else [values])]
+            for key, values in spec.when.items()
+        }
         conditionals[str(name)] = Conditional(distribution, when)
     return conditionals
 
 
-def build_search_space(params: DictConfig | None, arguments: list[str],
-                       conditional_params: DictConfig, custom_search_space: str | None) -> SearchSpace:
+def build_search_space(
+    params: DictConfig | None,
+    arguments: list[str],
+    conditional_params: DictConfig,
+    custom_search_space: str | None,
+) -> SearchSpace:
     """The sweeper's `params`, then the command line's arguments, which override them."""
     lines = [f"{key}={value}" for key, value in (params or {}).items()] + list(arguments)
     distributions, fixed = parse_overrides(lines)
-    return SearchSpace(distributions, fixed, parse_conditionals(conditional_params),
-                       get_method(custom_search_space) if custom_search_space else None)
+    return SearchSpace(
+        distributions,
+        fixed,
+        parse_conditionals(conditional_params),
+        get_method(custom_search_space) if custom_search_space else None,
+    )
 
 
 def suggest(trial: Trial, name: str, distribution: BaseDistribution) -> Any:
     if isinstance(distribution, CategoricalDistribution):
         return trial.suggest_categorical(name, distribution.choices)
     if isinstance(distribution, IntDistribution):
-        return trial.suggest_int(name, distribution.low, distribution.high,
-                                 step=distribution.step, log=distribution.log)
-    return trial.suggest_float(name, distribution.low, distribution.high,
-                               step=distribution.step, log=distribution.log)
+        return trial.suggest_int(
+            name, distribution.low, distribution.high, step=distribution.step, log=distribution.log
+        )
+    return trial.suggest_float(
+        name, distribution.low, distribution.high, step=distribution.step, log=distribution.log
+    )
 
 
 def sample(space: SearchSpace, trial: Trial, sweep_config: DictConfig) -> dict[str, Any]:

@@ -1,4 +1,5 @@
 """Building the study: storage, sampler, pruner and directions, from the sweeper's config."""
+
 import logging
 import math
 from typing import Any
@@ -23,19 +24,25 @@ def patience(heartbeat_interval: int | None, grace_period: int | None) -> float 
     return 2.0 * heartbeat_interval if heartbeat_interval is not None else None
 
 
-def build_storage(url: str | None, heartbeat_interval: int | None, grace_period: int | None,
-                  max_retry: int):
+def build_storage(
+    url: str | None, heartbeat_interval: int | None, grace_period: int | None, max_retry: int
+):
     """In memory without a URL (one process, no pruning); an RDB storage beats and retries stale trials."""
     if url is None:
         return optuna.storages.InMemoryStorage()
     with experimental_features():
-        return open_storage(url, heartbeat_interval=heartbeat_interval, grace_period=grace_period,
-                            stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry),
-                            patience=patience(heartbeat_interval, grace_period))
+        return open_storage(
+            url,
+            heartbeat_interval=heartbeat_interval,
+            grace_period=grace_period,
+            stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry),
+            patience=patience(heartbeat_interval, grace_period),
+        )
 
 
-def build_sampler(sampler_cfg: DictConfig, space: SearchSpace, n_trials: int,
-                  trials_so_far: int) -> tuple[Any, int]:
+def build_sampler(
+    sampler_cfg: DictConfig, space: SearchSpace, n_trials: int, trials_so_far: int
+) -> tuple[Any, int]:
     """The sampler, and the trial budget (a grid smaller than `n_trials` caps it).
 
     A seeded sampler's seed is offset by the trials the study already holds: a resumed
@@ -44,10 +51,12 @@ def build_sampler(sampler_cfg: DictConfig, space: SearchSpace, n_trials: int,
     if sampler_cfg.get("seed") is not None:
         sampler_cfg = OmegaConf.merge(sampler_cfg, {"seed": sampler_cfg.seed + trials_so_far})
     if get_class(sampler_cfg._target_) is not optuna.samplers.GridSampler:
-        with experimental_features():   # e.g. TPE's `group`, our default for conditional spaces
+        with experimental_features():  # e.g. TPE's `group`, our default for conditional spaces
             return instantiate(sampler_cfg), n_trials
     if space.conditionals or space.extend is not None:
-        raise ValueError("the grid sampler needs a fixed space: no conditional_params or custom_search_space")
+        raise ValueError(
+            "the grid sampler needs a fixed space: no conditional_params or custom_search_space"
+        )
     grid = {name: grid_values(distribution) for name, distribution in space.distributions.items()}
     grid_size = math.prod(len(values) for values in grid.values())
     if grid_size < n_trials:
@@ -58,8 +67,14 @@ def build_sampler(sampler_cfg: DictConfig, space: SearchSpace, n_trials: int,
 def open_study(storage, pruner, study_name: str | None, direction: Any) -> optuna.Study:
     """Create the study, or load it when the storage already has one of that name (resume).
     Its sampler is set afterwards, once the trials it already holds are known."""
-    return optuna.create_study(storage=storage, sampler=optuna.samplers.RandomSampler(), pruner=pruner,
-                               study_name=study_name, directions=directions(direction), load_if_exists=True)
+    return optuna.create_study(
+        storage=storage,
+        sampler=optuna.samplers.RandomSampler(),
+        pruner=pruner,
+        study_name=study_name,
+        directions=directions(direction),
+        load_if_exists=True,
+    )
 
 
 def enqueue_trials(study: optuna.Study, param_sets) -> None:

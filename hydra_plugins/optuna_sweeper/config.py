@@ -5,6 +5,7 @@ Keys shared with the old hydra-optuna-sweeper (`sampler`, `direction`, `study_na
 keep their names and defaults, so an existing sweep config works by switching plugin.
 No Optuna import here: Hydra imports this module at every start-up.
 """
+
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,9 +26,9 @@ class TPESamplerConfig(SamplerConfig):
     _target_: str = "optuna.samplers.TPESampler"
     n_startup_trials: int = 10
     n_ei_candidates: int = 24
-    multivariate: bool = True      # models parameters jointly (Optuna 5's default)
-    group: bool = True             # conditional parameters get their own joint model
-    constant_liar: bool = True     # parallel workers avoid proposing the same point
+    multivariate: bool = True  # models parameters jointly (Optuna 5's default)
+    group: bool = True  # conditional parameters get their own joint model
+    constant_liar: bool = True  # parallel workers avoid proposing the same point
 
 
 @dataclass
@@ -48,7 +49,7 @@ class CmaEsSamplerConfig(SamplerConfig):
     sigma0: float | None = None
     restart_strategy: str | None = None
     use_separable_cma: bool = False
-    with_margin: bool = False      # for integer and stepped parameters
+    with_margin: bool = False  # for integer and stepped parameters
 
 
 @dataclass
@@ -95,7 +96,7 @@ class MedianPrunerConfig:
 @dataclass
 class SuccessiveHalvingPrunerConfig:
     _target_: str = "optuna.pruners.SuccessiveHalvingPruner"
-    min_resource: Any = "auto"     # int, or "auto"
+    min_resource: Any = "auto"  # int, or "auto"
     reduction_factor: int = 4
     min_early_stopping_rate: int = 0
     bootstrap_count: int = 0
@@ -105,7 +106,7 @@ class SuccessiveHalvingPrunerConfig:
 class HyperbandPrunerConfig:
     _target_: str = "optuna.pruners.HyperbandPruner"
     min_resource: int = 1
-    max_resource: Any = "auto"     # int, or "auto"
+    max_resource: Any = "auto"  # int, or "auto"
     reduction_factor: int = 3
     bootstrap_count: int = 0
 
@@ -122,16 +123,16 @@ class ThresholdPrunerConfig:
 @dataclass
 class OptunaSweeperConf:
     _target_: str = "hydra_plugins.optuna_sweeper.optuna_sweeper.OptunaSweeper"
-    _recursive_: bool = False      # the sweeper builds sampler and pruner itself (grid, seeds)
+    _recursive_: bool = False  # the sweeper builds sampler and pruner itself (grid, seeds)
     defaults: list[Any] = field(default_factory=lambda: [{"sampler": "tpe"}, {"pruner": "none"}])
 
     sampler: Any = MISSING
     pruner: Any = MISSING
-    direction: Any = "minimize"    # "minimize" | "maximize", or a list of them (multi-objective)
+    direction: Any = "minimize"  # "minimize" | "maximize", or a list of them (multi-objective)
     storage: str | None = None  # RDB URL, or a journal file path; null: in memory (no pruning)
     study_name: str | None = None
-    n_trials: int = 20             # COMPLETE + PRUNED trials the study ends with, across workers
-    n_jobs: int = 2                # concurrent jobs of this worker (launchers that isolate jobs)
+    n_trials: int = 20  # COMPLETE + PRUNED trials the study ends with, across workers
+    n_jobs: int = 2  # concurrent jobs of this worker (launchers that isolate jobs)
     max_failure_rate: float = 0.0  # the old plugin's: share of a batch of n_jobs trials that may fail (1.0: failures never stop it)
     params: dict[str, str] | None = None
     # [{param: value, ...}, ...]: parameter sets tried first, in order (Optuna's enqueue_trial),
@@ -139,25 +140,36 @@ class OptunaSweeperConf:
     enqueue_trials: list[dict[str, Any]] = field(default_factory=list)
     # {name: {when: {param: [values]}, space: "interval(...)"}}: suggested only when matched
     conditional_params: dict[str, Any] = field(default_factory=dict)
-    custom_search_space: str | None = None   # "module.fn": fn(cfg, trial) suggests more
-    trial_config_key: str | None = "trial"   # where a job's config gets its trial; null: nowhere
-    heartbeat_interval: int | None = 60      # RDB only: seconds between a worker's beats
-    grace_period: int | None = None          # RDB only: beats missed this long fail a trial
-    max_retry: int = 1                          # re-runs of a trial whose worker died
-    plots: bool = True                          # history and importance plots in the sweep dir
+    custom_search_space: str | None = None  # "module.fn": fn(cfg, trial) suggests more
+    trial_config_key: str | None = "trial"  # where a job's config gets its trial; null: nowhere
+    heartbeat_interval: int | None = 60  # RDB only: seconds between a worker's beats
+    grace_period: int | None = None  # RDB only: beats missed this long fail a trial
+    max_retry: int = 1  # re-runs of a trial whose worker died
+    plots: bool = True  # history and importance plots in the sweep dir
 
 
 def register() -> None:
     store = ConfigStore.instance()
     store.store(group="hydra/sweeper", name="optuna", node=OptunaSweeperConf, provider=PROVIDER)
-    samplers = {"tpe": TPESamplerConfig, "random": RandomSamplerConfig, "grid": GridSamplerConfig,
-                "cmaes": CmaEsSamplerConfig, "qmc": QMCSamplerConfig, "gp": GPSamplerConfig,
-                "nsgaii": NSGAIISamplerConfig, "nsgaiii": NSGAIIISamplerConfig}
+    samplers = {
+        "tpe": TPESamplerConfig,
+        "random": RandomSamplerConfig,
+        "grid": GridSamplerConfig,
+        "cmaes": CmaEsSamplerConfig,
+        "qmc": QMCSamplerConfig,
+        "gp": GPSamplerConfig,
+        "nsgaii": NSGAIISamplerConfig,
+        "nsgaiii": NSGAIIISamplerConfig,
+    }
     for name, node in samplers.items():
         store.store(group="hydra/sweeper/sampler", name=name, node=node, provider=PROVIDER)
-    pruners = {"none": NopPrunerConfig, "median": MedianPrunerConfig,
-               "successive_halving": SuccessiveHalvingPrunerConfig, "hyperband": HyperbandPrunerConfig,
-               "threshold": ThresholdPrunerConfig}
+    pruners = {
+        "none": NopPrunerConfig,
+        "median": MedianPrunerConfig,
+        "successive_halving": SuccessiveHalvingPrunerConfig,
+        "hyperband": HyperbandPrunerConfig,
+        "threshold": ThresholdPrunerConfig,
+    }
     for name, node in pruners.items():
         store.store(group="hydra/sweeper/pruner", name=name, node=node, provider=PROVIDER)
 

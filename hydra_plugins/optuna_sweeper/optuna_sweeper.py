@@ -1,4 +1,5 @@
 """The Hydra entry point of the sweeper: settings in, `Search` run, results out."""
+
 import logging
 import sys
 from pathlib import Path
@@ -19,21 +20,29 @@ class OptunaSweeper(Sweeper):
         if not 0.0 <= settings["max_failure_rate"] <= 1.0:
             raise ValueError(f"max_failure_rate={settings['max_failure_rate']} must be in [0, 1]")
         if len(settings["enqueue_trials"]) > settings["n_trials"]:
-            raise ValueError(f"{len(settings['enqueue_trials'])} enqueue_trials do not fit in "
-                             f"n_trials={settings['n_trials']}")
+            raise ValueError(
+                f"{len(settings['enqueue_trials'])} enqueue_trials do not fit in "
+                f"n_trials={settings['n_trials']}"
+            )
         self.settings = OmegaConf.create(settings)
         self.config: DictConfig | None = None
         self.launcher = None
 
-    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+    def setup(
+        self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
+    ) -> None:
         self.hydra_context, self.config = hydra_context, config
         self.launcher = Plugins.instance().instantiate_launcher(
-            hydra_context=hydra_context, task_function=task_function, config=config)
+            hydra_context=hydra_context, task_function=task_function, config=config
+        )
 
     def _basic_launcher(self) -> bool:
         # The launcher as chosen in the config (`hydra/launcher=basic`, Hydra's default): its
         # class lives in Hydra's private modules.
-        return OmegaConf.select(self.config, "hydra.runtime.choices", default={}).get("hydra/launcher") == "basic"
+        return (
+            OmegaConf.select(self.config, "hydra.runtime.choices", default={}).get("hydra/launcher")
+            == "basic"
+        )
 
     def validation(self):
         """How each trial's overrides are checked before launching: Hydra's compose-and-discard,
@@ -45,8 +54,11 @@ class OptunaSweeper(Sweeper):
     def slots(self) -> int:
         basic = self._basic_launcher()
         if basic and self.settings.n_jobs > 1:
-            log.info("The basic launcher runs jobs in this process, one at a time (n_jobs=%d ignored); "
-                     "start more workers on the same storage to run trials in parallel", self.settings.n_jobs)
+            log.info(
+                "The basic launcher runs jobs in this process, one at a time (n_jobs=%d ignored); "
+                "start more workers on the same storage to run trials in parallel",
+                self.settings.n_jobs,
+            )
             return 1
         return max(1, self.settings.n_jobs)
 
@@ -77,22 +89,46 @@ class OptunaSweeper(Sweeper):
         space = build_search_space(s.params, arguments, s.conditional_params, s.custom_search_space)
         storage = _study.build_storage(s.storage, s.heartbeat_interval, s.grace_period, s.max_retry)
         study = _study.open_study(storage, build_pruner(s.pruner), s.study_name, s.direction)
-        study.sampler, n_trials = _study.build_sampler(s.sampler, space, s.n_trials, len(study.trials))
-        _study.enqueue_trials(study, s.enqueue_trials)   # after the sampler's seed offset: queued sets leave it alone
-        log.info("Study %s on %s: %s, %s trials, directions %s", study.study_name, s.storage or "memory",
-                 type(study.sampler).__name__, n_trials, _study.directions(s.direction))
+        study.sampler, n_trials = _study.build_sampler(
+            s.sampler, space, s.n_trials, len(study.trials)
+        )
+        _study.enqueue_trials(
+            study, s.enqueue_trials
+        )  # after the sampler's seed offset: queued sets leave it alone
+        log.info(
+            "Study %s on %s: %s, %s trials, directions %s",
+            study.study_name,
+            s.storage or "memory",
+            type(study.sampler).__name__,
+            n_trials,
+            _study.directions(s.direction),
+        )
 
         link = None
         if s.storage is not None and s.trial_config_key:
-            link = TrialLinkSettings(s.trial_config_key, study.study_name, s.storage,
-                                     _study.pruner_for_jobs(s.pruner, len(study.directions)),
-                                     _study.patience(s.heartbeat_interval, s.grace_period))
+            link = TrialLinkSettings(
+                s.trial_config_key,
+                study.study_name,
+                s.storage,
+                _study.pruner_for_jobs(s.pruner, len(study.directions)),
+                _study.patience(s.heartbeat_interval, s.grace_period),
+            )
         elif s.storage is None and s.pruner and s.pruner._target_ != "optuna.pruners.NopPruner":
             log.warning("No storage: jobs cannot reach their trial, so nothing is pruned")
         slots = self.slots()
-        search = Search(study, storage, space, self.config, self.launcher, self.validation(),
-                        n_trials=n_trials, max_failure_rate=s.max_failure_rate, max_retry=s.max_retry,
-                        link=link, batch=slots)
+        search = Search(
+            study,
+            storage,
+            space,
+            self.config,
+            self.launcher,
+            self.validation(),
+            n_trials=n_trials,
+            max_failure_rate=s.max_failure_rate,
+            max_retry=s.max_retry,
+            link=link,
+            batch=slots,
+        )
         try:
             search.run(slots)
         except StorageUnavailable:

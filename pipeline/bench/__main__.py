@@ -9,6 +9,7 @@ hand) and search_parallel (trials per hour of that search with 1 worker x 2 thre
 2 x 1). Results go to the terminal, to a JSON file, and to an MLflow run in the `benchmarks`
 experiment.
 """
+
 import argparse
 import datetime as dt
 import json
@@ -29,31 +30,75 @@ TARGET_ACCURACY = 0.99
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m pipeline.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(DEFAULT_SECTIONS),
-                        help=f"default: {' '.join(DEFAULT_SECTIONS)}")
-    parser.add_argument("--timed-epochs", type=int, default=3, help="whole epochs timed after a warm-up epoch")
-    parser.add_argument("--repeats", type=int, default=3,
-                        help="runs of each start-up command, and of each arm of the search sections")
-    parser.add_argument("--max-train-samples", type=int, default=None, help="a smaller training set (quick checks)")
-    search = parser.add_argument_group("search, multirun and search_parallel: the subset every job trains on")
-    search.add_argument("--search-trials", type=int, default=12, help="trials of the search (enqueued parameter sets)")
-    search.add_argument("--search-epochs", type=int, default=3, help="epochs of every trial and multirun job")
-    search.add_argument("--search-train-samples", type=int, default=8192, help="training images of every job")
-    search.add_argument("--search-eval-samples", type=int, default=2000,
-                        help="validation images of every job (and test images, where a job evaluates them)")
-    search.add_argument("--multirun-params", nargs="*", default=["trainer.seed=1"], metavar="KEY=V1,V2",
-                        help="replace entries of the optimizers experiment's grid (default: one seed, 6 jobs)")
-    search.add_argument("--parallel-arms", nargs="+", default=list(PARALLEL_ARMS), choices=list(PARALLEL_ARMS),
-                        help="workers x threads to compare (2x1: worker processes, as make tune WORKERS=2)")
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline.bench", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--sections",
+        nargs="+",
+        choices=SECTIONS,
+        default=list(DEFAULT_SECTIONS),
+        help=f"default: {' '.join(DEFAULT_SECTIONS)}",
+    )
+    parser.add_argument(
+        "--timed-epochs", type=int, default=3, help="whole epochs timed after a warm-up epoch"
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="runs of each start-up command, and of each arm of the search sections",
+    )
+    parser.add_argument(
+        "--max-train-samples", type=int, default=None, help="a smaller training set (quick checks)"
+    )
+    search = parser.add_argument_group(
+        "search, multirun and search_parallel: the subset every job trains on"
+    )
+    search.add_argument(
+        "--search-trials",
+        type=int,
+        default=12,
+        help="trials of the search (enqueued parameter sets)",
+    )
+    search.add_argument(
+        "--search-epochs", type=int, default=3, help="epochs of every trial and multirun job"
+    )
+    search.add_argument(
+        "--search-train-samples", type=int, default=8192, help="training images of every job"
+    )
+    search.add_argument(
+        "--search-eval-samples",
+        type=int,
+        default=2000,
+        help="validation images of every job (and test images, where a job evaluates them)",
+    )
+    search.add_argument(
+        "--multirun-params",
+        nargs="*",
+        default=["trainer.seed=1"],
+        metavar="KEY=V1,V2",
+        help="replace entries of the optimizers experiment's grid (default: one seed, 6 jobs)",
+    )
+    search.add_argument(
+        "--parallel-arms",
+        nargs="+",
+        default=list(PARALLEL_ARMS),
+        choices=list(PARALLEL_ARMS),
+        help="workers x threads to compare (2x1: worker processes, as make tune WORKERS=2)",
+    )
     parser.add_argument("--output", type=Path, default=PROJECT_ROOT / "bench" / "results.json")
     parser.add_argument("--no-mlflow", action="store_true", help="do not log the results to MLflow")
     return parser.parse_args(argv)
 
 
 def machine() -> dict:
-    return {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-            "python": platform.python_version(), "date": dt.datetime.now().isoformat(timespec="seconds")}
+    return {
+        "cpus": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "date": dt.datetime.now().isoformat(timespec="seconds"),
+    }
 
 
 def sample_limit(args: argparse.Namespace) -> list[str]:
@@ -61,8 +106,14 @@ def sample_limit(args: argparse.Namespace) -> list[str]:
 
 
 def training_overrides(args: argparse.Namespace, tmp: str, *extra: str) -> list[str]:
-    return [f"paths.output_dir={tmp}", "tracking.enabled=false", "trainer.resume=false",
-            "trainer.verbose=0", *sample_limit(args), *extra]
+    return [
+        f"paths.output_dir={tmp}",
+        "tracking.enabled=false",
+        "trainer.resume=false",
+        "trainer.verbose=0",
+        *sample_limit(args),
+        *extra,
+    ]
 
 
 def bench_startup(args: argparse.Namespace, tmp: str) -> dict:
@@ -83,7 +134,10 @@ def bench_report(args: argparse.Namespace, tmp: str) -> dict:
     from pipeline.bench.report_speed import measure_report_speed, measure_search_report_speed
 
     search = measure_search_report_speed(repeats=args.repeats)
-    return {**measure_report_speed(repeats=args.repeats), **{f"search_{key}": value for key, value in search.items()}}
+    return {
+        **measure_report_speed(repeats=args.repeats),
+        **{f"search_{key}": value for key, value in search.items()},
+    }
 
 
 def bench_throughput(args: argparse.Namespace, tmp: str) -> dict:
@@ -93,18 +147,27 @@ def bench_throughput(args: argparse.Namespace, tmp: str) -> dict:
 
     figures = {"matmul_gflops": matmul_gflops()}
     for model in ("convnet", "tf_tutorial"):
-        cfg = compose_config(*training_overrides(args, tmp, f"model={model}", f"trainer.epochs={1 + args.timed_epochs}"))
+        cfg = compose_config(
+            *training_overrides(
+                args, tmp, f"model={model}", f"trainer.epochs={1 + args.timed_epochs}"
+            )
+        )
         bare = bare_keras_fit(cfg, 1 + args.timed_epochs)
         ours = pipeline_fit(cfg, 1 + args.timed_epochs)
         bare_speed, our_speed = median(bare.samples_per_second), median(ours.samples_per_second)
         bare_cpu, our_cpu = median(bare.cpu_us_per_sample), median(ours.cpu_us_per_sample)
         gflops = our_speed * training_flops_per_sample(build_model(cfg.model)) / 1e9
-        figures[model] = {"bare_keras_samples_per_s": bare_speed, "pipeline_samples_per_s": our_speed,
-                          "pipeline_vs_bare": our_speed / bare_speed,
-                          "bare_keras_cpu_us_per_sample": bare_cpu, "pipeline_cpu_us_per_sample": our_cpu,
-                          # > 1: the pipeline spends less CPU on a sample (the steadier ratio on a shared host)
-                          "pipeline_vs_bare_by_cpu": bare_cpu / our_cpu,
-                          "pipeline_gflops": gflops, "share_of_matmul_peak": gflops / figures["matmul_gflops"]}
+        figures[model] = {
+            "bare_keras_samples_per_s": bare_speed,
+            "pipeline_samples_per_s": our_speed,
+            "pipeline_vs_bare": our_speed / bare_speed,
+            "bare_keras_cpu_us_per_sample": bare_cpu,
+            "pipeline_cpu_us_per_sample": our_cpu,
+            # > 1: the pipeline spends less CPU on a sample (the steadier ratio on a shared host)
+            "pipeline_vs_bare_by_cpu": bare_cpu / our_cpu,
+            "pipeline_gflops": gflops,
+            "share_of_matmul_peak": gflops / figures["matmul_gflops"],
+        }
     return figures
 
 
@@ -118,8 +181,11 @@ def bench_time_to_99(args: argparse.Namespace, tmp: str) -> dict:
     from pipeline.bench.accuracy import bare_time_to, pipeline_time_to
 
     ours = pipeline_time_to(compose_config(*training_overrides(args, tmp)), TARGET_ACCURACY)
-    bare_cfg = compose_config(*training_overrides(args, tmp, "optimizer=adam", "schedule=constant",
-                                                  "trainer.batch_size=128"))
+    bare_cfg = compose_config(
+        *training_overrides(
+            args, tmp, "optimizer=adam", "schedule=constant", "trainer.batch_size=128"
+        )
+    )
     bare = bare_time_to(bare_cfg, TARGET_ACCURACY, max_epochs=4)
     figures = {"target": TARGET_ACCURACY, "pipeline": ours, "bare_keras": bare}
     if ours["seconds_to_target"] and bare["seconds_to_target"]:
@@ -128,15 +194,22 @@ def bench_time_to_99(args: argparse.Namespace, tmp: str) -> dict:
 
 
 # The same search with and without pruning, sized to finish in minutes on 2 cores.
-PRUNING_SEARCH = ("trainer.epochs=6", "trainer.max_train_samples=8192", "hydra.sweeper.n_trials=12",
-                  "trainer.verbose=0")
+PRUNING_SEARCH = (
+    "trainer.epochs=6",
+    "trainer.max_train_samples=8192",
+    "hydra.sweeper.n_trials=12",
+    "trainer.verbose=0",
+)
 PRUNER = "successive_halving"
 
 
 def bench_pruning(args: argparse.Namespace, tmp: str) -> dict:
     from pipeline.bench.pruning import pruning_benchmark
 
-    return {"pruner": PRUNER, **pruning_benchmark(PRUNING_SEARCH, pruner=PRUNER, workdir=Path(tmp) / "pruning")}
+    return {
+        "pruner": PRUNER,
+        **pruning_benchmark(PRUNING_SEARCH, pruner=PRUNER, workdir=Path(tmp) / "pruning"),
+    }
 
 
 def search_subset(args: argparse.Namespace):
@@ -148,20 +221,29 @@ def search_subset(args: argparse.Namespace):
 def bench_search(args: argparse.Namespace, tmp: str) -> dict:
     from pipeline.bench.search_speed import search_benchmark
 
-    return search_benchmark(search_subset(args), args.search_trials, args.repeats, Path(tmp) / "search")
+    return search_benchmark(
+        search_subset(args), args.search_trials, args.repeats, Path(tmp) / "search"
+    )
 
 
 def bench_multirun(args: argparse.Namespace, tmp: str) -> dict:
     from pipeline.bench.search_speed import multirun_benchmark
 
-    return multirun_benchmark(search_subset(args), args.multirun_params, args.repeats, Path(tmp) / "multirun")
+    return multirun_benchmark(
+        search_subset(args), args.multirun_params, args.repeats, Path(tmp) / "multirun"
+    )
 
 
 def bench_search_parallel(args: argparse.Namespace, tmp: str) -> dict:
     from pipeline.bench.search_parallel import parallel_benchmark
 
-    result = parallel_benchmark(search_subset(args), args.search_trials, args.repeats,
-                                Path(tmp) / "search_parallel", args.parallel_arms)
+    result = parallel_benchmark(
+        search_subset(args),
+        args.search_trials,
+        args.repeats,
+        Path(tmp) / "search_parallel",
+        args.parallel_arms,
+    )
     print(f"  fastest: {result['fastest']}", flush=True)
     return result
 
@@ -188,17 +270,31 @@ def log_to_mlflow(results: dict) -> str:
     mlflow.set_experiment("benchmarks")
     with mlflow.start_run(run_name=f"bench-{results['machine']['date']}") as run:
         mlflow.log_params({f"machine.{k}": v for k, v in results["machine"].items()})
-        mlflow.log_metrics({k.replace("@", "_"): v for k, v in flatten(results["sections"]).items()})
+        mlflow.log_metrics(
+            {k.replace("@", "_"): v for k, v in flatten(results["sections"]).items()}
+        )
         mlflow.log_dict(results, "results.json")
     return run.info.run_id
 
 
 def main(argv: list[str]) -> None:
     args = parse_args(argv)
-    bench = {"startup": bench_startup, "report": bench_report, "throughput": bench_throughput, "tracking": bench_tracking,
-             "time_to_99": bench_time_to_99, "pruning": bench_pruning, "search": bench_search,
-             "multirun": bench_multirun, "search_parallel": bench_search_parallel}
-    results = {"machine": machine(), "arguments": {k: str(v) for k, v in vars(args).items()}, "sections": {}}
+    bench = {
+        "startup": bench_startup,
+        "report": bench_report,
+        "throughput": bench_throughput,
+        "tracking": bench_tracking,
+        "time_to_99": bench_time_to_99,
+        "pruning": bench_pruning,
+        "search": bench_search,
+        "multirun": bench_multirun,
+        "search_parallel": bench_search_parallel,
+    }
+    results = {
+        "machine": machine(),
+        "arguments": {k: str(v) for k, v in vars(args).items()},
+        "sections": {},
+    }
     with tempfile.TemporaryDirectory() as tmp:
         for section in args.sections:
             print(f"== {section}", flush=True)

@@ -1,4 +1,5 @@
 """Time to a target test accuracy: the pipeline's default recipe against bare Keras fit."""
+
 import tempfile
 from pathlib import Path
 
@@ -24,7 +25,7 @@ def _first_reaching(target: float, accuracies: list[float], seconds: list[float]
     return {
         "test_accuracy_per_epoch": accuracies,
         "epochs_to_target": None if reached is None else reached + 1,
-        "seconds_to_target": None if reached is None else float(sum(seconds[:reached + 1])),
+        "seconds_to_target": None if reached is None else float(sum(seconds[: reached + 1])),
     }
 
 
@@ -35,8 +36,10 @@ def pipeline_time_to(cfg: DictConfig, target: float) -> dict:
         run_dir = Path(tmp) / "run"
         train_and_evaluate(cfg, run_dir)
         state = load_state(run_dir)
-        accuracies = [_test_accuracy(load_checkpoint(run_dir, epoch), splits, cfg.trainer.eval_batch_size)
-                      for epoch in range(1, state.completed_epochs + 1)]
+        accuracies = [
+            _test_accuracy(load_checkpoint(run_dir, epoch), splits, cfg.trainer.eval_batch_size)
+            for epoch in range(1, state.completed_epochs + 1)
+        ]
     return _first_reaching(target, accuracies, state.history["epoch_time"])
 
 
@@ -57,5 +60,5 @@ def bare_time_to(cfg: DictConfig, target: float, max_epochs: int) -> dict:
     splits = limit_samples(load_splits(cfg.data), cfg.trainer)
     clock = EpochClock()
     scorer = _TestAccuracyEachEpoch(splits, cfg.trainer.eval_batch_size)
-    fit_by_hand(cfg, splits, max_epochs, [clock, scorer])   # the clock stops before the scorer runs
+    fit_by_hand(cfg, splits, max_epochs, [clock, scorer])  # the clock stops before the scorer runs
     return _first_reaching(target, scorer.accuracies, clock.seconds)

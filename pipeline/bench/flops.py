@@ -1,4 +1,5 @@
 """Work per training sample, and what the machine can do: dense matmul as the ceiling."""
+
 import time
 
 import keras
@@ -33,7 +34,7 @@ def matmul_gflops(size: int = 2048, repeats: int = 5) -> float:
 
     a = tf.random.uniform((size, size))
     b = tf.random.uniform((size, size))
-    tf.linalg.matmul(a, b).numpy()   # warm-up
+    tf.linalg.matmul(a, b).numpy()  # warm-up
     best = np.inf
     for _ in range(repeats):
         start = time.perf_counter()

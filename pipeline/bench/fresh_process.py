@@ -3,6 +3,7 @@
 The search benchmarks compare whole processes, interpreter and TensorFlow start included, so
 every arm starts the same way: the venv's python, from the project root, the same environment.
 """
+
 import os
 import subprocess
 import sys
@@ -22,9 +23,10 @@ class CommandFailed(RuntimeError):
 def start(args: list[str], log: Path) -> subprocess.Popen:
     """`python ARGS` in the background, stdout and stderr into `log`."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("w") as out:   # the child keeps its own descriptor
-        return subprocess.Popen([sys.executable, *args], cwd=PROJECT_ROOT, env=ENV, stdout=out,
-                                stderr=subprocess.STDOUT)
+    with log.open("w") as out:  # the child keeps its own descriptor
+        return subprocess.Popen(
+            [sys.executable, *args], cwd=PROJECT_ROOT, env=ENV, stdout=out, stderr=subprocess.STDOUT
+        )
 
 
 def wait_all(processes: list[subprocess.Popen], logs: list[Path]) -> None:
@@ -33,7 +35,9 @@ def wait_all(processes: list[subprocess.Popen], logs: list[Path]) -> None:
     for code, log, process in zip(codes, logs, processes, strict=False):
         if code != 0:
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-25:])
-            raise CommandFailed(f"{' '.join(map(str, process.args[1:]))} exited {code}; log {log}:\n{tail}")
+            raise CommandFailed(
+                f"{' '.join(map(str, process.args[1:]))} exited {code}; log {log}:\n{tail}"
+            )
 
 
 def run_together(commands: list[list[str]], logs: list[Path]) -> float:

@@ -11,12 +11,13 @@ users feed them) from the composed config's `model` values; the optimizer and it
 rate schedule come from the project's builder, so both arms train with the same update rule.
 The spec is built by `pipeline.bench.search_speed` from the composed configs.
 """
+
 import json
 import sys
 import time
 from pathlib import Path
 
-STARTED = time.perf_counter()   # before TensorFlow's import, which the arm pays like the pipeline
+STARTED = time.perf_counter()  # before TensorFlow's import, which the arm pays like the pipeline
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -30,11 +31,20 @@ def convnet(model: dict, dropout: float) -> keras.Model:
     """The seed convnet as a user writes it: conv blocks, Flatten, Dense, Dropout, softmax."""
     layers = [keras.Input((28, 28, 1))]
     for filters, pool in zip(model["filters"], model["pool_after"], strict=False):
-        layers.append(keras.layers.Conv2D(filters, model["kernel_size"], padding=model["padding"],
-                                          activation=model["activation"]))
+        layers.append(
+            keras.layers.Conv2D(
+                filters,
+                model["kernel_size"],
+                padding=model["padding"],
+                activation=model["activation"],
+            )
+        )
         if pool:
             layers.append(keras.layers.MaxPooling2D(2, padding=model["padding"]))
-    layers += [keras.layers.Flatten(), keras.layers.Dense(model["dense_units"], activation=model["activation"])]
+    layers += [
+        keras.layers.Flatten(),
+        keras.layers.Dense(model["dense_units"], activation=model["activation"]),
+    ]
     if dropout > 0:
         layers.append(keras.layers.Dropout(dropout))
     layers.append(keras.layers.Dense(10, activation="softmax"))
@@ -49,22 +59,37 @@ def float_arrays(spec: dict) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     def scaled(images: np.ndarray) -> np.ndarray:
         return (images.astype("float32") / 255.0)[..., np.newaxis]
 
-    return {"train": (scaled(splits.train_x[:n_train]), splits.train_y[:n_train]),
-            "val": (scaled(splits.val_x[:n_eval]), splits.val_y[:n_eval]),
-            "test": (scaled(splits.test_x[:n_eval]), splits.test_y[:n_eval])}
+    return {
+        "train": (scaled(splits.train_x[:n_train]), splits.train_y[:n_train]),
+        "val": (scaled(splits.val_x[:n_eval]), splits.val_y[:n_eval]),
+        "test": (scaled(splits.test_x[:n_eval]), splits.test_y[:n_eval]),
+    }
 
 
-def fit(spec: dict, arrays: dict, optimizer: dict, schedule: dict, dropout: float, batch_size: int,
-        seed: int) -> keras.Model:
+def fit(
+    spec: dict,
+    arrays: dict,
+    optimizer: dict,
+    schedule: dict,
+    dropout: float,
+    batch_size: int,
+    seed: int,
+) -> keras.Model:
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     x, y = arrays["train"]
     model = convnet(spec["model"], dropout)
     steps = steps_per_epoch(len(y), batch_size)
-    model.compile(optimizer=build_optimizer(OmegaConf.create(optimizer), OmegaConf.create(schedule), steps,
-                                            spec["epochs"]),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(x, y, batch_size=batch_size, epochs=spec["epochs"], validation_data=arrays["val"], verbose=0)
+    model.compile(
+        optimizer=build_optimizer(
+            OmegaConf.create(optimizer), OmegaConf.create(schedule), steps, spec["epochs"]
+        ),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    model.fit(
+        x, y, batch_size=batch_size, epochs=spec["epochs"], validation_data=arrays["val"], verbose=0
+    )
     return model
 
 
@@ -81,8 +106,10 @@ def search(spec: dict, arrays: dict) -> dict:
         # conf/search/default.yaml's space, written out as a user would; the enqueued sets fix every value
         start = time.perf_counter()
         name = trial.suggest_categorical("optimizer", list(spec["optimizers"]))
-        optimizer = {**spec["optimizers"][name],
-                     "learning_rate": trial.suggest_float("optimizer.learning_rate", 1e-4, 1e-1, log=True)}
+        optimizer = {
+            **spec["optimizers"][name],
+            "learning_rate": trial.suggest_float("optimizer.learning_rate", 1e-4, 1e-1, log=True),
+        }
         dropout = trial.suggest_float("model.dropout", 0.0, 0.6)
         batch_size = trial.suggest_categorical("trainer.batch_size", [64, 128, 256])
         if name == "sgd":
@@ -91,24 +118,41 @@ def search(spec: dict, arrays: dict) -> dict:
         trial_seconds.append(time.perf_counter() - start)
         return best_val_accuracy(model)
 
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=spec["seed"]))
+    study = optuna.create_study(
+        direction="maximize", sampler=optuna.samplers.TPESampler(seed=spec["seed"])
+    )
     for params in spec["trials"]:
         study.enqueue_trial(params)
     study.optimize(objective, n_trials=len(spec["trials"]))
-    return {"trial_s": trial_seconds, "best_val_accuracy": study.best_value,
-            "params": [trial.params for trial in study.trials]}
+    return {
+        "trial_s": trial_seconds,
+        "best_val_accuracy": study.best_value,
+        "params": [trial.params for trial in study.trials],
+    }
 
 
 def grid(spec: dict, arrays: dict) -> dict:
     job_seconds, val_accuracy, test_accuracy = [], [], []
     for job in spec["jobs"]:
         start = time.perf_counter()
-        model = fit(spec, arrays, job["optimizer"], job["schedule"], job["dropout"], job["batch_size"], job["seed"])
+        model = fit(
+            spec,
+            arrays,
+            job["optimizer"],
+            job["schedule"],
+            job["dropout"],
+            job["batch_size"],
+            job["seed"],
+        )
         _, accuracy = model.evaluate(*arrays["test"], batch_size=job["batch_size"], verbose=0)
         job_seconds.append(time.perf_counter() - start)
         val_accuracy.append(best_val_accuracy(model))
         test_accuracy.append(float(accuracy))
-    return {"trial_s": job_seconds, "best_val_accuracy": max(val_accuracy), "test_accuracy": test_accuracy}
+    return {
+        "trial_s": job_seconds,
+        "best_val_accuracy": max(val_accuracy),
+        "test_accuracy": test_accuracy,
+    }
 
 
 def main(spec_path: Path, result_path: Path) -> None:

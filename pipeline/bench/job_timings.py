@@ -11,13 +11,22 @@ the later ones. What a process spends outside its jobs (interpreter, TensorFlow'
 Hydra, the sweeper, the MLflow parent run) is its wall time minus the jobs' `job_s`.
 Runs from before the file existed have none: the breakdown is then empty, not an error.
 """
+
 import json
 from pathlib import Path
 from statistics import mean, median
 
 from pipeline.timings import TIMINGS_FILE
 
-ONCE = ("runtime_s", "data_s", "model_s", "tracking_start_s", "test_evaluation_s", "figures_s", "tracking_wait_s")
+ONCE = (
+    "runtime_s",
+    "data_s",
+    "model_s",
+    "tracking_start_s",
+    "test_evaluation_s",
+    "figures_s",
+    "tracking_wait_s",
+)
 PER_EPOCH = ("validation_s", "checkpoint_s", "epoch_tracking_s")
 
 
@@ -27,7 +36,9 @@ def job_parts(timings: dict) -> dict[str, float]:
     parts = {key: float(timings.get(key, 0.0)) for key in ONCE}
     parts.update({key: float(sum(timings.get(key, []))) for key in PER_EPOCH})
     # results_tracking_s wraps the figures: only the rest is its own
-    parts["results_metrics_and_files_s"] = float(timings.get("results_tracking_s", 0.0)) - parts["figures_s"]
+    parts["results_metrics_and_files_s"] = (
+        float(timings.get("results_tracking_s", 0.0)) - parts["figures_s"]
+    )
     # With a single epoch tracing cannot be told apart from the steps: it stays in training_steps_s.
     tracing = max(train[0] - median(train[1:]), 0.0) if len(train) > 1 else 0.0
     parts["tracing_s"] = tracing
@@ -49,6 +60,8 @@ def trial_breakdown(root: Path, process_wall_s: float) -> dict[str, float]:
     per_job = [job_parts(timings) for timings in jobs]
     breakdown = {key: mean(parts[key] for parts in per_job) for key in per_job[0]}
     breakdown["job_s"] = mean(float(timings.get("job_s", 0.0)) for timings in jobs)
-    breakdown["outside_jobs_s"] = (process_wall_s - sum(float(t.get("job_s", 0.0)) for t in jobs)) / len(jobs)
+    breakdown["outside_jobs_s"] = (
+        process_wall_s - sum(float(t.get("job_s", 0.0)) for t in jobs)
+    ) / len(jobs)
     breakdown["jobs"] = len(jobs)
     return breakdown

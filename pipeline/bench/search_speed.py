@@ -12,6 +12,7 @@ clock starts (as a user's exist before their search). The figures:
 wall times, their ratio (median of the per-pair ratios), trials per hour, and where the time
 of a pipeline trial goes (pipeline/bench/job_timings.py).
 """
+
 import itertools
 import json
 from collections.abc import Callable
@@ -33,13 +34,17 @@ NO_PRUNING = "hydra/sweeper/pruner=none"
 @dataclass(frozen=True)
 class Subset:
     """The data and budget every job of both arms trains on."""
+
     epochs: int
     train_samples: int
-    eval_samples: int   # validation images, and test images where a job evaluates them
+    eval_samples: int  # validation images, and test images where a job evaluates them
 
     def overrides(self) -> list[str]:
-        return [f"trainer.epochs={self.epochs}", f"trainer.max_train_samples={self.train_samples}",
-                f"trainer.max_eval_samples={self.eval_samples}"]
+        return [
+            f"trainer.epochs={self.epochs}",
+            f"trainer.max_train_samples={self.train_samples}",
+            f"trainer.max_eval_samples={self.eval_samples}",
+        ]
 
 
 # Parameter sets inside conf/search/default.yaml's space: each optimizer near its own default
@@ -56,20 +61,29 @@ def fixed_trials(n: int) -> list[dict]:
     trials = []
     for i in range(n):
         name = names[i % len(names)]
-        params = {"optimizer": name,
-                  "optimizer.learning_rate": _RATES[name] * _RATE_FACTORS[i // len(names) % len(_RATE_FACTORS)],
-                  "model.dropout": _DROPOUTS[i % len(_DROPOUTS)],
-                  "trainer.batch_size": _BATCH_SIZES[(i + i // len(names)) % len(_BATCH_SIZES)]}
+        params = {
+            "optimizer": name,
+            "optimizer.learning_rate": _RATES[name]
+            * _RATE_FACTORS[i // len(names) % len(_RATE_FACTORS)],
+            "model.dropout": _DROPOUTS[i % len(_DROPOUTS)],
+            "trainer.batch_size": _BATCH_SIZES[(i + i // len(names)) % len(_BATCH_SIZES)],
+        }
         if name == "sgd":
-            params["optimizer.momentum"] = 0.9   # conf/optimizer/sgd.yaml's value
+            params["optimizer.momentum"] = 0.9  # conf/optimizer/sgd.yaml's value
         trials.append(params)
     return trials
 
 
 def enqueue_literal(trials: list[dict]) -> str:
     """The parameter sets in Hydra's override grammar: [{key:value,...},...]."""
-    return "[" + ",".join("{" + ",".join(f"{key}:{value}" for key, value in params.items()) + "}"
-                          for params in trials) + "]"
+    return (
+        "["
+        + ",".join(
+            "{" + ",".join(f"{key}:{value}" for key, value in params.items()) + "}"
+            for params in trials
+        )
+        + "]"
+    )
 
 
 def isolated(workdir: Path) -> list[str]:
@@ -89,8 +103,16 @@ def existing_stores(workdir: Path) -> None:
 
 
 def search_command(workdir: Path, subset: Subset, trials: list[dict], *extra: str) -> list[str]:
-    return ["-m", "pipeline.train", SEARCH_EXPERIMENT, NO_PRUNING, f"hydra.sweeper.n_trials={len(trials)}",
-            *subset.overrides(), *isolated(workdir), *extra]
+    return [
+        "-m",
+        "pipeline.train",
+        SEARCH_EXPERIMENT,
+        NO_PRUNING,
+        f"hydra.sweeper.n_trials={len(trials)}",
+        *subset.overrides(),
+        *isolated(workdir),
+        *extra,
+    ]
 
 
 def _plain(node) -> dict:
@@ -98,8 +120,14 @@ def _plain(node) -> dict:
 
 
 def _spec_base(cfg, subset: Subset) -> dict:
-    return {"data": _plain(cfg.data), "model": _plain(cfg.model), "epochs": subset.epochs,
-            "train_samples": subset.train_samples, "eval_samples": subset.eval_samples, "seed": cfg.trainer.seed}
+    return {
+        "data": _plain(cfg.data),
+        "model": _plain(cfg.model),
+        "epochs": subset.epochs,
+        "train_samples": subset.train_samples,
+        "eval_samples": subset.eval_samples,
+        "seed": cfg.trainer.seed,
+    }
 
 
 def search_spec(subset: Subset, trials: list[dict]) -> dict:
@@ -107,9 +135,17 @@ def search_spec(subset: Subset, trials: list[dict]) -> dict:
     schedule, the model, the data and the parameter sets."""
     cfg = compose_config(SEARCH_EXPERIMENT, *subset.overrides())
     names = list(dict.fromkeys(params["optimizer"] for params in trials))
-    optimizers = {name: _plain(compose_config(SEARCH_EXPERIMENT, f"optimizer={name}").optimizer) for name in names}
-    return {"mode": "search", **_spec_base(cfg, subset), "schedule": _plain(cfg.schedule),
-            "optimizers": optimizers, "trials": trials}
+    optimizers = {
+        name: _plain(compose_config(SEARCH_EXPERIMENT, f"optimizer={name}").optimizer)
+        for name in names
+    }
+    return {
+        "mode": "search",
+        **_spec_base(cfg, subset),
+        "schedule": _plain(cfg.schedule),
+        "optimizers": optimizers,
+        "trials": trials,
+    }
 
 
 def multirun_grid(changes: list[str]) -> dict[str, list[str]]:
@@ -123,35 +159,58 @@ def multirun_grid(changes: list[str]) -> dict[str, list[str]]:
 
 
 def multirun_command(workdir: Path, subset: Subset, grid: dict[str, list[str]]) -> list[str]:
-    return ["-m", "pipeline.train", MULTIRUN_EXPERIMENT, *(f"{key}={','.join(values)}" for key, values in grid.items()),
-            *subset.overrides(), *isolated(workdir)]
+    return [
+        "-m",
+        "pipeline.train",
+        MULTIRUN_EXPERIMENT,
+        *(f"{key}={','.join(values)}" for key, values in grid.items()),
+        *subset.overrides(),
+        *isolated(workdir),
+    ]
 
 
 def grid_spec(subset: Subset, grid: dict[str, list[str]]) -> dict:
     """Every job of the grid as the hand-written loop needs it, from its composed config."""
     jobs, cfg = [], None
     for values in itertools.product(*grid.values()):
-        cfg = compose_config(MULTIRUN_EXPERIMENT, *(f"{key}={value}" for key, value in zip(grid, values, strict=False)),
-                             *subset.overrides())
-        jobs.append({"optimizer": _plain(cfg.optimizer), "schedule": _plain(cfg.schedule),
-                     "dropout": cfg.model.dropout, "batch_size": cfg.trainer.batch_size, "seed": cfg.trainer.seed})
+        cfg = compose_config(
+            MULTIRUN_EXPERIMENT,
+            *(f"{key}={value}" for key, value in zip(grid, values, strict=False)),
+            *subset.overrides(),
+        )
+        jobs.append(
+            {
+                "optimizer": _plain(cfg.optimizer),
+                "schedule": _plain(cfg.schedule),
+                "dropout": cfg.model.dropout,
+                "batch_size": cfg.trainer.batch_size,
+                "seed": cfg.trainer.seed,
+            }
+        )
     return {"mode": "grid", **_spec_base(cfg, subset), "jobs": jobs}
 
 
 def job_objectives(outputs: Path) -> list[float]:
     """The objective (best validation accuracy) of every job that ran to the end: each writes
     metrics.json after its test evaluation."""
-    return [value for path in outputs.rglob("metrics.json")
-            for value in json.loads(path.read_text())["objective"].values()]
+    return [
+        value
+        for path in outputs.rglob("metrics.json")
+        for value in json.loads(path.read_text())["objective"].values()
+    ]
 
 
-def _pipeline_run(label: str, args: list[str], jobs: int, workdir: Path) -> tuple[float, dict, float]:
+def _pipeline_run(
+    label: str, args: list[str], jobs: int, workdir: Path
+) -> tuple[float, dict, float]:
     """Wall time, the per-job breakdown and the best objective of one pipeline process."""
     existing_stores(workdir)
     wall = run_timed(args, workdir / "log.txt")
     objectives = job_objectives(workdir / "outputs")
     if len(objectives) != jobs:
-        raise RuntimeError(f"{label}: {len(objectives)} of {jobs} jobs finished; log {workdir / 'log.txt'}")
+        raise RuntimeError(
+            f"{label}: {len(objectives)} of {jobs} jobs finished; log {workdir / 'log.txt'}"
+        )
     return wall, trial_breakdown(workdir / "outputs", wall), max(objectives)
 
 
@@ -160,11 +219,17 @@ def _hand_written_run(spec: dict, workdir: Path) -> tuple[float, dict, float]:
     workdir.mkdir(parents=True, exist_ok=True)
     spec_path, result_path = workdir / "spec.json", workdir / "result.json"
     spec_path.write_text(json.dumps(spec))
-    wall = run_timed(["-m", "pipeline.bench.hand_written", str(spec_path), str(result_path)], workdir / "log.txt")
+    wall = run_timed(
+        ["-m", "pipeline.bench.hand_written", str(spec_path), str(result_path)], workdir / "log.txt"
+    )
     result = json.loads(result_path.read_text())
     trials = result["trial_s"]
-    per_trial = {"trial_s": mean(trials), "outside_trials_s": (wall - sum(trials)) / len(trials),
-                 "import_s": result["import_s"], "data_s": result["data_s"]}
+    per_trial = {
+        "trial_s": mean(trials),
+        "outside_trials_s": (wall - sum(trials)) / len(trials),
+        "import_s": result["import_s"],
+        "data_s": result["data_s"],
+    }
     return wall, per_trial, result["best_val_accuracy"]
 
 
@@ -173,12 +238,20 @@ def _mean_of(dicts: list[dict]) -> dict[str, float]:
     return {key: mean(d[key] for d in dicts) for key in dicts[0]} if dicts else {}
 
 
-def compare(label: str, jobs: int, pipeline_args: Callable[[Path], list[str]], spec: dict, workdir: Path,
-            repeats: int) -> dict:
+def compare(
+    label: str,
+    jobs: int,
+    pipeline_args: Callable[[Path], list[str]],
+    spec: dict,
+    workdir: Path,
+    repeats: int,
+) -> dict:
     """Run both arms `repeats` times, alternating which goes first; whole-process figures, and
     per trial: where a pipeline job's time goes, the hand-written objective's time."""
-    arms = {"pipeline": lambda run_dir: _pipeline_run(label, pipeline_args(run_dir), jobs, run_dir),
-            "hand_written": lambda run_dir: _hand_written_run(spec, run_dir)}
+    arms = {
+        "pipeline": lambda run_dir: _pipeline_run(label, pipeline_args(run_dir), jobs, run_dir),
+        "hand_written": lambda run_dir: _hand_written_run(spec, run_dir),
+    }
     walls, per_trial, best = ({arm: [] for arm in arms} for _ in range(3))
     for repeat in range(repeats):
         for arm in list(arms) if repeat % 2 == 0 else list(arms)[::-1]:
@@ -186,29 +259,55 @@ def compare(label: str, jobs: int, pipeline_args: Callable[[Path], list[str]], s
             walls[arm].append(wall)
             per_trial[arm].append(trial)
             best[arm].append(objective)
-            print(f"  {label} {arm} run {repeat + 1}/{repeats}: {wall:.1f} s for {jobs} jobs", flush=True)
-    ratios = [ours / theirs for ours, theirs in zip(walls["pipeline"], walls["hand_written"], strict=False)]
+            print(
+                f"  {label} {arm} run {repeat + 1}/{repeats}: {wall:.1f} s for {jobs} jobs",
+                flush=True,
+            )
+    ratios = [
+        ours / theirs
+        for ours, theirs in zip(walls["pipeline"], walls["hand_written"], strict=False)
+    ]
     ours, theirs = median(walls["pipeline"]), median(walls["hand_written"])
-    return {"jobs": jobs, "pipeline_s": ours, "hand_written_s": theirs, "pipeline_vs_hand_written": median(ratios),
-            "pipeline_trials_per_hour": 3600 * jobs / ours, "hand_written_trials_per_hour": 3600 * jobs / theirs,
-            "runs": walls,
-            # the same work on both sides: close, not equal (Keras shuffles its own way)
-            "best_val_accuracy": {arm: mean(values) for arm, values in best.items()},
-            "pipeline_trial": _mean_of(per_trial["pipeline"]),
-            "hand_written_trial": _mean_of(per_trial["hand_written"])}
+    return {
+        "jobs": jobs,
+        "pipeline_s": ours,
+        "hand_written_s": theirs,
+        "pipeline_vs_hand_written": median(ratios),
+        "pipeline_trials_per_hour": 3600 * jobs / ours,
+        "hand_written_trials_per_hour": 3600 * jobs / theirs,
+        "runs": walls,
+        # the same work on both sides: close, not equal (Keras shuffles its own way)
+        "best_val_accuracy": {arm: mean(values) for arm, values in best.items()},
+        "pipeline_trial": _mean_of(per_trial["pipeline"]),
+        "hand_written_trial": _mean_of(per_trial["hand_written"]),
+    }
 
 
 def search_benchmark(subset: Subset, n_trials: int, repeats: int, workdir: Path) -> dict:
     trials = fixed_trials(n_trials)
     queue = f"hydra.sweeper.enqueue_trials={enqueue_literal(trials)}"
-    result = compare("search", n_trials, lambda run_dir: search_command(run_dir, subset, trials, queue),
-                     search_spec(subset, trials), workdir, repeats)
+    result = compare(
+        "search",
+        n_trials,
+        lambda run_dir: search_command(run_dir, subset, trials, queue),
+        search_spec(subset, trials),
+        workdir,
+        repeats,
+    )
     return {**vars(subset), **result}
 
 
-def multirun_benchmark(subset: Subset, grid_changes: list[str], repeats: int, workdir: Path) -> dict:
+def multirun_benchmark(
+    subset: Subset, grid_changes: list[str], repeats: int, workdir: Path
+) -> dict:
     grid = multirun_grid(grid_changes)
     jobs = len(list(itertools.product(*grid.values())))
-    result = compare("multirun", jobs, lambda run_dir: multirun_command(run_dir, subset, grid),
-                     grid_spec(subset, grid), workdir, repeats)
+    result = compare(
+        "multirun",
+        jobs,
+        lambda run_dir: multirun_command(run_dir, subset, grid),
+        grid_spec(subset, grid),
+        workdir,
+        repeats,
+    )
     return {**vars(subset), "grid": grid, **result}

@@ -1,4 +1,5 @@
 """Start-up costs: commands that must not import TensorFlow, and the first training step."""
+
 import os
 import subprocess
 import sys
@@ -14,8 +15,14 @@ def command_seconds(args: list[str], repeats: int) -> float:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        subprocess.run([sys.executable, *args], cwd=PROJECT_ROOT, env=env, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, *args],
+            cwd=PROJECT_ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         times.append(time.perf_counter() - start)
     return median(times)
 
@@ -28,8 +35,11 @@ def first_step_seconds(cfg) -> dict:
     from pipeline.training.optimizers import build_optimizer
 
     model = build_model(cfg.model)
-    model.compile(optimizer=build_optimizer(cfg.optimizer, cfg.schedule, 100, 1),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=build_optimizer(cfg.optimizer, cfg.schedule, 100, 1),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (cfg.trainer.batch_size, 28, 28), dtype=np.uint8)
     labels = rng.integers(0, 10, cfg.trainer.batch_size, dtype=np.uint8)

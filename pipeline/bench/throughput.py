@@ -6,6 +6,7 @@ what else runs on the host (epochs of one run here went from 2,600 to 1,500 samp
 as the process went from 1.7 to 1.0 cores); the CPU cost of a sample barely moved (2%),
 so it is the steadier comparison of two pieces of code.
 """
+
 import tempfile
 import time
 from dataclasses import dataclass
@@ -24,8 +25,8 @@ from pipeline.training.runtime import configure_runtime
 
 @dataclass
 class EpochSpeeds:
-    samples_per_second: list[float]     # wall clock
-    cpu_us_per_sample: list[float]      # CPU time of every thread of the process
+    samples_per_second: list[float]  # wall clock
+    cpu_us_per_sample: list[float]  # CPU time of every thread of the process
 
 
 class EpochClock(keras.callbacks.Callback):
@@ -51,10 +52,21 @@ def fit_by_hand(cfg: DictConfig, splits: Splits, epochs: int, callbacks: list) -
     configure_runtime(cfg.trainer)
     model = build_model(cfg.model)
     steps = steps_per_epoch(len(splits.train_y), cfg.trainer.batch_size)
-    model.compile(optimizer=build_optimizer(cfg.optimizer, cfg.schedule, steps, epochs),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(splits.train_x, splits.train_y, batch_size=cfg.trainer.batch_size, epochs=epochs,
-              validation_data=(splits.val_x, splits.val_y), shuffle=True, verbose=0, callbacks=callbacks)
+    model.compile(
+        optimizer=build_optimizer(cfg.optimizer, cfg.schedule, steps, epochs),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    model.fit(
+        splits.train_x,
+        splits.train_y,
+        batch_size=cfg.trainer.batch_size,
+        epochs=epochs,
+        validation_data=(splits.val_x, splits.val_y),
+        shuffle=True,
+        verbose=0,
+        callbacks=callbacks,
+    )
 
 
 def bare_keras_fit(cfg: DictConfig, epochs: int) -> EpochSpeeds:
@@ -63,8 +75,10 @@ def bare_keras_fit(cfg: DictConfig, epochs: int) -> EpochSpeeds:
     clock = EpochClock()
     fit_by_hand(cfg, splits, epochs, [clock])
     samples = len(splits.train_y)
-    return EpochSpeeds([samples / seconds for seconds in clock.seconds[1:]],
-                       [1e6 * seconds / samples for seconds in clock.cpu_seconds[1:]])
+    return EpochSpeeds(
+        [samples / seconds for seconds in clock.seconds[1:]],
+        [1e6 * seconds / samples for seconds in clock.cpu_seconds[1:]],
+    )
 
 
 def pipeline_fit(cfg: DictConfig, epochs: int) -> EpochSpeeds:
@@ -75,10 +89,20 @@ def pipeline_fit(cfg: DictConfig, epochs: int) -> EpochSpeeds:
         run_dir = Path(tmp) / "run"
         train_and_evaluate(cfg, run_dir)
         samples = len(limit_samples(load_splits(cfg.data), cfg.trainer).train_y)
-        finished = [checkpoint_path(run_dir, epoch).stat().st_mtime for epoch in range(1, epochs + 1)]
+        finished = [
+            checkpoint_path(run_dir, epoch).stat().st_mtime for epoch in range(1, epochs + 1)
+        ]
         state = load_state(run_dir)
         assert state.completed_epochs == epochs
     history = state.history
-    cpu_seconds = [busy * seconds for busy, seconds in zip(history["cpu_utilization"], history["epoch_time"], strict=False)]
-    return EpochSpeeds([samples / (later - earlier) for earlier, later in zip(finished, finished[1:], strict=False)],
-                       [1e6 * seconds / samples for seconds in cpu_seconds[1:]])
+    cpu_seconds = [
+        busy * seconds
+        for busy, seconds in zip(history["cpu_utilization"], history["epoch_time"], strict=False)
+    ]
+    return EpochSpeeds(
+        [
+            samples / (later - earlier)
+            for earlier, later in zip(finished, finished[1:], strict=False)
+        ],
+        [1e6 * seconds / samples for seconds in cpu_seconds[1:]],
+    )

@@ -4,6 +4,7 @@
 ratio; `make bench` can call `measure_overhead`. A warm-up run first, so neither side
 pays TensorFlow's one-off start-up (tracing, thread pools); then the two alternate.
 """
+
 import sys
 import tempfile
 import time
@@ -16,12 +17,18 @@ from pipeline.tracking.store import prepare_store
 
 
 def _config(overrides: list[str], store: Path, tracking: bool) -> DictConfig:
-    return compose_config(f"paths.output_dir={store}/outputs", f"paths.mlruns_dir={store}/mlruns",
-                          f"tracking.enabled={str(tracking).lower()}", "trainer.resume=false", *overrides)
+    return compose_config(
+        f"paths.output_dir={store}/outputs",
+        f"paths.mlruns_dir={store}/mlruns",
+        f"tracking.enabled={str(tracking).lower()}",
+        "trainer.resume=false",
+        *overrides,
+    )
 
 
 def _timed_training(cfg: DictConfig, run_dir: Path) -> float:
     from pipeline.training.run import train_and_evaluate
+
     run_dir.mkdir(parents=True)
     if cfg.tracking.enabled:  # as the Hydra callback does before a job: not part of the job's time
         prepare_store(cfg.tracking.uri, cfg.tracking.connect_timeout)
@@ -51,7 +58,10 @@ def measure_overhead(overrides: list[str], repeats: int = 1) -> dict[str, float]
     the time spent inside tracking code against their epochs' time (`in_run_share`)."""
     with tempfile.TemporaryDirectory() as tmp:
         store = Path(tmp)
-        untracked, tracked = _config(overrides, store, tracking=False), _config(overrides, store, tracking=True)
+        untracked, tracked = (
+            _config(overrides, store, tracking=False),
+            _config(overrides, store, tracking=True),
+        )
         _timed_training(untracked, store / "outputs" / "warm-up")
         off, on, in_run = [], [], []
         for i in range(repeats):
@@ -59,12 +69,20 @@ def measure_overhead(overrides: list[str], repeats: int = 1) -> dict[str, float]
             on.append(_timed_training(tracked, store / "outputs" / f"on-{i}"))
             in_run.append(_in_run_cost(tracked, store / "outputs" / f"on-{i}"))
     tracking_s, epochs_s = min(in_run, key=lambda cost: cost[0] / cost[1])
-    return {"untracked_s": min(off), "tracked_s": min(on), "overhead": min(on) / min(off) - 1,
-            "in_run_tracking_s": tracking_s, "in_run_epochs_s": epochs_s, "in_run_share": tracking_s / epochs_s}
+    return {
+        "untracked_s": min(off),
+        "tracked_s": min(on),
+        "overhead": min(on) / min(off) - 1,
+        "in_run_tracking_s": tracking_s,
+        "in_run_epochs_s": epochs_s,
+        "in_run_share": tracking_s / epochs_s,
+    }
 
 
 if __name__ == "__main__":
     result = measure_overhead(sys.argv[1:])
-    print(f"untracked {result['untracked_s']:.1f} s  tracked {result['tracked_s']:.1f} s  "
-          f"overhead {result['overhead']:+.1%}  in-run: {result['in_run_tracking_s']:.2f} s of tracking "
-          f"for {result['in_run_epochs_s']:.1f} s of epochs ({result['in_run_share']:.1%})")
+    print(
+        f"untracked {result['untracked_s']:.1f} s  tracked {result['tracked_s']:.1f} s  "
+        f"overhead {result['overhead']:+.1%}  in-run: {result['in_run_tracking_s']:.2f} s of tracking "
+        f"for {result['in_run_epochs_s']:.1f} s of epochs ({result['in_run_share']:.1%})"
+    )

@@ -1,4 +1,5 @@
 """Hydra callbacks that act before Hydra creates any output directory."""
+
 import sys
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,9 @@ class ValidateConfig(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         try:
-            check_sampler_extras(OmegaConf.select(config, "hydra.sweeper.sampler._target_", default=None))
+            check_sampler_extras(
+                OmegaConf.select(config, "hydra.sweeper.sampler._target_", default=None)
+            )
         except ConfigError as error:
             exit_with_config_error(error)
         self._check(config)

@@ -3,6 +3,7 @@
 Hydra reports the same mistake over a screenful; this check runs first and only for
 plain `group=option[,option...]` overrides, leaving everything else to Hydra.
 """
+
 import re
 
 from pipeline import PROJECT_ROOT

@@ -1,4 +1,5 @@
 """Composing the project's config from Python (tests, benchmarks, reports), as the CLI would."""
+
 from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
 from omegaconf import DictConfig
@@ -25,7 +26,9 @@ def compose_user_config(*overrides: str, return_hydra_config: bool = False) -> D
     OmegaConf refuses is a one-line `ConfigError`, for commands that print it and exit 2. A
     password among them moves to the environment (pipeline/config/secrets.py)."""
     try:
-        return compose_config(*take_secrets(list(overrides)), return_hydra_config=return_hydra_config)
+        return compose_config(
+            *take_secrets(list(overrides)), return_hydra_config=return_hydra_config
+        )
     except (HydraException, OmegaConfBaseException) as error:
         raise ConfigError(_first_lines(error)) from None
 
@@ -39,9 +42,27 @@ def _first_lines(error: BaseException) -> str:
 
 
 # Flags after which the arguments are not (only) overrides, or that print without running.
-_NOT_A_RUN = ("-h", "--help", "--hydra-help", "--version", "-c", "--cfg", "-i", "--info", "-sc", "--shell-completion",
-              "-cp", "--config-path", "-cn", "--config-name", "-cd", "--config-dir", "-p", "--package",
-              "--experimental-rerun")
+_NOT_A_RUN = (
+    "-h",
+    "--help",
+    "--hydra-help",
+    "--version",
+    "-c",
+    "--cfg",
+    "-i",
+    "--info",
+    "-sc",
+    "--shell-completion",
+    "-cp",
+    "--config-path",
+    "-cn",
+    "--config-name",
+    "-cd",
+    "--config-dir",
+    "-p",
+    "--package",
+    "--experimental-rerun",
+)
 
 
 def override_error(arguments: list[str]) -> str | None:
@@ -53,10 +74,16 @@ def override_error(arguments: list[str]) -> str | None:
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     try:
-        parsed = OverridesParser.create().parse_overrides([a for a in arguments if not a.startswith("-")])
-        one_job = [o.input_line if not o.is_sweep_override()
-                   else f"{o.get_key_element()}={next(o.sweep_string_iterator())}"
-                   for o in parsed if not o.is_sweep_override() or o.is_discrete_sweep()]
+        parsed = OverridesParser.create().parse_overrides(
+            [a for a in arguments if not a.startswith("-")]
+        )
+        one_job = [
+            o.input_line
+            if not o.is_sweep_override()
+            else f"{o.get_key_element()}={next(o.sweep_string_iterator())}"
+            for o in parsed
+            if not o.is_sweep_override() or o.is_discrete_sweep()
+        ]
         compose_user_config(*one_job, return_hydra_config=True)
     except ConfigError as error:
         return str(error)

@@ -6,6 +6,7 @@ work starts. Optimizers differ in their arguments: each optimizer file gets a sc
 from its own keys (`option_schema`), so a new optimizer is one YAML file. Ranges that
 types cannot express are checked in `validate.py`.
 """
+
 from dataclasses import dataclass, field, fields, make_dataclass
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,9 @@ class ModelConfig:
 @dataclass
 class OptimizerConfig:
     """What every optimizer file has; its other keys get a schema from the file (`option_schema`)."""
-    _target_: str = MISSING          # the Keras optimizer class, e.g. keras.optimizers.Adam
-    name: str = MISSING              # the file's own name: labels runs and arms
+
+    _target_: str = MISSING  # the Keras optimizer class, e.g. keras.optimizers.Adam
+    name: str = MISSING  # the file's own name: labels runs and arms
     learning_rate: float = MISSING
     clipnorm: float | None = None
 
@@ -59,17 +61,23 @@ def option_schema(path: Path, base: type) -> type:
     is then one file: a mistyped key or a wrongly typed value still fails at composition."""
     values = OmegaConf.to_container(OmegaConf.load(path))
     known = {f.name for f in fields(base)} | {"defaults"}
-    own = [(key, _VALUE_TYPES.get(type(value), Any), MISSING) for key, value in values.items() if key not in known]
+    own = [
+        (key, _VALUE_TYPES.get(type(value), Any), MISSING)
+        for key, value in values.items()
+        if key not in known
+    ]
     return make_dataclass(f"{path.stem.capitalize()}Config", own, bases=(base,))
 
 
 @dataclass
 class ScheduleConfig:
     name: str = MISSING
-    warmup_epochs: float = 0.0       # linear warm-up from 0 (cosine, exponential)
-    final_lr_fraction: float = 0.0   # cosine: lr at the end, as a fraction of the peak
-    peak_lr_factor: float = 1.0      # cosine, exponential: the peak as a multiple of optimizer.learning_rate
-    decay_per_epoch: float = 1.0     # exponential: lr multiplier per epoch
+    warmup_epochs: float = 0.0  # linear warm-up from 0 (cosine, exponential)
+    final_lr_fraction: float = 0.0  # cosine: lr at the end, as a fraction of the peak
+    peak_lr_factor: float = (
+        1.0  # cosine, exponential: the peak as a multiple of optimizer.learning_rate
+    )
+    decay_per_epoch: float = 1.0  # exponential: lr multiplier per epoch
 
 
 @dataclass
@@ -112,7 +120,7 @@ class StackServerConfig:
     mlflow_port: int = MISSING
     postgres_port: int = MISSING
     user: str = MISSING
-    password: str | None = None   # only from a command line, which takes it out before composing
+    password: str | None = None  # only from a command line, which takes it out before composing
     passfile: str = MISSING
     credentials: str = MISSING
     tls: bool = MISSING
@@ -165,18 +173,21 @@ class PathsConfig:
 @dataclass
 class TrialConfig:
     """The Optuna trial a job runs, set by the sweeper (hydra/sweeper=optuna); unset otherwise."""
+
     number: int | None = None
     study_name: str | None = None
     storage: str | None = None
-    pruner: Any = None               # the sweeper's pruner config (_target_ + arguments)
-    patience: float | None = None # seconds to wait for an unreachable storage (the sweeper's grace period)
+    pruner: Any = None  # the sweeper's pruner config (_target_ + arguments)
+    patience: float | None = (
+        None  # seconds to wait for an unreachable storage (the sweeper's grace period)
+    )
 
 
 @dataclass
 class Config:
     data: DataConfig = MISSING
     model: ModelConfig = MISSING
-    optimizer: Any = MISSING   # typed by the chosen group file's own schema
+    optimizer: Any = MISSING  # typed by the chosen group file's own schema
     schedule: ScheduleConfig = MISSING
     trainer: TrainerConfig = MISSING
     tracking: TrackingConfig = MISSING
@@ -202,7 +213,9 @@ def register() -> None:
     for group, node in GROUP_SCHEMAS.items():
         cs.store(group="schema", name=group, node=node)
     for path in sorted(OPTIMIZER_DIR.glob("*.yaml")):
-        cs.store(group="schema/optimizer", name=path.stem, node=option_schema(path, OptimizerConfig))
+        cs.store(
+            group="schema/optimizer", name=path.stem, node=option_schema(path, OptimizerConfig)
+        )
 
 
 register()

@@ -7,6 +7,7 @@ them too. So `tracking.server.password=...`, and the password inside a PostgreSQ
 `PGPASSWORD`, PostgreSQL's own variable, which libpq reads for every connection that names no
 password, in this process and in the jobs it starts.
 """
+
 import os
 import re
 from urllib.parse import unquote
@@ -15,8 +16,12 @@ PASSWORD_ENV = "PGPASSWORD"
 PASSWORD_OVERRIDE = re.compile(r"^\+{0,2}tracking\.server\.password=(?P<password>.*)$", re.DOTALL)
 # postgresql://user:PASSWORD@host..., postgresql+psycopg://... (any SQLAlchemy driver suffix); the
 # password runs to the URL's last "@", so an unencoded "@" in it is taken whole.
-_URL_PASSWORD = re.compile(r"(?P<head>postgres(?:ql)?(?:\+\w+)?://[^:/@\s]+):(?P<password>\S*)@(?=[^@\s]*$)")
-_URL_PASSWORD_PARAMETER = re.compile(r"(?P<head>postgres(?:ql)?(?:\+\w+)?://\S*?[?&])password=(?P<password>[^&\s]*)&?")
+_URL_PASSWORD = re.compile(
+    r"(?P<head>postgres(?:ql)?(?:\+\w+)?://[^:/@\s]+):(?P<password>\S*)@(?=[^@\s]*$)"
+)
+_URL_PASSWORD_PARAMETER = re.compile(
+    r"(?P<head>postgres(?:ql)?(?:\+\w+)?://\S*?[?&])password=(?P<password>[^&\s]*)&?"
+)
 
 
 def take_secrets(overrides: list[str]) -> list[str]:
@@ -37,7 +42,9 @@ def take_url_password(text: str) -> str:
         match = pattern.search(text)
         if match:
             _export(unquote(match["password"]))
-            text = pattern.sub(r"\g<head>@" if pattern is _URL_PASSWORD else r"\g<head>", text).rstrip("?&")
+            text = pattern.sub(
+                r"\g<head>@" if pattern is _URL_PASSWORD else r"\g<head>", text
+            ).rstrip("?&")
     return text
 
 

@@ -29,7 +29,11 @@ def outcome(runs: pd.DataFrame) -> pd.Series:
 
 def is_arm_key(key: str) -> bool:
     # `optimizer._target_` (the class) only restates `optimizer.name`.
-    return key not in NOT_ARM_KEYS and not key.startswith(NOT_ARM_PREFIXES) and not key.endswith("._target_")
+    return (
+        key not in NOT_ARM_KEYS
+        and not key.startswith(NOT_ARM_PREFIXES)
+        and not key.endswith("._target_")
+    )
 
 
 def parse_overrides(overrides: object) -> dict[str, str]:
@@ -46,19 +50,30 @@ def swept_values(runs: pd.DataFrame, parent: pd.Series) -> pd.DataFrame | None:
     """Each job's value of every key its multirun swept (seeds and storage aside); None when
     the parent records no sweep."""
     prefix = f"params.{SWEEP_PARAM_PREFIX}"
-    swept = [column.removeprefix(prefix) for column in parent.index
-             if column.startswith(prefix) and pd.notna(parent[column])]
+    swept = [
+        column.removeprefix(prefix)
+        for column in parent.index
+        if column.startswith(prefix) and pd.notna(parent[column])
+    ]
     if not swept or f"tags.{OVERRIDES_TAG}" not in runs:
         return None
     parsed = runs[f"tags.{OVERRIDES_TAG}"].map(parse_overrides)
-    values = pd.DataFrame({key: parsed.map(lambda job, key=key: job.get(key)) for key in swept if is_arm_key(key)},
-                          index=runs.index)
+    values = pd.DataFrame(
+        {key: parsed.map(lambda job, key=key: job.get(key)) for key in swept if is_arm_key(key)},
+        index=runs.index,
+    )
     return values[_varying(values)]
 
 
 def differing_params(runs: pd.DataFrame) -> pd.DataFrame:
     """The params that differ between runs, fewest needed to tell the arms apart."""
-    params = runs[[c for c in runs.columns if c.startswith("params.") and is_arm_key(c.removeprefix("params."))]]
+    params = runs[
+        [
+            c
+            for c in runs.columns
+            if c.startswith("params.") and is_arm_key(c.removeprefix("params."))
+        ]
+    ]
     params = params.rename(columns=lambda c: c.removeprefix("params."))
     candidates = sorted(_varying(params), key=lambda key: (-params[key].nunique(dropna=False), key))
     kept: list[str] = []

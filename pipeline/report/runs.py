@@ -3,6 +3,7 @@
 Two small queries (the parents, then one parent's children) rather than the whole
 experiment, so the report stays fast on a store that has collected many multiruns.
 """
+
 from dataclasses import dataclass
 
 import mlflow
@@ -17,13 +18,15 @@ VAL_ACCURACY = metric_name("val_accuracy")
 
 @dataclass
 class Selection:
-    runs: pd.DataFrame              # one row per training job: mlflow.search_runs' columns
-    parent: pd.Series | None     # the multirun's parent run; None when reporting every run
-    scope: str                      # what the runs are, for the reader
+    runs: pd.DataFrame  # one row per training job: mlflow.search_runs' columns
+    parent: pd.Series | None  # the multirun's parent run; None when reporting every run
+    scope: str  # what the runs are, for the reader
 
 
 def _search(experiment_id: str, filter_string: str = "", **kwargs) -> pd.DataFrame:
-    return mlflow.search_runs([experiment_id], filter_string=filter_string, output_format="pandas", **kwargs)
+    return mlflow.search_runs(
+        [experiment_id], filter_string=filter_string, output_format="pandas", **kwargs
+    )
 
 
 def _without_parents(runs: pd.DataFrame) -> pd.DataFrame:
@@ -36,13 +39,22 @@ def _without_parents(runs: pd.DataFrame) -> pd.DataFrame:
 def select_runs(client: MlflowClient, settings: ReportSettings) -> Selection:
     experiment = client.get_experiment_by_name(settings.experiment_name)
     if experiment is None:
-        raise ReportError(f"experiment {settings.experiment!r} has no runs in {settings.tracking_uri} "
-                          f"(no MLflow experiment {settings.experiment_name!r}); run it first")
+        raise ReportError(
+            f"experiment {settings.experiment!r} has no runs in {settings.tracking_uri} "
+            f"(no MLflow experiment {settings.experiment_name!r}); run it first"
+        )
     mlflow.set_tracking_uri(settings.tracking_uri)
     experiment_id = experiment.experiment_id
-    parents = pd.DataFrame() if settings.all_runs else _search(
-        experiment_id, f"tags.{MULTIRUN_TAG} = '{PARENT_VALUE}'",
-        order_by=["attributes.start_time DESC"], max_results=1)
+    parents = (
+        pd.DataFrame()
+        if settings.all_runs
+        else _search(
+            experiment_id,
+            f"tags.{MULTIRUN_TAG} = '{PARENT_VALUE}'",
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )
+    )
     if len(parents):
         parent = parents.iloc[0]
         runs = _search(experiment_id, f"tags.`{PARENT_ID_TAG}` = '{parent.run_id}'")
@@ -52,8 +64,10 @@ def select_runs(client: MlflowClient, settings: ReportSettings) -> Selection:
         runs = _without_parents(_search(experiment_id))
         scope = f"all runs of experiment {settings.experiment_name!r}"
     if not len(runs):
-        raise ReportError(f"experiment {settings.experiment!r} has no runs in {scope} "
-                          f"(store {settings.tracking_uri})")
+        raise ReportError(
+            f"experiment {settings.experiment!r} has no runs in {scope} "
+            f"(store {settings.tracking_uri})"
+        )
     return Selection(runs=runs, parent=parent, scope=scope)
 
 
@@ -62,5 +76,7 @@ def val_accuracy_histories(client: MlflowClient, run_ids: list[str]) -> dict[str
     histories = {}
     for run_id in run_ids:
         points = client.get_metric_history(run_id, VAL_ACCURACY)
-        histories[run_id] = pd.Series({point.step: point.value for point in points}, dtype=float).sort_index()
+        histories[run_id] = pd.Series(
+            {point.step: point.value for point in points}, dtype=float
+        ).sort_index()
     return histories

@@ -1,4 +1,5 @@
 """What a report is about and where it goes, from the experiment's composed config and conf/report.yaml."""
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from pipeline.config.compose import compose_user_config
 from pipeline.tracking.credentials import use_stack_server
 
 REPORT_CONFIG = PROJECT_ROOT / "conf" / "report.yaml"
-REPORTS_SUBDIR = "reports"   # under paths.output_dir, beside Hydra's runs/ and multiruns/
+REPORTS_SUBDIR = "reports"  # under paths.output_dir, beside Hydra's runs/ and multiruns/
 
 
 class ReportError(RuntimeError):
@@ -21,21 +22,22 @@ class ReportError(RuntimeError):
 @dataclass
 class ReportConfig:
     """The schema of conf/report.yaml: a typo there fails instead of being ignored."""
+
     target_accuracy: float
 
 
 @dataclass(frozen=True)
 class ReportSettings:
-    experiment: str            # the named experiment, experiments/<experiment>.yaml
-    experiment_name: str       # its MLflow experiment (tracking.experiment_name)
+    experiment: str  # the named experiment, experiments/<experiment>.yaml
+    experiment_name: str  # its MLflow experiment (tracking.experiment_name)
     tracking_uri: str
-    connect_timeout: float     # seconds to wait for a tracking server
-    ui_url: str                # the MLflow UI the printed links point into
+    connect_timeout: float  # seconds to wait for a tracking server
+    ui_url: str  # the MLflow UI the printed links point into
     output_dir: Path
     target_accuracy: float
-    all_runs: bool             # every run of the experiment, not only the latest multirun
-    optuna_storage: str | None = None   # a search's study: the sweeper's storage (none: in memory)
-    study_name: str | None = None       # ... and the study the experiment's sweeper names
+    all_runs: bool  # every run of the experiment, not only the latest multirun
+    optuna_storage: str | None = None  # a search's study: the sweeper's storage (none: in memory)
+    study_name: str | None = None  # ... and the study the experiment's sweeper names
 
 
 def report_defaults() -> ReportConfig:
@@ -43,13 +45,20 @@ def report_defaults() -> ReportConfig:
     return OmegaConf.to_object(merged)
 
 
-def report_settings(experiment: str, overrides: list[str], tracking_uri: str | None = None,
-                    target_accuracy: float | None = None, all_runs: bool = False) -> ReportSettings:
+def report_settings(
+    experiment: str,
+    overrides: list[str],
+    tracking_uri: str | None = None,
+    target_accuracy: float | None = None,
+    all_runs: bool = False,
+) -> ReportSettings:
     """Compose `experiments=EXPERIMENT OVERRIDES` as training would (no TensorFlow) for the
     store, the MLflow experiment and the output folder."""
     known = group_options("experiments")
     if experiment not in known:
-        raise ReportError(f"experiment {experiment!r} is unknown; choose one of: {', '.join(known)}")
+        raise ReportError(
+            f"experiment {experiment!r} is unknown; choose one of: {', '.join(known)}"
+        )
     if tracking_uri is not None:
         overrides = [*overrides, f"tracking.uri={tracking_uri}"]
     try:
@@ -69,6 +78,8 @@ def report_settings(experiment: str, overrides: list[str], tracking_uri: str | N
         output_dir=Path(cfg.paths.output_dir) / REPORTS_SUBDIR / experiment,
         target_accuracy=target,
         all_runs=all_runs,
-        optuna_storage=OmegaConf.select(cfg, "hydra.sweeper.storage", default=cfg.tracking.optuna_storage),
+        optuna_storage=OmegaConf.select(
+            cfg, "hydra.sweeper.storage", default=cfg.tracking.optuna_storage
+        ),
         study_name=OmegaConf.select(cfg, "hydra.sweeper.study_name", default=None),
     )

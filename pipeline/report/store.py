@@ -3,6 +3,7 @@
 MLflow creates an empty database for a missing SQLite file; a report on a mistyped path
 would then say "no runs" instead of naming the real mistake.
 """
+
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -27,7 +28,9 @@ def local_store_path(uri: str) -> Path | None:
 def open_store(uri: str, connect_timeout: float) -> MlflowClient:
     path = local_store_path(uri)
     if path is not None and not path.exists():
-        raise ReportError(f"no tracking store at {path} (tracking.uri={uri}); run an experiment first")
+        raise ReportError(
+            f"no tracking store at {path} (tracking.uri={uri}); run an experiment first"
+        )
     if is_server(uri):
         try:
             check_server(uri, connect_timeout)
@@ -37,5 +40,7 @@ def open_store(uri: str, connect_timeout: float) -> MlflowClient:
     try:
         client.search_experiments(max_results=1)
     except Exception as error:  # any driver's connection error: one line, not a traceback
-        raise ReportError(f"tracking.uri={uri} cannot be opened ({str(error).splitlines()[0]})") from None
+        raise ReportError(
+            f"tracking.uri={uri} cannot be opened ({str(error).splitlines()[0]})"
+        ) from None
     return client

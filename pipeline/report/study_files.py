@@ -5,6 +5,7 @@ They run as a process of their own (`python -m pipeline.report.study_files STORA
 TITLE`), started by the report before it imports MLflow, so that importing Optuna's importances
 (scikit-learn) and its plots (matplotlib) overlaps the report's MLflow queries and trial table.
 """
+
 import shutil
 import subprocess
 import sys
@@ -29,7 +30,7 @@ def importances(study) -> pd.Series:
     target = None if len(study.directions) == 1 else (lambda t: sign * t.values[0])
     try:
         found = optuna.importance.get_param_importances(study, target=target)
-    except (ValueError, RuntimeError):   # fewer than two finished trials, or one parameter value
+    except (ValueError, RuntimeError):  # fewer than two finished trials, or one parameter value
         return pd.Series(dtype=float, name="importance")
     return pd.Series(found, dtype=float, name="importance")
 
@@ -39,6 +40,7 @@ def plots(study, out: Path, title: str) -> list[Path]:
     import warnings
 
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from optuna.exceptions import ExperimentalWarning
@@ -50,7 +52,7 @@ def plots(study, out: Path, title: str) -> list[Path]:
     name = objective_names(study)[0]
     paths = []
     for file, draw in ((SLICE_PNG, vis.plot_slice), (HISTORY_PNG, vis.plot_optimization_history)):
-        with warnings.catch_warnings():   # Optuna marks its matplotlib plots experimental
+        with warnings.catch_warnings():  # Optuna marks its matplotlib plots experimental
             warnings.simplefilter("ignore", ExperimentalWarning)
             axes = draw(study, target=target, target_name=name)
         figure = (axes.flat[0] if hasattr(axes, "flat") else axes).figure
@@ -75,16 +77,23 @@ class StudyFiles:
     def __init__(self, storage: str, study_name: str, title: str):
         self.study_name = study_name
         self.folder = Path(tempfile.mkdtemp(prefix="study-figures-"))
-        self.process = subprocess.Popen([sys.executable, "-m", __name__, storage, study_name, str(self.folder), title],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", __name__, storage, study_name, str(self.folder), title],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
     def result(self, out: Path) -> tuple[pd.Series, list[Path]]:
         """The importances (parameter -> share) and the files, moved to `out` (the CSV first)."""
         _, stderr = self.process.communicate()
         if self.process.returncode != 0:
             lines = stderr.strip().splitlines()
-            raise ReportError(lines[-1].removeprefix("error: ") if lines
-                              else f"{__name__} exited with status {self.process.returncode}")
+            raise ReportError(
+                lines[-1].removeprefix("error: ")
+                if lines
+                else f"{__name__} exited with status {self.process.returncode}"
+            )
         table = pd.read_csv(self.folder / IMPORTANCES_CSV, index_col="parameter")["importance"]
         files = []
         for name in (IMPORTANCES_CSV, SLICE_PNG, HISTORY_PNG):

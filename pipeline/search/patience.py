@@ -11,6 +11,7 @@ Each call is retried whole. A write the database committed just before the conne
 is not applied twice: finishing a trial that is already finished in the same state counts as
 done; parameters, values and attributes are set, not added.
 """
+
 import functools
 import sys
 import time
@@ -22,19 +23,45 @@ from optuna.storages import RDBStorage
 _FIRST_BACKOFF, _MAX_BACKOFF = 0.2, 2.0
 # What a restarting database raises: SQLAlchemy's connection errors, and Optuna's wrapper of
 # them (RDBStorage turns an OperationalError inside a session into StorageInternalError).
-TRANSIENT = (optuna.exceptions.StorageInternalError, sqlalchemy.exc.OperationalError,
-             sqlalchemy.exc.InterfaceError)
+TRANSIENT = (
+    optuna.exceptions.StorageInternalError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+)
 # The calls that reach the database (the others read settings held in the object).
 _DATABASE_METHODS = (
-    "create_new_study", "delete_study", "set_study_user_attr", "set_study_system_attr", "get_study_id_from_name",
-    "get_study_name_from_id", "get_study_directions", "get_study_user_attrs", "get_study_system_attrs",
-    "get_all_studies", "create_new_trial", "set_trial_param", "get_trial_id_from_study_id_trial_number",
-    "get_trial_number_from_id", "get_trial_param", "set_trial_intermediate_value", "set_trial_user_attr",
-    "set_trial_system_attr", "get_trial", "get_all_trials", "get_n_trials", "get_best_trial",
-    "record_heartbeat", "_get_stale_trial_ids", "get_trial_params", "get_trial_user_attrs",
+    "create_new_study",
+    "delete_study",
+    "set_study_user_attr",
+    "set_study_system_attr",
+    "get_study_id_from_name",
+    "get_study_name_from_id",
+    "get_study_directions",
+    "get_study_user_attrs",
+    "get_study_system_attrs",
+    "get_all_studies",
+    "create_new_trial",
+    "set_trial_param",
+    "get_trial_id_from_study_id_trial_number",
+    "get_trial_number_from_id",
+    "get_trial_param",
+    "set_trial_intermediate_value",
+    "set_trial_user_attr",
+    "set_trial_system_attr",
+    "get_trial",
+    "get_all_trials",
+    "get_n_trials",
+    "get_best_trial",
+    "record_heartbeat",
+    "_get_stale_trial_ids",
+    "get_trial_params",
+    "get_trial_user_attrs",
     "get_trial_system_attrs",
     # what Optuna's cache in front of an RDB storage (`_CachedStorage`, which every study uses) calls
-    "_create_new_trial", "_get_best_trial_id", "_get_trials", "_set_trial_param",
+    "_create_new_trial",
+    "_get_best_trial_id",
+    "_get_trials",
+    "_set_trial_param",
 )
 
 
@@ -58,12 +85,15 @@ class Patience:
                 now = time.monotonic()
                 if self._away_since is None:
                     self._away_since = now
-                    _say(f"optuna: the storage {self.shown_url} is unreachable ({_reason(error)}); "
-                         f"waiting up to {self.seconds:.0f} s for it")
+                    _say(
+                        f"optuna: the storage {self.shown_url} is unreachable ({_reason(error)}); "
+                        f"waiting up to {self.seconds:.0f} s for it"
+                    )
                 if now - self._away_since >= self.seconds:
                     raise StorageUnavailable(
                         f"the Optuna storage {self.shown_url} has been unreachable for {self.seconds:.0f} s "
-                        f"({_reason(error)}); run the same command again to resume the search") from None
+                        f"({_reason(error)}); run the same command again to resume the search"
+                    ) from None
                 time.sleep(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF)
                 continue
@@ -72,7 +102,7 @@ class Patience:
                 _say(f"optuna: the storage {self.shown_url} is back after {away:.0f} s")
             return result
 
-    def __getstate__(self):   # pickled into launcher processes: the outage clock starts anew there
+    def __getstate__(self):  # pickled into launcher processes: the outage clock starts anew there
         return {**self.__dict__, "_away_since": None}
 
 
@@ -103,6 +133,7 @@ def _retried(method):
     @functools.wraps(method)
     def call(self, *args, **kwargs):
         return self.patience.call(method, self, *args, **kwargs)
+
     return call
 
 

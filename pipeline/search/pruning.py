@@ -1,4 +1,5 @@
 """The Keras callback that lets the sweeper's pruner stop a training job early."""
+
 import sys
 
 import keras

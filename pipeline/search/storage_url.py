@@ -1,5 +1,6 @@
 """Print the default search's composed Optuna storage (for `make dashboard`):
 `python -m pipeline.search.storage_url [overrides]`. No TensorFlow, no output directory."""
+
 import sys
 
 from pipeline.config import ConfigError
@@ -7,7 +8,9 @@ from pipeline.config.compose import compose_user_config
 
 
 def composed_storage(overrides: list[str]) -> str:
-    return compose_user_config("+search=default", *overrides, return_hydra_config=True).hydra.sweeper.storage
+    return compose_user_config(
+        "+search=default", *overrides, return_hydra_config=True
+    ).hydra.sweeper.storage
 
 
 if __name__ == "__main__":

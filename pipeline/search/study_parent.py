@@ -5,15 +5,17 @@ the storage (study names are unique), so exactly one process creates it, whichev
 machine it runs on: that process creates the parent run and records it; the others read
 the record, waiting briefly when the creator has not written it yet.
 """
+
 import time
 from collections.abc import Callable, Sequence
 
 PARENT_RUN_ATTR = "mlflow_parent_run_id"
-_WAIT_S = 30   # how long a worker waits for the creator to record the parent
+_WAIT_S = 30  # how long a worker waits for the creator to record the parent
 
 
-def study_parent_run(storage_url: str, study_name: str, directions: Sequence[str],
-                     create_parent: Callable[[], str]) -> tuple[str, bool]:
+def study_parent_run(
+    storage_url: str, study_name: str, directions: Sequence[str], create_parent: Callable[[], str]
+) -> tuple[str, bool]:
     """The study's parent run id, and whether this call created it (with `create_parent`)."""
     import optuna
 
@@ -21,7 +23,9 @@ def study_parent_run(storage_url: str, study_name: str, directions: Sequence[str
 
     storage = open_storage(storage_url)
     try:
-        study = optuna.create_study(storage=storage, study_name=study_name, directions=list(directions))
+        study = optuna.create_study(
+            storage=storage, study_name=study_name, directions=list(directions)
+        )
     except optuna.exceptions.DuplicatedStudyError:
         study = optuna.load_study(study_name=study_name, storage=storage)
         deadline = time.monotonic() + _WAIT_S

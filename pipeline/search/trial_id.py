@@ -12,5 +12,7 @@ def trial_id(trial) -> int:
     try:
         return trial._trial_id
     except AttributeError:
-        raise RuntimeError(f"{type(trial).__name__} has no _trial_id any more: this Optuna release "
-                           "changed its private API; update pipeline/search/trial_id.py") from None
+        raise RuntimeError(
+            f"{type(trial).__name__} has no _trial_id any more: this Optuna release "
+            "changed its private API; update pipeline/search/trial_id.py"
+        ) from None

@@ -6,6 +6,7 @@ reports an intermediate value per epoch and asks the pruner; when told to stop, 
 records the epoch in the trial's user attributes, where the sweeper reads it and tells
 the study PRUNED. Only the sweeper ever finishes a trial.
 """
+
 import os
 import socket
 import time
@@ -13,9 +14,11 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-PRUNED_AT_STEP = "pruned_at_step"   # user attribute: the step after which the pruner stopped the job
-FAIL_REASON = "fail_reason"   # user attribute: why a trial is FAIL (set by the sweeper)
-JOB = "job"   # user attribute: {"host", "pid", "started", "ended"} (Unix seconds) of the job's process
+PRUNED_AT_STEP = "pruned_at_step"  # user attribute: the step after which the pruner stopped the job
+FAIL_REASON = "fail_reason"  # user attribute: why a trial is FAIL (set by the sweeper)
+JOB = (
+    "job"  # user attribute: {"host", "pid", "started", "ended"} (Unix seconds) of the job's process
+)
 
 
 def build_pruner(pruner_cfg: DictConfig | None):
@@ -36,8 +39,12 @@ class TrialLink:
 
         # The job never samples; a random sampler keeps Trial() from running the sweeper's one.
         storage = open_storage(trial_cfg.storage, patience=trial_cfg.get("patience"))
-        study = optuna.load_study(study_name=trial_cfg.study_name, storage=storage,
-                                  pruner=build_pruner(trial_cfg.pruner), sampler=optuna.samplers.RandomSampler())
+        study = optuna.load_study(
+            study_name=trial_cfg.study_name,
+            storage=storage,
+            pruner=build_pruner(trial_cfg.pruner),
+            sampler=optuna.samplers.RandomSampler(),
+        )
         frozen = next(t for t in study.get_trials(deepcopy=False) if t.number == trial_cfg.number)
         # Optuna has no public lookup of a trial by number; the frozen trial carries its id.
         self.trial = optuna.trial.Trial(study, trial_id(frozen))

@@ -4,6 +4,7 @@ Every account reads every experiment and model (the server's default permission)
 may also write to all of them, through an MLflow role that grants EDIT on every experiment
 and registered model, present and future.
 """
+
 import os
 import re
 import warnings
@@ -33,15 +34,19 @@ class AccountError(RuntimeError):
 
 def _admin_client(stack, tracking: DictConfig):
     """MLflow's auth client signed in as the stack's admin (their credentials file)."""
-    with warnings.catch_warnings():   # MLflow's server modules warn about Starlette's, on import
+    with warnings.catch_warnings():  # MLflow's server modules warn about Starlette's, on import
         warnings.simplefilter("ignore")
         from mlflow.server.auth.client import AuthServiceClient
 
     username, password = read_credentials_file(stack.secrets.credentials)
     if not (username and password):
-        raise AccountError(f"no admin credentials in {stack.secrets.credentials}: start the stack first (make server)")
+        raise AccountError(
+            f"no admin credentials in {stack.secrets.credentials}: start the stack first (make server)"
+        )
     if not stack.mlflow.healthy():
-        raise AccountError(f"the stack's MLflow server does not answer at {tracking.uri}: start it (make server)")
+        raise AccountError(
+            f"the stack's MLflow server does not answer at {tracking.uri}: start it (make server)"
+        )
     os.environ.update({USERNAME_ENV: username, PASSWORD_ENV: password})
     if stack.certificates:
         os.environ[CERT_PATH_ENV] = str(stack.certificates.ca_file)
@@ -52,7 +57,9 @@ def _editor_role_id(client) -> int:
     for role in client.list_roles(WORKSPACE):
         if role.name == EDITOR_ROLE:
             return role.id
-    role = client.create_role(WORKSPACE, EDITOR_ROLE, "writes to every experiment and registered model")
+    role = client.create_role(
+        WORKSPACE, EDITOR_ROLE, "writes to every experiment and registered model"
+    )
     for resource, permission in EDITOR_GRANTS:
         client.add_role_permission(role.id, resource, "*", permission)
     return role.id
@@ -64,7 +71,9 @@ def add_user(stack, tracking: DictConfig, name: str, role: str) -> Path:
     from mlflow.exceptions import MlflowException
 
     if not USER_NAME.match(name):
-        raise AccountError(f"user name {name!r}: letters, digits, '.', '_' and '-' only, not first a '.' or '-'")
+        raise AccountError(
+            f"user name {name!r}: letters, digits, '.', '_' and '-' only, not first a '.' or '-'"
+        )
     client = _admin_client(stack, tracking)
     password = new_secret()
     path = stack.secrets.user_credentials(name)

@@ -1,9 +1,10 @@
 """Owner-only files and folders: the stack's secrets, keys, data and logs are nobody else's."""
+
 import os
 import secrets
 from pathlib import Path
 
-SECRET_BYTES = 24   # 32 URL-safe characters
+SECRET_BYTES = 24  # 32 URL-safe characters
 
 
 def private_dir(path: Path) -> Path:

@@ -7,6 +7,7 @@ No secret is on its command line: the database passwords come from a libpq passw
 (PGPASSFILE), the first admin's password from MLflow's MLFLOW_AUTH_ADMIN_PASSWORD, both in its
 environment, which only its owner can read.
 """
+
 import json
 import os
 import shlex
@@ -25,25 +26,25 @@ from pipeline.stack.postgres import StackError
 from pipeline.stack.secrets import StackSecrets
 
 EVERY_INTERFACE = ("0.0.0.0", "::", "", "*")
-_BOOT_ID = Path("/proc/sys/kernel/random/boot_id")   # a new one at every boot (Linux)
-_SAME_START_S = 0.05   # the start time's float arithmetic, not another process
-START_TIMEOUT_S = 120   # its first start migrates a new database: tens of seconds on 2 cores
+_BOOT_ID = Path("/proc/sys/kernel/random/boot_id")  # a new one at every boot (Linux)
+_SAME_START_S = 0.05  # the start time's float arithmetic, not another process
+START_TIMEOUT_S = 120  # its first start migrates a new database: tens of seconds on 2 cores
 STOP_TIMEOUT_S = 30
 AUTH_CACHE_TTL_S = 60
 
 
 @dataclass
 class MlflowServer:
-    folder: Path              # mlflow.pid, mlflow.log, basic_auth.ini and artifacts/ live here
-    backend_store_uri: str    # no password: PGPASSFILE has it
-    auth_database_uri: str    # the accounts' database, no password either
-    secrets: StackSecrets     # the roles' password file, the admin's password, the CSRF signing key
+    folder: Path  # mlflow.pid, mlflow.log, basic_auth.ini and artifacts/ live here
+    backend_store_uri: str  # no password: PGPASSFILE has it
+    auth_database_uri: str  # the accounts' database, no password either
+    secrets: StackSecrets  # the roles' password file, the admin's password, the CSRF signing key
     admin_username: str
-    host: str                 # the name clients use: allowed as Host header and in the certificate
+    host: str  # the name clients use: allowed as Host header and in the certificate
     listen: str
     port: int
     workers: int
-    job_execution: bool       # MLflow's GenAI job runner and its huey consumers
+    job_execution: bool  # MLflow's GenAI job runner and its huey consumers
     certificate: Path | None  # HTTPS with this certificate and key; None: plain HTTP (loopback)
     key: Path | None
     ca_file: Path | None
@@ -78,14 +79,20 @@ class MlflowServer:
             pid = int(recorded["pid"])
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        if not _same_process(recorded, _identity(pid)) or not _is_mlflow_server(pid) or not process_running(pid):
+        if (
+            not _same_process(recorded, _identity(pid))
+            or not _is_mlflow_server(pid)
+            or not process_running(pid)
+        ):
             return None
         return pid
 
     def healthy(self) -> bool:
         context = ssl.create_default_context(cafile=str(self.ca_file)) if self.certificate else None
         try:
-            with urllib.request.urlopen(f"{self.local_url()}/health", timeout=2, context=context) as response:
+            with urllib.request.urlopen(
+                f"{self.local_url()}/health", timeout=2, context=context
+            ) as response:
                 return response.status == 200
         except OSError:
             return False
@@ -93,30 +100,52 @@ class MlflowServer:
     def command(self) -> list[str]:
         names = dict.fromkeys([self.host, *self.own_names(), "127.0.0.1", "localhost"])
         scheme = "https" if self.certificate else "http"
-        command = [str(Path(sys.executable).parent / "mlflow"), "server", "--app-name", "basic-auth",
-                   "--backend-store-uri", self.backend_store_uri,
-                   "--serve-artifacts", "--artifacts-destination", str(self.artifacts),
-                   "--host", self.listen, "--port", str(self.port), "--workers", str(self.workers),
-                   # MLflow's host check admits localhost and private addresses only by default.
-                   "--allowed-hosts", ",".join(f"{name},{name}:{self.port}" for name in names),
-                   "--cors-allowed-origins", ",".join(f"{scheme}://{name}:{self.port}" for name in names)]
+        command = [
+            str(Path(sys.executable).parent / "mlflow"),
+            "server",
+            "--app-name",
+            "basic-auth",
+            "--backend-store-uri",
+            self.backend_store_uri,
+            "--serve-artifacts",
+            "--artifacts-destination",
+            str(self.artifacts),
+            "--host",
+            self.listen,
+            "--port",
+            str(self.port),
+            "--workers",
+            str(self.workers),
+            # MLflow's host check admits localhost and private addresses only by default.
+            "--allowed-hosts",
+            ",".join(f"{name},{name}:{self.port}" for name in names),
+            "--cors-allowed-origins",
+            ",".join(f"{scheme}://{name}:{self.port}" for name in names),
+        ]
         if self.certificate:
-            command += ["--uvicorn-opts", shlex.join(["--ssl-certfile", str(self.certificate),
-                                                      "--ssl-keyfile", str(self.key)])]
+            command += [
+                "--uvicorn-opts",
+                shlex.join(
+                    ["--ssl-certfile", str(self.certificate), "--ssl-keyfile", str(self.key)]
+                ),
+            ]
         return command
 
     def _write_auth_config(self) -> Path:
         path = self.folder / "basic_auth.ini"
-        write_private(path, "[mlflow]\n"
-                            "default_permission = READ\n"   # every account reads; writing is granted
-                            f"database_uri = {self.auth_database_uri}\n"
-                            f"admin_username = {self.admin_username}\n"
-                            "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
-                            # A password hash is slow to check by design, and a search sends
-                            # several requests a second: each worker remembers a checked sign-in
-                            # this long, so a changed password or deleted account reaches the
-                            # other workers within it (docs/stack.md).
-                            f"auth_cache_ttl_seconds = {AUTH_CACHE_TTL_S}\n")
+        write_private(
+            path,
+            "[mlflow]\n"
+            "default_permission = READ\n"  # every account reads; writing is granted
+            f"database_uri = {self.auth_database_uri}\n"
+            f"admin_username = {self.admin_username}\n"
+            "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+            # A password hash is slow to check by design, and a search sends
+            # several requests a second: each worker remembers a checked sign-in
+            # this long, so a changed password or deleted account reaches the
+            # other workers within it (docs/stack.md).
+            f"auth_cache_ttl_seconds = {AUTH_CACHE_TTL_S}\n",
+        )
         return path
 
     def start(self) -> None:
@@ -124,18 +153,27 @@ class MlflowServer:
             return
         private_dir(self.folder)
         env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
-        env.update(MLFLOW_SERVER_ENABLE_JOB_EXECUTION=str(self.job_execution).lower(),
-                   MLFLOW_AUTH_CONFIG_PATH=str(self._write_auth_config()),
-                   # MLflow creates the admin with this password on its first start only.
-                   MLFLOW_AUTH_ADMIN_PASSWORD=self.secrets.admin_password(self.admin_username),
-                   PGPASSFILE=str(self.secrets.passfile),
-                   MLFLOW_FLASK_SERVER_SECRET_KEY=self.secrets.flask_secret_key())
+        env.update(
+            MLFLOW_SERVER_ENABLE_JOB_EXECUTION=str(self.job_execution).lower(),
+            MLFLOW_AUTH_CONFIG_PATH=str(self._write_auth_config()),
+            # MLflow creates the admin with this password on its first start only.
+            MLFLOW_AUTH_ADMIN_PASSWORD=self.secrets.admin_password(self.admin_username),
+            PGPASSFILE=str(self.secrets.passfile),
+            MLFLOW_FLASK_SERVER_SECRET_KEY=self.secrets.flask_secret_key(),
+        )
         log = os.open(self.log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             # Its own session: the server outlives `make server` and stops as one process group.
             # Umask 077: the artifacts it stores are its owner's alone.
-            process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, env=env,
-                                       stdin=subprocess.DEVNULL, start_new_session=True, umask=0o077)
+            process = subprocess.Popen(
+                self.command(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                umask=0o077,
+            )
         finally:
             os.close(log)
         write_private(self.pid_file, json.dumps(_identity(process.pid)))
@@ -143,10 +181,14 @@ class MlflowServer:
         while not self.healthy():
             if process.poll() is not None:
                 self.pid_file.unlink(missing_ok=True)
-                raise StackError(f"mlflow server exited with status {process.returncode}; see {self.log_file}")
+                raise StackError(
+                    f"mlflow server exited with status {process.returncode}; see {self.log_file}"
+                )
             if time.monotonic() > deadline:
                 self.stop()
-                raise StackError(f"mlflow server did not answer in {START_TIMEOUT_S} s; see {self.log_file}")
+                raise StackError(
+                    f"mlflow server did not answer in {START_TIMEOUT_S} s; see {self.log_file}"
+                )
             time.sleep(0.5)
 
     def stop(self) -> None:
@@ -172,8 +214,13 @@ def _identity(pid: int) -> dict:
 
 def _same_process(recorded: dict, now: dict) -> bool:
     started, current = recorded.get("started"), now["started"]
-    return (recorded.get("pid") == now["pid"] and recorded.get("boot") == now["boot"]
-            and isinstance(started, (int, float)) and current is not None and abs(started - current) < _SAME_START_S)
+    return (
+        recorded.get("pid") == now["pid"]
+        and recorded.get("boot") == now["boot"]
+        and isinstance(started, (int, float))
+        and current is not None
+        and abs(started - current) < _SAME_START_S
+    )
 
 
 def _is_mlflow_server(pid: int) -> bool:

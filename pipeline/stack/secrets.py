@@ -2,6 +2,7 @@
 points), in the format of the tool that reads it: a libpq password file for PostgreSQL's roles
 (PGPASSFILE, libpq's `passfile`), MLflow credentials files for the MLflow accounts it made (the
 format of ~/.mlflow/credentials). Never printed, never on a command line."""
+
 import configparser
 import io
 import re
@@ -35,6 +36,7 @@ def credentials_text(username: str, password: str) -> str:
 class StackSecrets:
     """The stack's own files, whatever its clients' config points at (`tracking.server.passfile`
     and `.credentials` default to these two)."""
+
     folder: Path
 
     @property
@@ -60,8 +62,13 @@ class StackSecrets:
         return {f[3]: f[4] for f in fields if len(f) == 5}
 
     def save_database_passwords(self, passwords: dict[str, str]) -> None:
-        write_private(self.passfile, "".join(f"*:*:*:{_pgpass_escape(role)}:{_pgpass_escape(password)}\n"
-                                             for role, password in passwords.items()))
+        write_private(
+            self.passfile,
+            "".join(
+                f"*:*:*:{_pgpass_escape(role)}:{_pgpass_escape(password)}\n"
+                for role, password in passwords.items()
+            ),
+        )
 
     def admin_password(self, username: str) -> str:
         """The admin's password: made with the stack, kept for the admin's own clients."""

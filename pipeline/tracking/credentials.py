@@ -3,6 +3,7 @@ itself reads them (MLFLOW_TRACKING_SERVER_CERT_PATH, MLFLOW_TRACKING_USERNAME/PA
 ~/.mlflow/credentials). The config only fills in what the environment leaves unset, so a user's
 own settings always win; the values go to this process's environment, which the jobs it starts
 inherit and which only its owner can read."""
+
 import configparser
 import os
 from pathlib import Path

@@ -8,6 +8,7 @@ of the process delivering it) is checked against the run's history first; artifa
 at fixed paths, tags and the end status are set, not added; a model is logged once, its
 `models:/` uri tag marking it done.
 """
+
 import os
 import sys
 import threading
@@ -37,8 +38,13 @@ def is_transient(error: BaseException) -> bool:
     """Worth retrying: the store unreachable, overloaded or failing (5xx), not a refusal."""
     if isinstance(error, mlflow.exceptions.MlflowException):
         status = error.get_http_status_code()
-        return status >= 500 or status in (401, 403, 408, 429)   # an account can be fixed while we wait
-    return isinstance(error, Exception)   # connection errors, a locked SQLite file, ...
+        return status >= 500 or status in (
+            401,
+            403,
+            408,
+            429,
+        )  # an account can be fixed while we wait
+    return isinstance(error, Exception)  # connection errors, a locked SQLite file, ...
 
 
 def _reason(error: BaseException) -> str:
@@ -56,8 +62,13 @@ class Delivery:
     """Delivers the records of one outbox with `client`; `models` holds in-memory models for
     model records of this process (others are loaded from the record's files)."""
 
-    def __init__(self, outbox: Outbox, client: MlflowClient, models: dict | None = None,
-                 timings: JobTimings | None = None):
+    def __init__(
+        self,
+        outbox: Outbox,
+        client: MlflowClient,
+        models: dict | None = None,
+        timings: JobTimings | None = None,
+    ):
         self.outbox, self.client, self.timings = outbox, client, timings
         self.run_id = outbox.target()["run_id"]
         self.models = models if models is not None else {}
@@ -68,7 +79,10 @@ class Delivery:
     def deliver(self, record: Record, maybe_sent: bool) -> None:
         """Deliver `record`; `maybe_sent`: an earlier attempt (or process) may have delivered it."""
         if record.op == METRICS:
-            metrics = [Metric(key, value, timestamp, step) for key, value, timestamp, step in record["metrics"]]
+            metrics = [
+                Metric(key, value, timestamp, step)
+                for key, value, timestamp, step in record["metrics"]
+            ]
             if maybe_sent:
                 metrics = self._not_yet_logged(metrics)
             if metrics:
@@ -103,7 +117,10 @@ class Delivery:
         """`metrics` less those the run already has (same step, timestamp and value)."""
         seen = self.histories if self.histories is not None else {}
         for key in {m.key for m in metrics} - set(seen):
-            seen[key] = {(m.step, m.timestamp, m.value) for m in self.client.get_metric_history(self.run_id, key)}
+            seen[key] = {
+                (m.step, m.timestamp, m.value)
+                for m in self.client.get_metric_history(self.run_id, key)
+            }
         return [m for m in metrics if (m.step, m.timestamp, m.value) not in seen[m.key]]
 
     def _log_model(self, record: Record) -> None:
@@ -117,7 +134,9 @@ class Delivery:
             self.client.set_tag(self.run_id, MODEL_URI_TAG, model_uri)
         if record["register_as"] and REGISTERED_VERSION_TAG not in tags:
             version = register(model_uri, record["register_as"], record["alias"])
-            self.client.set_tag(self.run_id, REGISTERED_VERSION_TAG, f"{record['register_as']}/{version}")
+            self.client.set_tag(
+                self.run_id, REGISTERED_VERSION_TAG, f"{record['register_as']}/{version}"
+            )
 
     def _model_and_example(self, record: Record):
         if record.seq in self.models:
@@ -127,8 +146,10 @@ class Delivery:
 
         files = self.outbox.files_of(record.seq)
         if not (files / MODEL_FILE).is_file():
-            raise RecordRejected("the model file was never written (the process ended first); "
-                                 "the run's checkpoints hold its weights")
+            raise RecordRejected(
+                "the model file was never written (the process ended first); "
+                "the run's checkpoints hold its weights"
+            )
         return keras.saving.load_model(files / MODEL_FILE), np.load(files / EXAMPLE_FILE)
 
 
@@ -139,11 +160,16 @@ class Sender:
     terminal. `finish(seconds)` waits at most that long for the queue to drain.
     """
 
-    def __init__(self, delivery: Delivery, where: str, max_backoff: float,
-                 say: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True)):
+    def __init__(
+        self,
+        delivery: Delivery,
+        where: str,
+        max_backoff: float,
+        say: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
+    ):
         self.delivery, self.where, self.max_backoff, self.say = delivery, where, max_backoff, say
-        self._closing = threading.Event()   # no more records will come: drain, then stop
-        self._give_up = threading.Event()   # stop now, even with records left
+        self._closing = threading.Event()  # no more records will come: drain, then stop
+        self._give_up = threading.Event()  # stop now, even with records left
         self._away_since: float | None = None
         self._progress = threading.Event()  # a record delivered
         self._thread = threading.Thread(target=self._run, name="tracking-sender", daemon=True)
@@ -175,7 +201,7 @@ class Sender:
         self._give_up.set()
         self.delivery.outbox.wake()
         try:
-            self._thread.join(5)   # a request under way when we gave up
+            self._thread.join(5)  # a request under way when we gave up
         except KeyboardInterrupt:
             pass
         return len(self.delivery.outbox.pending())
@@ -187,7 +213,9 @@ class Sender:
             if not pending:
                 if self._closing.is_set():
                     return
-                outbox.wait_for_more(max(last_seen, outbox.delivered_seq()), timeout=1.0)   # 1 s: a missed wake-up costs no more
+                outbox.wait_for_more(
+                    max(last_seen, outbox.delivered_seq()), timeout=1.0
+                )  # 1 s: a missed wake-up costs no more
                 continue
             for record in pending:
                 last_seen = record.seq
@@ -202,12 +230,16 @@ class Sender:
                 self.delivery.deliver(record, maybe_sent)
             except RecordRejected as error:
                 self.delivery.reject(record, error)
-                self.say(f"tracking: {self.where} could not take record {record.seq} ({record.op}): {_reason(error)}")
+                self.say(
+                    f"tracking: {self.where} could not take record {record.seq} ({record.op}): {_reason(error)}"
+                )
                 return True
             except Exception as error:  # noqa: BLE001 (sorted below: transient or refused)
                 if not is_transient(error):
                     self.delivery.reject(record, error)
-                    self.say(f"tracking: {self.where} refused record {record.seq} ({record.op}): {_reason(error)}")
+                    self.say(
+                        f"tracking: {self.where} refused record {record.seq} ({record.op}): {_reason(error)}"
+                    )
                     return True
                 self._went_away(error)
                 maybe_sent = True
@@ -222,15 +254,19 @@ class Sender:
     def _went_away(self, error: BaseException) -> None:
         if self._away_since is None:
             self._away_since = time.monotonic()
-            self.say(f"tracking: {self.where} is away ({_reason(error)}); training goes on, "
-                     f"recording to {self.delivery.outbox.folder}")
+            self.say(
+                f"tracking: {self.where} is away ({_reason(error)}); training goes on, "
+                f"recording to {self.delivery.outbox.folder}"
+            )
 
     def _came_back(self) -> None:
         if self._away_since is not None:
             away = time.monotonic() - self._away_since
             self._away_since = None
             queued = len(self.delivery.outbox.pending())
-            self.say(f"tracking: {self.where} is back after {away:.0f} s; delivering the {queued} queued records")
+            self.say(
+                f"tracking: {self.where} is back after {away:.0f} s; delivering the {queued} queued records"
+            )
 
 
 def deliver_all(delivery: Delivery) -> DeliveryReport:

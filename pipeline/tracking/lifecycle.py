@@ -1,4 +1,5 @@
 """How an MLflow run ends: FINISHED, FAILED (with the reason in a tag) or KILLED, never RUNNING."""
+
 from collections.abc import Callable
 from contextlib import contextmanager
 

@@ -1,4 +1,5 @@
 """The trained model as an MLflow model (Keras 3 flavor), optionally registered with an alias."""
+
 import importlib.metadata
 import os
 import types
@@ -48,9 +49,16 @@ def log_keras_model(model, example_images: np.ndarray, run_id: str) -> str:
     a reload and a prediction, ~0.35 s a run) is left to the tests, which load the logged
     model and predict with it."""
     info = Model.log(
-        artifact_path=None, name="model", flavor=_KERAS_FLAVOR, flavor_name="keras", run_id=run_id,
-        model=model, signature=signature(model, example_images), input_example=example_images,
-        pip_requirements=_pinned_requirements(), validate_serving_input=False,
+        artifact_path=None,
+        name="model",
+        flavor=_KERAS_FLAVOR,
+        flavor_name="keras",
+        run_id=run_id,
+        model=model,
+        signature=signature(model, example_images),
+        input_example=example_images,
+        pip_requirements=_pinned_requirements(),
+        validate_serving_input=False,
     )
     return info.model_uri
 

@@ -10,6 +10,7 @@ MLflow and pandas are imported inside the hooks: Hydra instantiates every callba
 any of them runs, so a bad override (`ValidateConfig`, first) is answered without their
 ~0.8 s import.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -87,8 +88,10 @@ def pass_parent_to_jobs(config: DictConfig, parent_id: str) -> None:
     """Put the parent's id into every job's config: Hydra hands `hydra.overrides.task` to the
     sweeper after this callback, and each job composes its config from those overrides."""
     with read_write(config), open_dict(config):
-        config.tracking.parent_run_id = parent_id   # for the sweeper, in this process
-        task = [o for o in config.hydra.overrides.task if not o.startswith(PARENT_RUN_OVERRIDE + "=")]
+        config.tracking.parent_run_id = parent_id  # for the sweeper, in this process
+        task = [
+            o for o in config.hydra.overrides.task if not o.startswith(PARENT_RUN_OVERRIDE + "=")
+        ]
         config.hydra.overrides.task = [*task, f"{PARENT_RUN_OVERRIDE}={parent_id}"]
 
 
@@ -99,9 +102,10 @@ def fail_lost_children(client: MlflowClient, parent: Any, storage: str, study_na
 
     from pipeline.search.storage import open_storage
 
-    running = client.search_runs([parent.info.experiment_id],
-                                 f"tags.`{PARENT_ID_TAG}` = '{parent.info.run_id}' and "
-                                 f"attributes.status = 'RUNNING'")
+    running = client.search_runs(
+        [parent.info.experiment_id],
+        f"tags.`{PARENT_ID_TAG}` = '{parent.info.run_id}' and attributes.status = 'RUNNING'",
+    )
     if not running:
         return 0
     study = optuna.load_study(study_name=study_name, storage=open_storage(storage))
@@ -111,8 +115,11 @@ def fail_lost_children(client: MlflowClient, parent: Any, storage: str, study_na
         number = run.data.tags.get(OPTUNA_TRIAL_TAG)
         state = states.get(int(number)) if number is not None else None
         if state is not None and state.is_finished():
-            client.set_tag(run.info.run_id, FAILURE_REASON_TAG, f"trial {number} ended {state.name} "
-                                                                 "while this run was open: its worker died")
+            client.set_tag(
+                run.info.run_id,
+                FAILURE_REASON_TAG,
+                f"trial {number} ended {state.name} while this run was open: its worker died",
+            )
             client.set_terminated(run.info.run_id, "FAILED")
             lost += 1
     return lost
@@ -121,16 +128,22 @@ def fail_lost_children(client: MlflowClient, parent: Any, storage: str, study_na
 def children_table(client: MlflowClient, parent: Any, objective: str) -> pd.DataFrame:
     import pandas as pd
 
-    children = client.search_runs([parent.info.experiment_id],
-                                  f"tags.`{PARENT_ID_TAG}` = '{parent.info.run_id}'")
-    return pd.DataFrame([{
-        "run_id": run.info.run_id,
-        "run_name": run.info.run_name,
-        "status": run.info.status,
-        OVERRIDES_TAG: run.data.tags.get(OVERRIDES_TAG, ""),
-        best_metric_name(objective): run.data.metrics.get(best_metric_name(objective)),
-        **{name: run.data.metrics.get(name) for name in _SUMMARY_METRICS},
-    } for run in children])
+    children = client.search_runs(
+        [parent.info.experiment_id], f"tags.`{PARENT_ID_TAG}` = '{parent.info.run_id}'"
+    )
+    return pd.DataFrame(
+        [
+            {
+                "run_id": run.info.run_id,
+                "run_name": run.info.run_name,
+                "status": run.info.status,
+                OVERRIDES_TAG: run.data.tags.get(OVERRIDES_TAG, ""),
+                best_metric_name(objective): run.data.metrics.get(best_metric_name(objective)),
+                **{name: run.data.metrics.get(name) for name in _SUMMARY_METRICS},
+            }
+            for run in children
+        ]
+    )
 
 
 def best_child(table: pd.DataFrame, objective: str, mode: str) -> pd.Series | None:
@@ -167,9 +180,10 @@ class MlflowTracking(Callback):
             from pipeline.search.study_parent import study_parent_run
 
             storage, name, directions = self.study
-            self.parent_id, created = study_parent_run(storage, name, directions,
-                                                       lambda: self._create_parent(config))
-            if not created:   # another worker's, or an earlier run's: this worker joins it
+            self.parent_id, created = study_parent_run(
+                storage, name, directions, lambda: self._create_parent(config)
+            )
+            if not created:  # another worker's, or an earlier run's: this worker joins it
                 self.client.update_run(self.parent_id, status="RUNNING")
                 fail_lost_children(self.client, self.client.get_run(self.parent_id), storage, name)
         pass_parent_to_jobs(config, self.parent_id)
@@ -183,12 +197,17 @@ class MlflowTracking(Callback):
         study_tag = {OPTUNA_STUDY_TAG: self.study[1]} if self.study else {}
         parent = self.client.create_run(
             experiment_id(config.tracking),
-            run_name=f"search {self.study[1]}" if self.study else
-            f"multirun {sweep_dir.parent.name} {sweep_dir.name}",
-            tags={MULTIRUN_TAG: PARENT_VALUE, SWEEP_DIR_TAG: str(sweep_dir),
-                  OVERRIDES_TAG: " ".join(user_overrides(config.hydra.overrides.task)),
-                  OBJECTIVE_TAG: f"{config.trainer.objective_mode} {config.trainer.objective}",
-                  **study_tag, **git_state()},
+            run_name=f"search {self.study[1]}"
+            if self.study
+            else f"multirun {sweep_dir.parent.name} {sweep_dir.name}",
+            tags={
+                MULTIRUN_TAG: PARENT_VALUE,
+                SWEEP_DIR_TAG: str(sweep_dir),
+                OVERRIDES_TAG: " ".join(user_overrides(config.hydra.overrides.task)),
+                OBJECTIVE_TAG: f"{config.trainer.objective_mode} {config.trainer.objective}",
+                **study_tag,
+                **git_state(),
+            },
         )
         for key, value in sweep_params(config).items():
             self.client.log_param(parent.info.run_id, key, value)
@@ -208,8 +227,12 @@ class MlflowTracking(Callback):
         best = best_child(table, objective, mode)
         if best is not None:
             self.client.set_tag(self.parent_id, BEST_CHILD_RUN_ID_TAG, best["run_id"])
-            self.client.set_tag(self.parent_id, BEST_CHILD_TAG, f"{best['run_name']} ({best[OVERRIDES_TAG]})")
-            self.client.log_metric(self.parent_id, best_metric_name(objective), best[best_metric_name(objective)])
+            self.client.set_tag(
+                self.parent_id, BEST_CHILD_TAG, f"{best['run_name']} ({best[OVERRIDES_TAG]})"
+            )
+            self.client.log_metric(
+                self.parent_id, best_metric_name(objective), best[best_metric_name(objective)]
+            )
         self.client.set_tag(self.parent_id, CHILDREN_TAG, str(len(table)))
         from pipeline.tracking.ui_links import multirun_links
 

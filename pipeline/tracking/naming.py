@@ -1,4 +1,5 @@
 """What a run is called and labelled: its name, tags and parameters (their names: `records`)."""
+
 import re
 import subprocess
 from typing import Any
@@ -31,8 +32,10 @@ def run_name(cfg: DictConfig) -> str:
     """`tracking.run_name`, else e.g. `convnet-adam-lr1e-3-do0.4`."""
     if cfg.tracking.run_name:
         return cfg.tracking.run_name
-    return (f"{cfg.model.name}-{cfg.optimizer.name}-lr{compact_number(cfg.optimizer.learning_rate)}"
-            f"-do{cfg.model.dropout:g}")
+    return (
+        f"{cfg.model.name}-{cfg.optimizer.name}-lr{compact_number(cfg.optimizer.learning_rate)}"
+        f"-do{cfg.model.dropout:g}"
+    )
 
 
 def redact(text: str) -> str:
@@ -60,12 +63,17 @@ def flat_params(cfg: DictConfig) -> dict[str, str]:
 
 def git_state() -> dict[str, str]:
     """The project's commit and whether the working tree differs from it."""
+
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
     try:
-        return {"git.commit": git("rev-parse", "HEAD"),
-                "git.dirty": str(bool(git("status", "--porcelain", "--untracked-files=no"))).lower()}
+        return {
+            "git.commit": git("rev-parse", "HEAD"),
+            "git.dirty": str(bool(git("status", "--porcelain", "--untracked-files=no"))).lower(),
+        }
     except (OSError, subprocess.CalledProcessError):
         return {"git.commit": "unknown", "git.dirty": "unknown"}
 
@@ -79,8 +87,11 @@ def user_overrides(overrides: list[str]) -> list[str]:
 def run_tags(cfg: DictConfig, overrides: list[str]) -> dict[str, str]:
     git = git_state()
     trial = OmegaConf.select(cfg, "trial")
-    trial_tags = ({OPTUNA_STUDY_TAG: trial.study_name, OPTUNA_TRIAL_TAG: str(trial.number)}
-                  if trial is not None and trial.get("number") is not None else {})
+    trial_tags = (
+        {OPTUNA_STUDY_TAG: trial.study_name, OPTUNA_TRIAL_TAG: str(trial.number)}
+        if trial is not None and trial.get("number") is not None
+        else {}
+    )
     return {
         "model": cfg.model.name,
         "optimizer": cfg.optimizer.name,
@@ -91,4 +102,3 @@ def run_tags(cfg: DictConfig, overrides: list[str]) -> dict[str, str]:
         **git,
         "mlflow.source.git.commit": git["git.commit"],
     }
-

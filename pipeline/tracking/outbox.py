@@ -13,6 +13,7 @@ RUN_DIR/tracking-outbox/
                 the run prunes later is still there to deliver)
   lock          held by the one process delivering this queue
 """
+
 import fcntl
 import json
 import os
@@ -26,11 +27,15 @@ from typing import Any
 OUTBOX_DIR = "tracking-outbox"
 
 # Record types (the "op" field) and what each carries:
-METRICS = "metrics"      # "metrics": [[key, value, timestamp_ms, step], ...]
-TAGS = "tags"            # "tags": {key: value}
-ARTIFACTS = "artifacts"  # "artifact_path": folder in the run's artifacts or null; the files are files/N/
-MODEL = "model"          # "register_as", "alias"; files/N/model.keras (+ example.npy), written by `keep_model`
-END = "end"              # "status": FINISHED | FAILED | KILLED
+METRICS = "metrics"  # "metrics": [[key, value, timestamp_ms, step], ...]
+TAGS = "tags"  # "tags": {key: value}
+ARTIFACTS = (
+    "artifacts"  # "artifact_path": folder in the run's artifacts or null; the files are files/N/
+)
+MODEL = (
+    "model"  # "register_as", "alias"; files/N/model.keras (+ example.npy), written by `keep_model`
+)
+END = "end"  # "status": FINISHED | FAILED | KILLED
 
 
 class OutboxBusy(RuntimeError):
@@ -55,7 +60,7 @@ class Outbox:
         self._lock = threading.Lock()
         self._added = threading.Condition(self._lock)
         self._next_seq = None
-        self._last_appended = None   # by this process
+        self._last_appended = None  # by this process
         self._lock_handle = None
 
     # -- the target --------------------------------------------------------------------------
@@ -81,8 +86,13 @@ class Outbox:
             self._added.notify_all()
             return seq
 
-    def put_files(self, artifact_path: str | None, files: Iterable[Path] = (), folders: Iterable[Path] = (),
-                  texts: dict[str, str] | None = None) -> int:
+    def put_files(
+        self,
+        artifact_path: str | None,
+        files: Iterable[Path] = (),
+        folders: Iterable[Path] = (),
+        texts: dict[str, str] | None = None,
+    ) -> int:
         """An artifacts record: `files` and the contents of `folders` under `artifact_path`,
         plus `texts` ({file name: content}) written as files."""
         with self._added:
@@ -192,15 +202,18 @@ class Outbox:
 
 def outboxes_under(folder: Path) -> list[Outbox]:
     """Every run directory's queue under `folder` with records still to deliver."""
-    found = (Outbox(path.parent.parent) for path in sorted(Path(folder).rglob("queue.jsonl"))
-             if path.parent.name == OUTBOX_DIR)
+    found = (
+        Outbox(path.parent.parent)
+        for path in sorted(Path(folder).rglob("queue.jsonl"))
+        if path.parent.name == OUTBOX_DIR
+    )
     return [outbox for outbox in found if outbox.pending()]
 
 
 def _link_or_copy(source, destination) -> None:
     try:
         os.link(source, destination)
-    except OSError:   # another file system, or one without hard links
+    except OSError:  # another file system, or one without hard links
         shutil.copy2(source, destination)
 
 

@@ -5,24 +5,27 @@ Written by pipeline/tracking (a job's run, a multirun's parent), pipeline/search
 the tests and anyone filtering runs in the UI (`tags.pruned = 'true'`). Both sides import
 them from here. Imports nothing: the report and the sweeper load it for free.
 """
+
 # A training job's run.
-OVERRIDES_TAG = "overrides"        # its Hydra overrides, space-separated: `optimizer=adam model.dropout=0.25`
-OBJECTIVE_TAG = "objective"        # the sweep objective and which way is better: `max val_accuracy`
-PRUNED_TAG = "pruned"              # TRUE on a job the sweeper's pruner stopped early
-PRUNED_AT_EPOCH_TAG = "pruned_at_epoch"   # the last epoch it trained (1-based)
-TRUE = "true"                      # how a boolean tag reads
-PARENT_ID_TAG = "mlflow.parentRunId"      # MLflow's own: the multirun's parent run of a job
-FAILURE_REASON_TAG = "failure_reason"     # a FAILED run's exception: `TypeName: message`
-MODEL_URI_TAG = "model_uri"               # the logged model, `models:/m-...`
-REGISTERED_VERSION_TAG = "registered_version"   # `name/version` in the model registry
+OVERRIDES_TAG = (
+    "overrides"  # its Hydra overrides, space-separated: `optimizer=adam model.dropout=0.25`
+)
+OBJECTIVE_TAG = "objective"  # the sweep objective and which way is better: `max val_accuracy`
+PRUNED_TAG = "pruned"  # TRUE on a job the sweeper's pruner stopped early
+PRUNED_AT_EPOCH_TAG = "pruned_at_epoch"  # the last epoch it trained (1-based)
+TRUE = "true"  # how a boolean tag reads
+PARENT_ID_TAG = "mlflow.parentRunId"  # MLflow's own: the multirun's parent run of a job
+FAILURE_REASON_TAG = "failure_reason"  # a FAILED run's exception: `TypeName: message`
+MODEL_URI_TAG = "model_uri"  # the logged model, `models:/m-...`
+REGISTERED_VERSION_TAG = "registered_version"  # `name/version` in the model registry
 
 # A multirun's parent run.
-MULTIRUN_TAG, PARENT_VALUE = "multirun", "parent"   # tags the parent; its jobs are its child runs
-SWEEP_DIR_TAG = "sweep_dir"        # Hydra's sweep directory
-SWEEP_PARAM_PREFIX = "sweep."      # params `sweep.KEY`: each key the multirun varied, with its values
-BEST_CHILD_TAG = "best_child"      # the best job's `run name (overrides)`
+MULTIRUN_TAG, PARENT_VALUE = "multirun", "parent"  # tags the parent; its jobs are its child runs
+SWEEP_DIR_TAG = "sweep_dir"  # Hydra's sweep directory
+SWEEP_PARAM_PREFIX = "sweep."  # params `sweep.KEY`: each key the multirun varied, with its values
+BEST_CHILD_TAG = "best_child"  # the best job's `run name (overrides)`
 BEST_CHILD_RUN_ID_TAG = "best_child_run_id"
-CHILDREN_TAG = "children"          # how many jobs the multirun ran
+CHILDREN_TAG = "children"  # how many jobs the multirun ran
 
 # An Optuna search: its parent run and each trial's run name the study; a trial's run, its number.
 OPTUNA_STUDY_TAG = "optuna_study"
@@ -33,7 +36,7 @@ OPTUNA_BEST_PARAMS_TAG = "optuna_best_params"
 OPTUNA_BEST_TRIAL_TAG = "optuna_best_trial"
 
 # Metric names are "section/name": the MLflow UI draws one chart section per prefix.
-TRACKING_SECONDS_METRIC = "tracking/seconds"   # time a run spent in tracking code: its cost
+TRACKING_SECONDS_METRIC = "tracking/seconds"  # time a run spent in tracking code: its cost
 # Per-epoch log keys that are neither training nor validation figures, and their section.
 _EPOCH_KEY_SECTIONS = {
     "learning_rate": "optimizer",

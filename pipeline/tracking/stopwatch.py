@@ -1,4 +1,5 @@
 """The time a run spends in tracking code, so its cost is measured inside every run."""
+
 import time
 
 

@@ -1,4 +1,5 @@
 """The tracking store: is it reachable, and is its database created (once, before parallel jobs)."""
+
 import os
 import ssl
 import urllib.error
@@ -25,9 +26,15 @@ def is_server(uri: str) -> bool:
 def check_server(uri: str, timeout: float) -> None:
     """A tracking server answers its health endpoint within `timeout` seconds."""
     # HTTPS: the CA MLflow's client trusts (MLFLOW_TRACKING_SERVER_CERT_PATH), else the system's.
-    context = ssl.create_default_context(cafile=os.environ.get(CERT_PATH_ENV)) if uri.startswith("https") else None
+    context = (
+        ssl.create_default_context(cafile=os.environ.get(CERT_PATH_ENV))
+        if uri.startswith("https")
+        else None
+    )
     try:
-        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=timeout, context=context) as response:
+        with urllib.request.urlopen(
+            f"{uri.rstrip('/')}/health", timeout=timeout, context=context
+        ) as response:
             response.read()
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
@@ -43,7 +50,8 @@ def check_sign_in(uri: str) -> None:
             raise
         raise TrackingStoreError(
             f"tracking.uri={uri} refused the sign-in ({error.get_http_status_code()}): set MLFLOW_TRACKING_USERNAME "
-            "and MLFLOW_TRACKING_PASSWORD, or ~/.mlflow/credentials") from None
+            "and MLFLOW_TRACKING_PASSWORD, or ~/.mlflow/credentials"
+        ) from None
 
 
 def prepare_store(uri: str, timeout: float) -> None:
@@ -58,7 +66,7 @@ def prepare_store(uri: str, timeout: float) -> None:
         check_sign_in(uri)
         return
     try:
-        with first_use_lock(uri, "mlflow"):   # also creates a SQLite database's folder
+        with first_use_lock(uri, "mlflow"):  # also creates a SQLite database's folder
             MlflowClient(uri).search_experiments(max_results=1)
     except Exception as error:  # any driver's connection error: one line, not a traceback
         raise TrackingStoreError(f"tracking.uri={uri} cannot be opened ({error})") from None
@@ -79,7 +87,9 @@ def experiment_id(tracking_cfg) -> str:
     experiment = client.get_experiment_by_name(tracking_cfg.experiment_name)
     if experiment is not None:
         return experiment.experiment_id
-    location = None if is_server(tracking_cfg.uri) else artifact_location(tracking_cfg.artifact_root)
+    location = (
+        None if is_server(tracking_cfg.uri) else artifact_location(tracking_cfg.artifact_root)
+    )
     try:
         return client.create_experiment(tracking_cfg.experiment_name, artifact_location=location)
     except mlflow.exceptions.MlflowException:

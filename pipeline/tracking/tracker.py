@@ -4,6 +4,7 @@ The run starts (or, for a resumed training, continues) before the first epoch an
 with the job: FINISHED, FAILED or KILLED (see `lifecycle`). Tracking observes; it never
 changes what is trained.
 """
+
 import os
 import sys
 import time
@@ -78,31 +79,50 @@ class Tracker:
     run directory (`outbox`), delivered by a background `Sender`: training never waits on the
     store. `stopwatch` sums the time this thread spends on tracking, logged as `tracking/seconds`."""
 
-    def __init__(self, cfg: DictConfig, run_dir: Path, state: RunState, run_id: str, stopwatch: Stopwatch,
-                 timings: JobTimings):
+    def __init__(
+        self,
+        cfg: DictConfig,
+        run_dir: Path,
+        state: RunState,
+        run_id: str,
+        stopwatch: Stopwatch,
+        timings: JobTimings,
+    ):
         self.cfg, self.run_dir, self.state, self.run_id = cfg, Path(run_dir), state, run_id
         self.client = MlflowClient(cfg.tracking.uri)
         self.stopwatch, self.timings = stopwatch, timings
         self.outbox = Outbox(self.run_dir)
         self.outbox.open(cfg.tracking.uri, run_id)
-        self.models: dict[int, tuple] = {}   # model records of this process: (model, input example)
+        self.models: dict[int, tuple] = {}  # model records of this process: (model, input example)
         self.sender: Sender | None = None
 
     def start_sending(self) -> None:
         self.outbox.take_delivery()
         delivery = Delivery(self.outbox, self.client, self.models, self.timings)
-        self.sender = Sender(delivery, self.cfg.tracking.uri, self.cfg.tracking.delivery.max_backoff).start()
+        self.sender = Sender(
+            delivery, self.cfg.tracking.uri, self.cfg.tracking.delivery.max_backoff
+        ).start()
 
     def callbacks(self) -> list:
         """Keras callbacks to add after the checkpoint callback."""
         from pipeline.tracking.epoch_logging import EpochLogger  # imports Keras
-        return [EpochLogger(self.outbox, self.run_dir, self.cfg.tracking.log_checkpoints, self.stopwatch,
-                            self.timings)]
+
+        return [
+            EpochLogger(
+                self.outbox,
+                self.run_dir,
+                self.cfg.tracking.log_checkpoints,
+                self.stopwatch,
+                self.timings,
+            )
+        ]
 
     def where(self) -> str:
         """The line that tells the user where the run was recorded."""
-        return (f"recorded as MLflow run {self.run_id} in experiment {self.cfg.tracking.experiment_name!r} "
-                f"of {self.cfg.tracking.uri} (browse it with `make ui`)")
+        return (
+            f"recorded as MLflow run {self.run_id} in experiment {self.cfg.tracking.experiment_name!r} "
+            f"of {self.cfg.tracking.uri} (browse it with `make ui`)"
+        )
 
     def log_start(self, splits) -> None:
         """Parameters and dataset (only those not logged yet, when continuing a run), and the
@@ -112,13 +132,14 @@ class Tracker:
         params = {k: v for k, v in flat_params(self.cfg).items() if k not in run.data.params}
         items = list(params.items())
         for start in range(0, len(items), _PARAMS_PER_REQUEST):
-            mlflow.log_params(dict(items[start:start + _PARAMS_PER_REQUEST]))
+            mlflow.log_params(dict(items[start : start + _PARAMS_PER_REQUEST]))
         if not run.inputs.dataset_inputs:
             log_dataset_input(splits)
         self._backfill_epochs()
 
     def _backfill_epochs(self) -> None:
         from pipeline.tracking.epoch_logging import epoch_metrics
+
         logged = {m.step for m in self.client.get_metric_history(self.run_id, metric_name("loss"))}
         for epoch in range(self.state.completed_epochs):
             if epoch not in logged:
@@ -131,47 +152,78 @@ class Tracker:
         what tracking cost this run (its cost so far: all but ending the run)."""
         with self.stopwatch, self.timings.measure("results_tracking_s"):
             self._log_results(model, splits, test, probabilities, objective)
-        self.outbox.put(METRICS, metrics=[[TRACKING_SECONDS_METRIC, self.stopwatch.seconds, _now_ms(),
-                                           self._final_step()]])
+        self.outbox.put(
+            METRICS,
+            metrics=[
+                [TRACKING_SECONDS_METRIC, self.stopwatch.seconds, _now_ms(), self._final_step()]
+            ],
+        )
 
     def _final_step(self) -> int:
         """The step (0-based epoch) of the run's end-of-training figures: its last epoch."""
         return max(self.state.completed_epochs - 1, 0)
 
-    def _log_results(self, model, splits, test, probabilities: np.ndarray, objective: float) -> None:
+    def _log_results(
+        self, model, splits, test, probabilities: np.ndarray, objective: float
+    ) -> None:
         final_step, timestamp = self._final_step(), _now_ms()
-        figures = {metric_name(key): value for key, value in test.as_dict("test").items()} if test is not None else {}
+        figures = (
+            {metric_name(key): value for key, value in test.as_dict("test").items()}
+            if test is not None
+            else {}
+        )
         figures[best_metric_name(self.cfg.trainer.objective)] = objective
-        self.outbox.put(METRICS, metrics=[[name, float(value), timestamp, final_step]   # one request
-                                          for name, value in figures.items()])
+        self.outbox.put(
+            METRICS,
+            metrics=[
+                [name, float(value), timestamp, final_step]  # one request
+                for name, value in figures.items()
+            ],
+        )
         self._log_files(splits, test, probabilities)
         if self.cfg.tracking.log_model:
-            seq = self.outbox.put(MODEL, register_as=self.cfg.tracking.register_as,
-                                  alias=self.cfg.tracking.register_alias)
+            seq = self.outbox.put(
+                MODEL,
+                register_as=self.cfg.tracking.register_as,
+                alias=self.cfg.tracking.register_alias,
+            )
             self.models[seq] = (model, splits.test_x[:_INPUT_EXAMPLE_SIZE])
 
     def _log_files(self, splits, test, probabilities: np.ndarray) -> None:
-        self.outbox.put_files(None, files=[self.run_dir / name for name in ("model_summary.txt", "metrics.json")
-                                           if (self.run_dir / name).is_file()],
-                              texts={"config.yaml": OmegaConf.to_yaml(self.cfg, resolve=True)})
+        self.outbox.put_files(
+            None,
+            files=[
+                self.run_dir / name
+                for name in ("model_summary.txt", "metrics.json")
+                if (self.run_dir / name).is_file()
+            ],
+            texts={"config.yaml": OmegaConf.to_yaml(self.cfg, resolve=True)},
+        )
         if (self.run_dir / ".hydra").is_dir():
             self.outbox.put_files("hydra", folders=[self.run_dir / ".hydra"])
         if self.cfg.tracking.log_checkpoints:
-            self.outbox.put_files("checkpoints", files=[self.run_dir / "checkpoints" / "state.json"])
+            self.outbox.put_files(
+                "checkpoints", files=[self.run_dir / "checkpoints" / "state.json"]
+            )
         with self.timings.measure("figures_s"):
             seq, figures = self.outbox.staging_folder()
             plots.learning_curves(self.state.history, figures / "learning_curves.png")
-            if test is not None:   # trainer.test_evaluation=false: no test figures
+            if test is not None:  # trainer.test_evaluation=false: no test figures
                 self._draw_test_figures(splits, test, probabilities, figures)
             self.outbox.put_reserved(seq, ARTIFACTS, artifact_path="evaluation")
 
     @staticmethod
     def _draw_test_figures(splits, test, probabilities: np.ndarray, folder: Path) -> None:
         plots.confusion_matrix(test.confusion, folder / "confusion_matrix.png")
-        plots.misclassified_grid(splits.test_x, splits.test_y, probabilities, folder / "misclassified.png")
+        plots.misclassified_grid(
+            splits.test_x, splits.test_y, probabilities, folder / "misclassified.png"
+        )
         classes = range(test.confusion.shape[0])
-        pd.DataFrame(test.confusion, index=pd.Index(classes, name="true"),
-                     columns=[f"predicted_{c}" for c in classes]).to_csv(folder / "confusion_matrix.csv")
+        pd.DataFrame(
+            test.confusion,
+            index=pd.Index(classes, name="true"),
+            columns=[f"predicted_{c}" for c in classes],
+        ).to_csv(folder / "confusion_matrix.csv")
 
     def close(self, status: str, reason: str | None) -> None:
         """The run's end (see `ends_run`): a failure's reason as a tag, then the status."""
@@ -187,7 +239,9 @@ class Tracker:
         directory for `mnist-sync`."""
         with self.stopwatch, self.timings.measure("tracking_wait_s"):
             try:
-                drained = self.sender.drain(wait, stop_requested if status == FINISHED else lambda: False)
+                drained = self.sender.drain(
+                    wait, stop_requested if status == FINISHED else lambda: False
+                )
             except KeyboardInterrupt:
                 drained = False
             if status == FINISHED and stop_requested():
@@ -200,8 +254,12 @@ class Tracker:
             return
         self._keep_models()
         end_run_offline(status)
-        print(f"tracking: {self.cfg.tracking.uri} did not take {left} records of run {self.run_id} "
-              f"({self.outbox.folder}); `make sync RUN={self.run_dir}` delivers them", file=sys.stderr, flush=True)
+        print(
+            f"tracking: {self.cfg.tracking.uri} did not take {left} records of run {self.run_id} "
+            f"({self.outbox.folder}); `make sync RUN={self.run_dir}` delivers them",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def _keep_models(self) -> None:
         """Write the models still queued to their records' files, for `mnist-sync`."""
@@ -282,7 +340,10 @@ def _start_or_continue(cfg: DictConfig, state: RunState):
 def deliver_earlier_queues(uri: str, run_dir: Path, state: RunState) -> None:
     """What an earlier process of this training left queued (in this run directory, or in
     the one it resumes), delivered before anything new: the store is there now."""
-    for folder in {Path(run_dir), *([Path(state.extra[RESUMED_FROM_KEY])] if RESUMED_FROM_KEY in state.extra else [])}:
+    for folder in {
+        Path(run_dir),
+        *([Path(state.extra[RESUMED_FROM_KEY])] if RESUMED_FROM_KEY in state.extra else []),
+    }:
         outbox = Outbox(folder)
         if not outbox.pending():
             continue
@@ -294,9 +355,13 @@ def deliver_earlier_queues(uri: str, run_dir: Path, state: RunState) -> None:
                 outbox.release_delivery()
         except Exception as error:  # noqa: BLE001
             if outbox.target() == {"uri": uri, "run_id": state.extra.get(RUN_ID_KEY)}:
-                raise   # this run's own store: backfilling past it would log its epochs twice
-            print(f"tracking: {folder} keeps records of an earlier process ({str(error).splitlines()[0][:200]}); "
-                  f"`make sync RUN={folder}` delivers them", file=sys.stderr, flush=True)
+                raise  # this run's own store: backfilling past it would log its epochs twice
+            print(
+                f"tracking: {folder} keeps records of an earlier process ({str(error).splitlines()[0][:200]}); "
+                f"`make sync RUN={folder}` delivers them",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 @contextmanager
@@ -318,9 +383,11 @@ def track_run(cfg: DictConfig, run_dir: Path, state: RunState, splits, timings: 
             tracker = Tracker(cfg, run_dir, state, run.info.run_id, stopwatch, timings)
             tracker.log_start(splits)
             tracker.start_sending()
-        except BaseException as error:   # before the queue: end the run directly
+        except BaseException as error:  # before the queue: end the run directly
             interrupted = interrupt_behind(error) is not None
-            end_active_run(KILLED if interrupted else FAILED, None if interrupted else failure_reason(error))
+            end_active_run(
+                KILLED if interrupted else FAILED, None if interrupted else failure_reason(error)
+            )
             raise
     timings.add("tracking_start_s", stopwatch.seconds)
     with ends_run(tracker.close):

@@ -1,4 +1,5 @@
 """Keras callbacks shared by both training loops; they add figures to each epoch's logs."""
+
 import math
 import time
 
@@ -29,7 +30,7 @@ class EpochStats(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.perf_counter()
-        self._epoch_cpu_start = time.process_time()   # all of the process's threads
+        self._epoch_cpu_start = time.process_time()  # all of the process's threads
         self._train_seconds = None
 
     def on_test_begin(self, logs=None):
@@ -40,7 +41,9 @@ class EpochStats(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         elapsed = time.perf_counter() - self._epoch_start
         train_seconds = self._train_seconds or elapsed
-        logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        logs["learning_rate"] = float(
+            keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
+        )
         logs["epoch_time"] = elapsed
         logs["samples_per_second"] = self.train_samples / train_seconds
         logs["cpu_utilization"] = (time.process_time() - self._epoch_cpu_start) / elapsed
@@ -67,10 +70,16 @@ class EpochLine(keras.callbacks.Callback):
         self.epochs = epochs
 
     def on_epoch_end(self, epoch, logs=None):
-        figures = "  ".join(f"{name} {logs[name]:.4f}" for name in ("loss", "accuracy", "val_loss", "val_accuracy")
-                            if name in logs)
-        print(f"epoch {epoch + 1}/{self.epochs}  {figures}  lr {logs['learning_rate']:.2e}  "
-              f"{logs['epoch_time']:.1f} s  {logs['samples_per_second']:,.0f} samples/s", flush=True)
+        figures = "  ".join(
+            f"{name} {logs[name]:.4f}"
+            for name in ("loss", "accuracy", "val_loss", "val_accuracy")
+            if name in logs
+        )
+        print(
+            f"epoch {epoch + 1}/{self.epochs}  {figures}  lr {logs['learning_rate']:.2e}  "
+            f"{logs['epoch_time']:.1f} s  {logs['samples_per_second']:,.0f} samples/s",
+            flush=True,
+        )
 
 
 class ActOnSignals(keras.callbacks.Callback):

@@ -5,6 +5,7 @@
 load), so each checkpoint has a small JSON beside it with those states; without them a
 resumed run draws other dropout masks than an uninterrupted one.
 """
+
 import errno
 import json
 import os
@@ -26,18 +27,26 @@ from pipeline.timings import JobTimings
 
 def _seed_generators(model: keras.Model) -> dict[str, keras.random.SeedGenerator]:
     # Keyed by layer name: variable paths carry process-wide counters (seed_generator_2/...).
-    return {layer.name: layer.seed_generator for layer in model.layers if hasattr(layer, "seed_generator")}
+    return {
+        layer.name: layer.seed_generator
+        for layer in model.layers
+        if hasattr(layer, "seed_generator")
+    }
 
 
 def rng_states(model: keras.Model) -> dict[str, list[int]]:
-    return {name: keras.ops.convert_to_numpy(generator.state).tolist()
-            for name, generator in _seed_generators(model).items()}
+    return {
+        name: keras.ops.convert_to_numpy(generator.state).tolist()
+        for name, generator in _seed_generators(model).items()
+    }
 
 
 def restore_rng_states(model: keras.Model, states: dict[str, list[int]]) -> None:
     generators = _seed_generators(model)
     if set(generators) != set(states):
-        raise ValueError(f"checkpoint RNG states {sorted(states)} do not match the model's {sorted(generators)}")
+        raise ValueError(
+            f"checkpoint RNG states {sorted(states)} do not match the model's {sorted(generators)}"
+        )
     for name, value in states.items():
         generators[name].state.assign(value)
 
@@ -72,8 +81,11 @@ class EpochCheckpoint(keras.callbacks.Callback):
             if error.errno != errno.ENOSPC:
                 raise
             # What this epoch began to write goes; the state still names the last whole checkpoint.
-            for path in (partial, rng_state_path(target), rng_state_path(target).with_name(
-                    rng_state_path(target).name + ".tmp")):
+            for path in (
+                partial,
+                rng_state_path(target),
+                rng_state_path(target).with_name(rng_state_path(target).name + ".tmp"),
+            ):
                 path.unlink(missing_ok=True)
             raise OutOfSpace(self.run_dir, epoch + 1, self.state.completed_epochs) from None
         self.state.record_epoch(logs)
@@ -84,10 +96,15 @@ class OutOfSpace(OSError):
     """The disk holding the run filled up while a checkpoint was written; `str()` is one line."""
 
     def __init__(self, run_dir: Path, epoch: int, saved: int):
-        kept = (f"epoch {saved} is saved there: make room and run the same command again to resume it" if saved
-                else "nothing is saved yet: make room and run the same command again")
-        super().__init__(errno.ENOSPC, f"no space left on the device of {run_dir} for epoch {epoch}'s checkpoint; "
-                                       f"{kept}")
+        kept = (
+            f"epoch {saved} is saved there: make room and run the same command again to resume it"
+            if saved
+            else "nothing is saved yet: make room and run the same command again"
+        )
+        super().__init__(
+            errno.ENOSPC,
+            f"no space left on the device of {run_dir} for epoch {epoch}'s checkpoint; {kept}",
+        )
 
     def __str__(self) -> str:
         return self.strerror

@@ -1,5 +1,6 @@
 """The two training loops. Both log the same metric names per epoch (loss, accuracy,
 val_loss, val_accuracy, plus what the callbacks add) and drive the same callbacks."""
+
 from dataclasses import dataclass
 
 import keras
@@ -8,8 +9,8 @@ import tensorflow as tf
 
 @dataclass
 class LoopInputs:
-    model: keras.Model                    # compiled: optimizer, loss and "accuracy"
-    train_batches: tf.data.Dataset        # epochs [first_epoch, epochs) back to back
+    model: keras.Model  # compiled: optimizer, loss and "accuracy"
+    train_batches: tf.data.Dataset  # epochs [first_epoch, epochs) back to back
     val_batches: tf.data.Dataset
     first_epoch: int
     epochs: int
@@ -52,8 +53,14 @@ def tape_loop(inputs: LoopInputs) -> None:
         accuracy.update_state(labels, probabilities)
 
     callbacks = keras.callbacks.CallbackList(
-        inputs.callbacks, add_history=True, add_progbar=inputs.verbose != 0,
-        model=model, verbose=inputs.verbose, epochs=inputs.epochs, steps=inputs.steps_per_epoch)
+        inputs.callbacks,
+        add_history=True,
+        add_progbar=inputs.verbose != 0,
+        model=model,
+        verbose=inputs.verbose,
+        epochs=inputs.epochs,
+        steps=inputs.steps_per_epoch,
+    )
     batches = iter(inputs.train_batches)
     model.stop_training = False
     logs = {}

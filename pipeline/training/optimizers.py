@@ -1,4 +1,5 @@
 """Keras optimizers and learning-rate schedules from `conf/optimizer` and `conf/schedule`."""
+
 import math
 
 import keras
@@ -20,15 +21,21 @@ class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
         return ramp * self.after_warmup(keras.ops.maximum(step - self.warmup_steps, 0.0))
 
     def get_config(self):
-        return {"after_warmup": keras.optimizers.schedules.serialize(self.after_warmup),
-                "warmup_steps": self.warmup_steps}
+        return {
+            "after_warmup": keras.optimizers.schedules.serialize(self.after_warmup),
+            "warmup_steps": self.warmup_steps,
+        }
 
     @classmethod
     def from_config(cls, config):
-        return cls(keras.optimizers.schedules.deserialize(config["after_warmup"]), config["warmup_steps"])
+        return cls(
+            keras.optimizers.schedules.deserialize(config["after_warmup"]), config["warmup_steps"]
+        )
 
 
-def build_schedule(learning_rate: float, schedule_cfg: DictConfig, steps_per_epoch: int, epochs: int):
+def build_schedule(
+    learning_rate: float, schedule_cfg: DictConfig, steps_per_epoch: int, epochs: int
+):
     """A float for a constant rate, otherwise a LearningRateSchedule over the whole run."""
     if schedule_cfg.name == "constant":
         return learning_rate
@@ -36,20 +43,27 @@ def build_schedule(learning_rate: float, schedule_cfg: DictConfig, steps_per_epo
     warmup_steps = round(schedule_cfg.warmup_epochs * steps_per_epoch)
     decay_steps = max(epochs * steps_per_epoch - warmup_steps, 1)
     if schedule_cfg.name == "cosine":
-        decay = keras.optimizers.schedules.CosineDecay(peak, decay_steps, alpha=schedule_cfg.final_lr_fraction)
+        decay = keras.optimizers.schedules.CosineDecay(
+            peak, decay_steps, alpha=schedule_cfg.final_lr_fraction
+        )
     else:  # exponential
-        decay = keras.optimizers.schedules.ExponentialDecay(peak, steps_per_epoch, schedule_cfg.decay_per_epoch)
+        decay = keras.optimizers.schedules.ExponentialDecay(
+            peak, steps_per_epoch, schedule_cfg.decay_per_epoch
+        )
     return WarmupSchedule(decay, warmup_steps) if warmup_steps else decay
 
 
-def build_optimizer(optimizer_cfg: DictConfig, schedule_cfg: DictConfig,
-                    steps_per_epoch: int, epochs: int) -> keras.optimizers.Optimizer:
+def build_optimizer(
+    optimizer_cfg: DictConfig, schedule_cfg: DictConfig, steps_per_epoch: int, epochs: int
+) -> keras.optimizers.Optimizer:
     """The class `optimizer._target_` names, given the file's other values (but `name`, which
     labels runs) and the learning rate as scheduled."""
     kwargs = OmegaConf.to_container(optimizer_cfg, resolve=True)
     optimizer_class = get_class(kwargs.pop("_target_"))
     kwargs.pop("name")
-    kwargs["learning_rate"] = build_schedule(kwargs["learning_rate"], schedule_cfg, steps_per_epoch, epochs)
+    kwargs["learning_rate"] = build_schedule(
+        kwargs["learning_rate"], schedule_cfg, steps_per_epoch, epochs
+    )
     return optimizer_class(**kwargs)
 
 

@@ -1,4 +1,5 @@
 """One training job: data -> model -> training loop -> test evaluation, with resume."""
+
 import dataclasses
 import io
 import json
@@ -58,9 +59,12 @@ def limit_samples(splits: Splits, trainer_cfg: DictConfig) -> Splits:
     n_train, n_eval = trainer_cfg.max_train_samples, trainer_cfg.max_eval_samples
     return dataclasses.replace(
         splits,
-        train_x=splits.train_x[:n_train], train_y=splits.train_y[:n_train],
-        val_x=splits.val_x[:n_eval], val_y=splits.val_y[:n_eval],
-        test_x=splits.test_x[:n_eval], test_y=splits.test_y[:n_eval],
+        train_x=splits.train_x[:n_train],
+        train_y=splits.train_y[:n_train],
+        val_x=splits.val_x[:n_eval],
+        val_y=splits.val_y[:n_eval],
+        test_x=splits.test_x[:n_eval],
+        test_y=splits.test_y[:n_eval],
     )
 
 
@@ -89,9 +93,13 @@ def start_or_resume(cfg: DictConfig, run_dir: Path, steps: int) -> tuple[keras.M
             copy_checkpoints(source, run_dir, state.completed_epochs)
             model = load_checkpoint(run_dir, state.completed_epochs)
             check_for_stop()
-            state = dataclasses.replace(state, status="running", pid=os.getpid(),
-                                        extra={**state.extra, RESUMED_FROM_KEY: str(source)})
-            save_state(run_dir, state)   # from here on this run is the one to resume
+            state = dataclasses.replace(
+                state,
+                status="running",
+                pid=os.getpid(),
+                extra={**state.extra, RESUMED_FROM_KEY: str(source)},
+            )
+            save_state(run_dir, state)  # from here on this run is the one to resume
         except BaseException as error:
             # Until this run holds the state, the claim would leave nothing resumable.
             release(source)
@@ -99,9 +107,11 @@ def start_or_resume(cfg: DictConfig, run_dir: Path, steps: int) -> tuple[keras.M
             if interrupt is None:
                 raise
             status = EXIT_TERMINATED if isinstance(interrupt, Terminated) else EXIT_INTERRUPTED
-            raise TrainingInterrupted(f"stopped while resuming {source} after epoch {state.completed_epochs}; "
-                                      "nothing new was trained; run the same command again to resume it",
-                                      status) from None
+            raise TrainingInterrupted(
+                f"stopped while resuming {source} after epoch {state.completed_epochs}; "
+                "nothing new was trained; run the same command again to resume it",
+                status,
+            ) from None
         print(f"resuming {source} after epoch {state.completed_epochs}")
         return model, state
     model = build_model(cfg.model)
@@ -120,23 +130,27 @@ def model_summary(model: keras.Model) -> str:
     return buffer.getvalue()
 
 
-def training_callbacks(cfg: DictConfig, run_dir: Path, state: RunState, train_samples: int,
-                       timings: JobTimings) -> list:
+def training_callbacks(
+    cfg: DictConfig, run_dir: Path, state: RunState, train_samples: int, timings: JobTimings
+) -> list:
     callbacks = [EpochStats(train_samples, timings)]
     if cfg.trainer.verbose == 2:
         callbacks.append(EpochLine(cfg.trainer.epochs))
     callbacks += [StopOnNaN(), EpochCheckpoint(run_dir, state, timings)]
     if cfg.trainer.early_stopping is not None:
         callbacks.append(keras.callbacks.EarlyStopping(**cfg.trainer.early_stopping))
-    if cfg.trial.number is not None:   # launched by the Optuna sweeper: its pruner may stop us
+    if cfg.trial.number is not None:  # launched by the Optuna sweeper: its pruner may stop us
         from pipeline.search.pruning import ReportToTrial
+
         callbacks.append(ReportToTrial(cfg.trial, cfg.trainer.objective))
     return callbacks
 
 
 def predict_test(model: keras.Model, splits: Splits, batch_size: int) -> np.ndarray:
     """Class probabilities for the test images (float64: the metrics sum over 10,000 rows)."""
-    probabilities = model.predict(splits.test_x, batch_size=batch_size, verbose=0, callbacks=[ActOnSignals()])
+    probabilities = model.predict(
+        splits.test_x, batch_size=batch_size, verbose=0, callbacks=[ActOnSignals()]
+    )
     return np.asarray(probabilities, dtype=np.float64)
 
 
@@ -145,14 +159,17 @@ def objective_value(cfg: DictConfig, history: dict[str, list[float]]) -> float:
     return float(max(values) if cfg.trainer.objective_mode == "max" else min(values))
 
 
-def job_result(cfg: DictConfig, objective: float, model: keras.Model,
-               history: dict[str, list[float]]) -> float | tuple[float, ...]:
+def job_result(
+    cfg: DictConfig, objective: float, model: keras.Model, history: dict[str, list[float]]
+) -> float | tuple[float, ...]:
     """What the job returns to a sweeper: the objective, then any `trainer.extra_objectives`
     (a multi-objective search gets one value per direction)."""
     if not cfg.trainer.extra_objectives:
         return objective
-    extra = {"params": lambda: float(model.count_params()),
-             "seconds_per_epoch": lambda: float(np.mean(history["epoch_time"]))}
+    extra = {
+        "params": lambda: float(model.count_params()),
+        "seconds_per_epoch": lambda: float(np.mean(history["epoch_time"])),
+    }
     return (objective, *(extra[name]() for name in cfg.trainer.extra_objectives))
 
 
@@ -162,12 +179,18 @@ def interrupted_line(cfg: DictConfig, run_dir: Path, state: RunState) -> str:
     if state.status == "finished":
         return f"stopped while recording a finished training's results; {killed}its files are in {run_dir}"
     done, epochs = state.completed_epochs, cfg.trainer.epochs
-    where = (f"after epoch {done} of {epochs}, before the test evaluation" if done >= epochs
-             else f"during epoch {done + 1} of {epochs} ({done} completed)")
+    where = (
+        f"after epoch {done} of {epochs}, before the test evaluation"
+        if done >= epochs
+        else f"during epoch {done + 1} of {epochs} ({done} completed)"
+    )
     if done == 0:
         return f"stopped {where}; nothing to resume, the same command starts it again"
-    how = ("run the same command again to resume it" if cfg.trainer.resume
-           else f"resume it with trainer.resume_from={run_dir}")
+    how = (
+        "run the same command again to resume it"
+        if cfg.trainer.resume
+        else f"resume it with trainer.resume_from={run_dir}"
+    )
     return f"stopped {where}; {killed}the checkpoints are in {run_dir}; {how}"
 
 
@@ -207,24 +230,47 @@ def _train_and_evaluate(cfg: DictConfig, run_dir: Path | None) -> float | tuple[
         raise TrainingInterrupted(interrupted_line(cfg, run_dir, state), status) from None
 
 
-def _train_tracked(cfg: DictConfig, run_dir: Path, model: keras.Model, state: RunState, splits: Splits,
-                   steps: int, timings: JobTimings) -> float | tuple[float, ...]:
+def _train_tracked(
+    cfg: DictConfig,
+    run_dir: Path,
+    model: keras.Model,
+    state: RunState,
+    splits: Splits,
+    steps: int,
+    timings: JobTimings,
+) -> float | tuple[float, ...]:
     check_for_stop()
     loop = LOOPS[cfg.trainer.loop]
-    with lease(run_dir, cfg.trainer.lease_seconds), track_run(cfg, run_dir, state, splits, timings) as tracker:
+    with (
+        lease(run_dir, cfg.trainer.lease_seconds),
+        track_run(cfg, run_dir, state, splits, timings) as tracker,
+    ):
         try:
-            loop(LoopInputs(
-                model=model,
-                train_batches=training_batches(splits.train_x, splits.train_y, cfg.trainer.batch_size,
-                                               cfg.trainer.seed, state.completed_epochs, cfg.trainer.epochs),
-                val_batches=evaluation_batches(splits.val_x, splits.val_y, cfg.trainer.eval_batch_size),
-                first_epoch=state.completed_epochs,
-                epochs=cfg.trainer.epochs,
-                steps_per_epoch=steps,
-                callbacks=(training_callbacks(cfg, run_dir, state, len(splits.train_y), timings) + tracker.callbacks()
-                           + [ActOnSignals()]),
-                verbose=1 if cfg.trainer.verbose == 1 else 0,   # 2: EpochLine's line per epoch
-            ))
+            loop(
+                LoopInputs(
+                    model=model,
+                    train_batches=training_batches(
+                        splits.train_x,
+                        splits.train_y,
+                        cfg.trainer.batch_size,
+                        cfg.trainer.seed,
+                        state.completed_epochs,
+                        cfg.trainer.epochs,
+                    ),
+                    val_batches=evaluation_batches(
+                        splits.val_x, splits.val_y, cfg.trainer.eval_batch_size
+                    ),
+                    first_epoch=state.completed_epochs,
+                    epochs=cfg.trainer.epochs,
+                    steps_per_epoch=steps,
+                    callbacks=(
+                        training_callbacks(cfg, run_dir, state, len(splits.train_y), timings)
+                        + tracker.callbacks()
+                        + [ActOnSignals()]
+                    ),
+                    verbose=1 if cfg.trainer.verbose == 1 else 0,  # 2: EpochLine's line per epoch
+                )
+            )
         except TrainingDiverged:
             state.status = "failed"
             save_state(run_dir, state)
@@ -239,17 +285,23 @@ def _train_tracked(cfg: DictConfig, run_dir: Path, model: keras.Model, state: Ru
         state.status = "finished"
         save_state(run_dir, state)
         objective = objective_value(cfg, state.history)
-        metrics = {"history": state.history, "objective": {cfg.trainer.objective: objective},
-                   "dataset": {"name": splits.name, "source": splits.source, "digest": splits.digest}}
+        metrics = {
+            "history": state.history,
+            "objective": {cfg.trainer.objective: objective},
+            "dataset": {"name": splits.name, "source": splits.source, "digest": splits.digest},
+        }
         if test is not None:
             metrics.update(test.as_dict("test"), confusion_matrix=test.confusion.tolist())
         (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
         tracker.log_results(model, splits, test, probabilities, objective)
         check_for_stop()
-    check_for_stop()   # one that came while the run waited for its tracking queue
+    check_for_stop()  # one that came while the run waited for its tracking queue
     timings.write(run_dir)
-    tested = (f"test accuracy {test.accuracy:.4f}  test loss {test.loss:.4f}" if test is not None
-              else "no test evaluation (trainer.test_evaluation=false)")
+    tested = (
+        f"test accuracy {test.accuracy:.4f}  test loss {test.loss:.4f}"
+        if test is not None
+        else "no test evaluation (trainer.test_evaluation=false)"
+    )
     print(f"{tested}  best {cfg.trainer.objective} {objective:.4f}")
     print(f"run directory {run_dir}")
     print(tracker.where())

@@ -1,4 +1,5 @@
 """Process-wide TensorFlow settings: threads, seeds, determinism, precision."""
+
 import logging
 
 import keras
@@ -24,4 +25,6 @@ def configure_runtime(trainer_cfg: DictConfig) -> None:
     keras.utils.set_random_seed(trainer_cfg.seed)
     if trainer_cfg.deterministic:
         tf.config.experimental.enable_op_determinism()
-    keras.mixed_precision.set_global_policy("mixed_float16" if trainer_cfg.mixed_precision else "float32")
+    keras.mixed_precision.set_global_policy(
+        "mixed_float16" if trainer_cfg.mixed_precision else "float32"
+    )

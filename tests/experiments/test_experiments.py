@@ -1,4 +1,5 @@
 """Every named experiment composes, says what it asks, and every job of its sweep is valid."""
+
 import functools
 import itertools
 
@@ -32,9 +33,16 @@ def sweep_jobs(name: str) -> tuple[tuple[str, ...], ...]:
     hydra_cfg = OmegaConf.load(PROJECT_ROOT / "experiments" / f"{name}.yaml").hydra
     params = hydra_cfg.sweeper.params
     assert hydra_cfg.mode == "MULTIRUN", "runnable as a multirun without extra flags"
-    for key in params:   # a swept key is a group or a value of the config (group paths: composed below)
-        assert "/" in key or OmegaConf.select(cfg, key, default=ABSENT) is not ABSENT, f"{name} sweeps unknown {key}"
-    choices = [[f"{key}={value.strip()}" for value in str(values).split(",")] for key, values in params.items()]
+    for (
+        key
+    ) in params:  # a swept key is a group or a value of the config (group paths: composed below)
+        assert "/" in key or OmegaConf.select(cfg, key, default=ABSENT) is not ABSENT, (
+            f"{name} sweeps unknown {key}"
+        )
+    choices = [
+        [f"{key}={value.strip()}" for value in str(values).split(",")]
+        for key, values in params.items()
+    ]
     return tuple(itertools.product(*choices))
 
 
@@ -44,12 +52,21 @@ def job_configs(name: str) -> list:
     return [compose_config(f"experiments={name}", *job) for job in sweep_jobs(name)]
 
 
-@pytest.mark.parametrize("name", [n for n in EXPERIMENTS if "params" in str(OmegaConf.load(PROJECT_ROOT / "experiments" / f"{n}.yaml"))])
+@pytest.mark.parametrize(
+    "name",
+    [
+        n
+        for n in EXPERIMENTS
+        if "params" in str(OmegaConf.load(PROJECT_ROOT / "experiments" / f"{n}.yaml"))
+    ],
+)
 def test_every_job_of_the_sweep_composes_and_validates(name):
     configs = job_configs(name)
     for cfg in configs:
         validate(cfg)
-    assert len({OmegaConf.to_yaml(cfg) for cfg in configs}) == len(sweep_jobs(name)), "jobs must differ"
+    assert len({OmegaConf.to_yaml(cfg) for cfg in configs}) == len(sweep_jobs(name)), (
+        "jobs must differ"
+    )
 
 
 def test_optimizers_compares_three_optimizers_with_three_seeds_at_the_same_budget():
@@ -57,7 +74,9 @@ def test_optimizers_compares_three_optimizers_with_three_seeds_at_the_same_budge
     arms = {(c.optimizer.name, c.model.dropout) for c in configs}
     assert {name for name, _ in arms} == {"sgd", "adam", "rmsprop"} and len(arms) == 6
     assert {c.trainer.seed for c in configs} == {1, 2, 3}
-    assert {c.trainer.epochs for c in configs} == {3} and {c.model.name for c in configs} == {"convnet"}
+    assert {c.trainer.epochs for c in configs} == {3} and {c.model.name for c in configs} == {
+        "convnet"
+    }
     assert all(c.optimizer.momentum > 0 for c in configs if c.optimizer.name == "sgd")
 
 

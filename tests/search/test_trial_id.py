@@ -1,4 +1,5 @@
 """The one private Optuna attribute the project reads still names the trial in its storage."""
+
 import optuna
 import pytest
 

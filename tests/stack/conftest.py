@@ -1,5 +1,6 @@
 """The team stack of `make server`, started once for the session on free loopback ports in a
 folder of its own: real PostgreSQL, a real `mlflow server` with proxied artifacts."""
+
 import os
 import shutil
 import tempfile
@@ -43,7 +44,7 @@ def server_overrides(folder: Path, **settings) -> list[str]:
 @dataclass
 class RunningStack:
     stack: Stack
-    overrides: list[str]        # `tracking=server` and where this stack listens
+    overrides: list[str]  # `tracking=server` and where this stack listens
     tracking_uri: str
     optuna_storage: str
     folder: Path
@@ -51,7 +52,9 @@ class RunningStack:
 
     def postgres_url(self, database: str) -> str:
         """The clients' role over loopback, its password from the stack's password file."""
-        return self.stack.postgres.url(self.stack.user, "127.0.0.1", database, passfile=str(self.stack.secrets.passfile))
+        return self.stack.postgres.url(
+            self.stack.user, "127.0.0.1", database, passfile=str(self.stack.secrets.passfile)
+        )
 
 
 @pytest.fixture(scope="session")
@@ -70,7 +73,9 @@ def running_stack():
     try:
         seconds = stack.start()
         use_stack_server(tracking)
-        yield RunningStack(stack, overrides, tracking.uri, tracking.optuna_storage, folder / "stack", seconds)
+        yield RunningStack(
+            stack, overrides, tracking.uri, tracking.optuna_storage, folder / "stack", seconds
+        )
     finally:
         stack.stop()
         for name, value in saved.items():

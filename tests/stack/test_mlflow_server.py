@@ -1,4 +1,5 @@
 """The MLflow server's process bookkeeping, without a server."""
+
 import json
 import subprocess
 import time
@@ -12,7 +13,9 @@ from tests.test_processes import is_zombie
 def test_an_exited_server_that_nobody_reaped_yet_has_stopped():
     """A server from an earlier `make server` is not our child: once it exits it stays a zombie
     until its parent reaps it. Here the parent is a `sleep` that never does."""
-    parent = subprocess.Popen(["sh", "-c", 'sleep 0 & echo $!; exec sleep 30'], stdout=subprocess.PIPE, text=True)
+    parent = subprocess.Popen(
+        ["sh", "-c", "sleep 0 & echo $!; exec sleep 30"], stdout=subprocess.PIPE, text=True
+    )
     try:
         orphan = int(parent.stdout.readline())
         deadline = time.monotonic() + 10
@@ -36,19 +39,25 @@ def other_process():
 
 
 @pytest.mark.parametrize("recorded", ["plain", "other start time", "same start time"])
-def test_a_stale_pid_file_names_no_server_and_nothing_is_signalled(tmp_path, other_process, recorded):
+def test_a_stale_pid_file_names_no_server_and_nothing_is_signalled(
+    tmp_path, other_process, recorded
+):
     """After a reboot or a crash the recorded number may belong to anything else: it is trusted
     only for the very `mlflow server` this stack started (command line, start time, boot)."""
     from pipeline.stack.mlflow_server import _identity
     from pipeline.stack.stack import stack_from_config
     from tests.conftest import compose_config
 
-    server = stack_from_config(compose_config("tracking=server", f"tracking.server.dir={tmp_path}").tracking.server).mlflow
+    server = stack_from_config(
+        compose_config("tracking=server", f"tracking.server.dir={tmp_path}").tracking.server
+    ).mlflow
     server.folder.mkdir(parents=True)
     identity = _identity(other_process.pid)
-    content = {"plain": str(other_process.pid),
-               "other start time": json.dumps({**identity, "started": 1.0}),
-               "same start time": json.dumps(identity)}[recorded]   # a live process, but no mlflow server
+    content = {
+        "plain": str(other_process.pid),
+        "other start time": json.dumps({**identity, "started": 1.0}),
+        "same start time": json.dumps(identity),
+    }[recorded]  # a live process, but no mlflow server
     server.pid_file.write_text(content)
     assert server.pid() is None
     server.stop()
@@ -60,12 +69,22 @@ def test_a_stack_reached_by_a_name_admits_that_name_and_serves_https(tmp_path):
     from pipeline.stack.stack import stack_from_config
     from tests.conftest import compose_config
 
-    server = stack_from_config(compose_config("tracking=server", "tracking.server.host=mlflow.example.org",
-                                              f"tracking.server.dir={tmp_path}").tracking.server).mlflow
+    server = stack_from_config(
+        compose_config(
+            "tracking=server",
+            "tracking.server.host=mlflow.example.org",
+            f"tracking.server.dir={tmp_path}",
+        ).tracking.server
+    ).mlflow
     command = server.command()
     hosts = command[command.index("--allowed-hosts") + 1].split(",")
     origins = command[command.index("--cors-allowed-origins") + 1].split(",")
-    assert {"mlflow.example.org", "mlflow.example.org:5001", "127.0.0.1:5001", "localhost:5001"} <= set(hosts)
+    assert {
+        "mlflow.example.org",
+        "mlflow.example.org:5001",
+        "127.0.0.1:5001",
+        "localhost:5001",
+    } <= set(hosts)
     assert "https://mlflow.example.org:5001" in origins
     assert "--ssl-certfile" in command[command.index("--uvicorn-opts") + 1]
     assert "--app-name" in command and not [a for a in command if "password" in a.lower()]

@@ -1,4 +1,5 @@
 """The trial budget on a shared storage: a rival's concurrent ask, and trials whose heartbeat stopped."""
+
 import time
 
 import optuna
@@ -15,7 +16,7 @@ def test_trial_asked_beside_a_rivals_last_one_is_failed_as_surplus(sqlite_storag
     study = optuna.create_study(storage=storage, study_name="budget")
     ask = study.ask
 
-    def rival_asks_first():   # another worker passed its check and asked at the same moment
+    def rival_asks_first():  # another worker passed its check and asked at the same moment
         ask()
         return ask()
 
@@ -25,7 +26,7 @@ def test_trial_asked_beside_a_rivals_last_one_is_failed_as_surplus(sqlite_storag
     assert surplus.number == 1 and surplus.user_attrs["fail_reason"].startswith("surplus")
 
 
-@pytest.mark.filterwarnings("ignore:Heartbeat of storage")   # this test asks outside the sweeper
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")  # this test asks outside the sweeper
 def test_trial_whose_heartbeat_stopped_is_failed_and_queued_again(sqlite_storage):
     storage = build_storage(sqlite_storage, heartbeat_interval=1, grace_period=1, max_retry=1)
     study = optuna.create_study(storage=storage, study_name="budget")
@@ -33,7 +34,7 @@ def test_trial_whose_heartbeat_stopped_is_failed_and_queued_again(sqlite_storage
     trial.suggest_float("x", 0, 1)
     storage.set_trial_user_attr(trial_id(trial), OWNER, {"host": "another-machine", "pid": 1})
     storage.record_heartbeat(trial_id(trial))
-    time.sleep(2.5)   # the worker on another machine went silent
+    time.sleep(2.5)  # the worker on another machine went silent
     reap_dead_trials(study, storage, max_retry=1)
     failed, retry = study.trials
     assert failed.state == TrialState.FAIL and retry.state == TrialState.WAITING

@@ -1,5 +1,6 @@
 """`max_failure_rate` means what it meant in hydra-optuna-sweeper: `failures / batch_size >
 max_failure_rate` over a batch of `n_jobs` trials stops the search; 1.0 never does."""
+
 import pytest
 
 from hydra_plugins.optuna_sweeper._failure_rule import FailureRule
@@ -19,12 +20,15 @@ def test_with_one_job_a_batch_is_one_trial_so_any_failure_stops_below_1(rate):
     assert stops_after(rate, 1, "..F..") == 3
 
 
-@pytest.mark.parametrize("rate, outcomes, stop", [
-    (0.0, "..F", 3),            # any failure
-    (0.2, ".F", 2),             # 1/2 > 0.2
-    (0.5, ".F.F.F", None),      # one failure in each two: 1/2 is not more than 0.5
-    (0.5, ".F.FF", 5),          # both of a batch: 2/2 > 0.5
-])
+@pytest.mark.parametrize(
+    "rate, outcomes, stop",
+    [
+        (0.0, "..F", 3),  # any failure
+        (0.2, ".F", 2),  # 1/2 > 0.2
+        (0.5, ".F.F.F", None),  # one failure in each two: 1/2 is not more than 0.5
+        (0.5, ".F.FF", 5),  # both of a batch: 2/2 > 0.5
+    ],
+)
 def test_with_two_jobs_the_share_of_the_last_two_counts(rate, outcomes, stop):
     assert stops_after(rate, 2, outcomes) == stop
 

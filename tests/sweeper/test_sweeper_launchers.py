@@ -1,5 +1,6 @@
 """The sweeper on launchers that run jobs in processes of their own: two trials at a time,
 pruning, and every job a child of the search's one MLflow parent run."""
+
 import itertools
 
 import optuna
@@ -16,8 +17,11 @@ N_TRIALS = 4
 
 def overlapping(jobs: list[dict]) -> list[tuple[dict, dict]]:
     """Pairs of jobs that ran at the same time, in different processes."""
-    return [(a, b) for a, b in itertools.combinations(jobs, 2)
-            if a["pid"] != b["pid"] and a["started"] < b["ended"] and b["started"] < a["ended"]]
+    return [
+        (a, b)
+        for a, b in itertools.combinations(jobs, 2)
+        if a["pid"] != b["pid"] and a["started"] < b["ended"] and b["started"] < a["ended"]
+    ]
 
 
 LAUNCHERS = ("joblib", "submitit_local")
@@ -32,13 +36,23 @@ def searches(tmp_path_factory):
         tmp = tmp_path_factory.mktemp(launcher)
         storage, store = f"sqlite:///{tmp}/optuna.db", f"sqlite:///{tmp}/mlflow.db"
         worker = start_worker(
-            f"hydra/launcher={launcher}", "hydra.sweeper.n_jobs=2", f"hydra.sweeper.storage={storage}",
-            "hydra.sweeper.study_name=workers", f"hydra.sweeper.n_trials={N_TRIALS}", "hydra.sweeper.plots=false",
+            f"hydra/launcher={launcher}",
+            "hydra.sweeper.n_jobs=2",
+            f"hydra.sweeper.storage={storage}",
+            "hydra.sweeper.study_name=workers",
+            f"hydra.sweeper.n_trials={N_TRIALS}",
+            "hydra.sweeper.plots=false",
             # The seeded sampler's points report below -8 at their second or third step (pruned
             # there, after 2-3 s: long enough to overlap), but x = -0.66 (-2.4, -4.7, -7.1) completes.
-            "hydra/sweeper/pruner=threshold", "hydra.sweeper.pruner.lower=-8", "steps=3", "sleep=1.0",
-            "tracking.enabled=true", f"tracking.uri={store}", f"tracking.artifact_root={tmp}/artifacts",
-            f"hydra.sweep.dir={tmp}/sweep")
+            "hydra/sweeper/pruner=threshold",
+            "hydra.sweeper.pruner.lower=-8",
+            "steps=3",
+            "sleep=1.0",
+            "tracking.enabled=true",
+            f"tracking.uri={store}",
+            f"tracking.artifact_root={tmp}/artifacts",
+            f"hydra.sweep.dir={tmp}/sweep",
+        )
         started[launcher] = (worker, storage, store)
     yield started
     for worker, _, _ in started.values():
@@ -58,7 +72,7 @@ def test_two_slots_run_two_trials_at_once_pruned_and_tracked_under_one_parent(se
     study = optuna.load_study(study_name="workers", storage=storage)
     jobs = [trial.user_attrs[JOB] for trial in study.trials]
     assert overlapping(jobs), f"no two trials ran at the same time: {jobs}"
-    assert all(job["pid"] != worker.pid for job in jobs)   # each ran in a launcher's process
+    assert all(job["pid"] != worker.pid for job in jobs)  # each ran in a launcher's process
 
     client = MlflowClient(store)
     experiment = client.get_experiment_by_name("tiny")
@@ -67,5 +81,7 @@ def test_two_slots_run_two_trials_at_once_pruned_and_tracked_under_one_parent(se
     children = [run for run in runs if run.info.run_id != parent.info.run_id]
     assert len(children) == N_TRIALS
     assert {child.data.tags.get("mlflow.parentRunId") for child in children} == {parent.info.run_id}
-    assert {child.info.status for child in children} == {"FINISHED"} and parent.info.status == "FINISHED"
+    assert {child.info.status for child in children} == {
+        "FINISHED"
+    } and parent.info.status == "FINISHED"
     assert parent.data.tags["optuna_study"] == "workers"

@@ -1,4 +1,5 @@
 """The sweeper's search, in-process on the tiny app: pruning, failures, storages, results."""
+
 import time
 
 import optuna
@@ -18,13 +19,20 @@ def test_pruner_marks_trials_pruned_in_storage(run_app, sqlite_storage):
     counts = states(sqlite_storage, "test")
     assert counts["PRUNED"] >= 1 and counts["COMPLETE"] + counts["PRUNED"] == 6
     pruned = optuna.load_study(study_name="test", storage=sqlite_storage).get_trials(
-        states=(optuna.trial.TrialState.PRUNED,))
-    assert all(len(t.intermediate_values) < 3 for t in pruned)   # stopped before the last step
+        states=(optuna.trial.TrialState.PRUNED,)
+    )
+    assert all(len(t.intermediate_values) < 3 for t in pruned)  # stopped before the last step
 
 
-def test_failing_trials_are_failed_with_their_reason_and_the_search_completes(run_app, sqlite_storage):
-    run_app(f"hydra.sweeper.storage={sqlite_storage}", "hydra.sweeper.n_trials=6", "fail_above=1.0",
-            "hydra.sweeper.max_failure_rate=1.0")
+def test_failing_trials_are_failed_with_their_reason_and_the_search_completes(
+    run_app, sqlite_storage
+):
+    run_app(
+        f"hydra.sweeper.storage={sqlite_storage}",
+        "hydra.sweeper.n_trials=6",
+        "fail_above=1.0",
+        "hydra.sweeper.max_failure_rate=1.0",
+    )
     study = optuna.load_study(study_name="test", storage=sqlite_storage)
     failed = study.get_trials(states=(optuna.trial.TrialState.FAIL,))
     assert failed and all("Boom: x=" in t.user_attrs["fail_reason"] for t in failed)
@@ -33,16 +41,26 @@ def test_failing_trials_are_failed_with_their_reason_and_the_search_completes(ru
 
 def test_search_stops_when_a_batch_fails_more_than_max_failure_rate(run_app, sqlite_storage):
     """One slot (the basic launcher): a batch is one trial, so any failure is 100% of it."""
-    with pytest.raises(TooManyFailures, match=r"1 of the last 1 trials failed, more than max_failure_rate=0.2"):
-        run_app(f"hydra.sweeper.storage={sqlite_storage}", "hydra.sweeper.n_trials=10", "fail_above=-5",
-                "hydra.sweeper.max_failure_rate=0.2")
+    with pytest.raises(
+        TooManyFailures, match=r"1 of the last 1 trials failed, more than max_failure_rate=0.2"
+    ):
+        run_app(
+            f"hydra.sweeper.storage={sqlite_storage}",
+            "hydra.sweeper.n_trials=10",
+            "fail_above=-5",
+            "hydra.sweeper.max_failure_rate=0.2",
+        )
     assert states(sqlite_storage, "test") == {"FAIL": 1}
 
 
 def test_at_1_failures_never_stop_the_search_but_n_trials_in_a_row_do(run_app, sqlite_storage):
     with pytest.raises(TooManyFailures, match="3 trials failed in a row"):
-        run_app(f"hydra.sweeper.storage={sqlite_storage}", "hydra.sweeper.n_trials=3", "fail_above=-5",
-                "hydra.sweeper.max_failure_rate=1.0")
+        run_app(
+            f"hydra.sweeper.storage={sqlite_storage}",
+            "hydra.sweeper.n_trials=3",
+            "fail_above=-5",
+            "hydra.sweeper.max_failure_rate=1.0",
+        )
     assert states(sqlite_storage, "test") == {"FAIL": 3}
 
 
@@ -52,36 +70,54 @@ def test_rerun_resumes_the_study_up_to_n_trials(run_app, sqlite_storage):
     run_app(f"hydra.sweeper.storage={sqlite_storage}", "hydra.sweeper.n_trials=5")
     study = optuna.load_study(study_name="test", storage=sqlite_storage)
     assert len(study.trials) == 5
-    assert len({t.params["x"] for t in study.trials}) == 5   # a resumed seeded sampler does not replay
+    assert (
+        len({t.params["x"] for t in study.trials}) == 5
+    )  # a resumed seeded sampler does not replay
 
 
 def test_journal_file_storage_prunes_too(run_app, tmp_path):
     journal = tmp_path / "optuna.journal"
     run_app(f"hydra.sweeper.storage={journal}", "hydra.sweeper.n_trials=5", *PRUNE_HARD)
-    counts = states(optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal))),
-                    "test")
+    counts = states(
+        optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal))),
+        "test",
+    )
     assert counts["PRUNED"] >= 1 and counts["COMPLETE"] + counts["PRUNED"] == 5
 
 
 def test_results_file_names_the_best_trial(run_app, tmp_path):
-    study = run_app("hydra.sweeper.n_trials=4", "hydra.sweeper.plots=true")   # in memory: the old default
+    study = run_app(
+        "hydra.sweeper.n_trials=4", "hydra.sweeper.plots=true"
+    )  # in memory: the old default
     results = OmegaConf.load(tmp_path / "sweep" / "optimization_results.yaml")
     assert results.best_value == study.best_value and results.best_params == study.best_params
     assert (tmp_path / "sweep" / "optimization_history.png").is_file()
 
 
 def test_several_directions_give_a_pareto_front(run_app, tmp_path):
-    run_app("objectives=2", "hydra.sweeper.n_trials=4", "hydra/sweeper/sampler=nsgaii",
-            "hydra.sweeper.direction=[maximize,maximize]")
+    run_app(
+        "objectives=2",
+        "hydra.sweeper.n_trials=4",
+        "hydra/sweeper/sampler=nsgaii",
+        "hydra.sweeper.direction=[maximize,maximize]",
+    )
     results = OmegaConf.load(tmp_path / "sweep" / "optimization_results.yaml")
     assert results.solutions and all(len(s["values"]) == 2 for s in results.solutions)
 
 
 def test_grid_sampler_runs_each_point_once(run_app, tmp_path):
     # Command-line sweeps replace the app's `params` of the same name.
-    study = run_app("hydra.sweeper.n_trials=50", "hydra/sweeper/sampler=grid", "x=range(0,2)", "y=choice(0,1)")
+    study = run_app(
+        "hydra.sweeper.n_trials=50", "hydra/sweeper/sampler=grid", "x=range(0,2)", "y=choice(0,1)"
+    )
     assert sorted((t.params["x"], t.params["y"]) for t in study.trials) == [
-        (0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 1)]
+        (0, 0),
+        (0, 1),
+        (1, 0),
+        (1, 1),
+        (2, 0),
+        (2, 1),
+    ]
 
 
 def test_slots_run_jobs_side_by_side_and_refill_as_each_ends(run_app, sqlite_storage, monkeypatch):
@@ -91,12 +127,21 @@ def test_slots_run_jobs_side_by_side_and_refill_as_each_ends(run_app, sqlite_sto
     monkeypatch.setattr(Search, "run", lambda search, slots: run_in_slots(search, 2))
     # 1 s per trial: the second slot's thread starts before the first's trial ends, however busy the host.
     # 4 trials: each slot runs a second one when its first ends.
-    run_app(f"hydra.sweeper.storage={sqlite_storage}", "hydra.sweeper.n_trials=4", "steps=2", "sleep=0.5")
+    run_app(
+        f"hydra.sweeper.storage={sqlite_storage}",
+        "hydra.sweeper.n_trials=4",
+        "steps=2",
+        "sleep=0.5",
+    )
     trials = optuna.load_study(study_name="test", storage=sqlite_storage).trials
     assert states(sqlite_storage, "test")["COMPLETE"] == 4
-    overlaps = [(a, b) for a in trials for b in trials if a.number < b.number
-                and b.datetime_start < a.datetime_complete]
-    assert overlaps   # two jobs ran at once
+    overlaps = [
+        (a, b)
+        for a in trials
+        for b in trials
+        if a.number < b.number and b.datetime_start < a.datetime_complete
+    ]
+    assert overlaps  # two jobs ran at once
 
 
 def test_two_slots_of_one_worker_never_ask_a_surplus_trial(run_app, sqlite_storage, monkeypatch):
@@ -111,7 +156,12 @@ def test_two_slots_of_one_worker_never_ask_a_surplus_trial(run_app, sqlite_stora
         return ask(study, *args, **kwargs)
 
     monkeypatch.setattr(optuna.Study, "ask", slow_ask)
-    run_app(f"hydra.sweeper.storage={sqlite_storage}", "hydra.sweeper.n_trials=3", "steps=1", "sleep=0.5")
+    run_app(
+        f"hydra.sweeper.storage={sqlite_storage}",
+        "hydra.sweeper.n_trials=3",
+        "steps=1",
+        "sleep=0.5",
+    )
     assert states(sqlite_storage, "test") == {"COMPLETE": 3}
 
 
@@ -128,8 +178,10 @@ def test_the_basic_launcher_gets_one_slot_whatever_n_jobs_says(run_app, monkeypa
 
 
 def test_custom_search_space_hook_adds_parameters(run_app):
-    study = run_app("hydra.sweeper.n_trials=3",
-                    "hydra.sweeper.custom_search_space=tests.sweeper.app.objective.extra_space")
+    study = run_app(
+        "hydra.sweeper.n_trials=3",
+        "hydra.sweeper.custom_search_space=tests.sweeper.app.objective.extra_space",
+    )
     assert all(10.0 <= t.params["fail_above"] for t in study.trials)
     assert all(t.state.name == "COMPLETE" for t in study.trials)
 
@@ -137,7 +189,7 @@ def test_custom_search_space_hook_adds_parameters(run_app):
 def test_enqueued_parameter_sets_run_first_in_order_and_once(run_app, sqlite_storage):
     queue = "hydra.sweeper.enqueue_trials=[{x:1.5,y:0},{x:-1.0,y:2}]"
     run_app(f"hydra.sweeper.storage={sqlite_storage}", "hydra.sweeper.n_trials=3", queue)
-    run_app(f"hydra.sweeper.storage={sqlite_storage}", "hydra.sweeper.n_trials=4", queue)   # resumed
+    run_app(f"hydra.sweeper.storage={sqlite_storage}", "hydra.sweeper.n_trials=4", queue)  # resumed
     trials = optuna.load_study(study_name="test", storage=sqlite_storage).trials
     assert [t.params for t in trials[:2]] == [{"x": 1.5, "y": 0}, {"x": -1.0, "y": 2}]
     assert len(trials) == 4 and sum(t.params["x"] == 1.5 for t in trials) == 1
@@ -148,11 +200,16 @@ def test_more_enqueued_sets_than_trials_is_a_config_error(run_app):
         run_app("hydra.sweeper.n_trials=1", "hydra.sweeper.enqueue_trials=[{x:1.0},{x:2.0}]")
 
 
-def test_a_trial_whose_config_does_not_compose_fails_with_the_reason_and_stops_the_search(run_app, sqlite_storage):
+def test_a_trial_whose_config_does_not_compose_fails_with_the_reason_and_stops_the_search(
+    run_app, sqlite_storage
+):
     # The basic launcher composes each job before it starts; the sweeper does not compose it twice.
     with pytest.raises(Exception, match="z"):
-        run_app(f"hydra.sweeper.storage={sqlite_storage}", "hydra.sweeper.n_trials=3",
-                "+hydra.sweeper.params.z='choice(1,2)'")
+        run_app(
+            f"hydra.sweeper.storage={sqlite_storage}",
+            "hydra.sweeper.n_trials=3",
+            "+hydra.sweeper.params.z='choice(1,2)'",
+        )
     (failed,) = optuna.load_study(study_name="test", storage=sqlite_storage).trials
     assert failed.state == optuna.trial.TrialState.FAIL
     assert "the job could not be launched" in failed.user_attrs["fail_reason"]

@@ -1,4 +1,5 @@
 """Worker processes on one storage: a killed search resumes, two workers share the budget."""
+
 import signal
 import time
 
@@ -13,9 +14,14 @@ pytestmark = pytest.mark.heavy
 
 
 def search_args(tmp_path, storage: str, n_trials: int, sleep: float, sweep: str) -> list[str]:
-    return [f"hydra.sweeper.storage={storage}", "hydra.sweeper.study_name=workers",
-            f"hydra.sweeper.n_trials={n_trials}", f"sleep={sleep}", "hydra.sweeper.plots=false",
-            f"hydra.sweep.dir={tmp_path}/{sweep}"]
+    return [
+        f"hydra.sweeper.storage={storage}",
+        "hydra.sweeper.study_name=workers",
+        f"hydra.sweeper.n_trials={n_trials}",
+        f"sleep={sleep}",
+        "hydra.sweeper.plots=false",
+        f"hydra.sweep.dir={tmp_path}/{sweep}",
+    ]
 
 
 def wait_for_complete(storage: str, count: int, timeout: float = 60) -> None:
@@ -24,7 +30,7 @@ def wait_for_complete(storage: str, count: int, timeout: float = 60) -> None:
         try:
             if states(storage, "workers")["COMPLETE"] >= count:
                 return
-        except KeyError:   # the study is not created yet
+        except KeyError:  # the study is not created yet
             pass
         time.sleep(0.2)
     raise TimeoutError(f"fewer than {count} trials completed in {timeout} s")
@@ -36,8 +42,10 @@ def wait_for_a_job_in_progress(storage: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         study = optuna.load_study(study_name="workers", storage=storage)
-        if any(JOB in t.user_attrs and "ended" not in t.user_attrs[JOB]
-               for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))):
+        if any(
+            JOB in t.user_attrs and "ended" not in t.user_attrs[JOB]
+            for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+        ):
             return
         time.sleep(0.1)
     raise TimeoutError(f"no job in progress within {timeout} s")
@@ -47,7 +55,7 @@ def test_killed_search_resumed_by_the_same_command_ends_with_n_trials(tmp_path, 
     worker = start_worker(*search_args(tmp_path, sqlite_storage, 5, 0.5, "first"))
     wait_for_complete(sqlite_storage, 2)
     wait_for_a_job_in_progress(sqlite_storage)
-    worker.send_signal(signal.SIGKILL)   # mid-trial: its trial stays RUNNING
+    worker.send_signal(signal.SIGKILL)  # mid-trial: its trial stays RUNNING
     worker.wait()
     assert states(sqlite_storage, "workers")["RUNNING"] == 1
 
@@ -60,13 +68,18 @@ def test_killed_search_resumed_by_the_same_command_ends_with_n_trials(tmp_path, 
     (dead,) = study.get_trials(states=(optuna.trial.TrialState.FAIL,))
     assert "died" in dead.user_attrs["fail_reason"]
     retried = [t for t in study.trials if t.system_attrs.get("failed_trial") == dead.number]
-    assert retried and retried[0].params == dead.params   # the dead trial ran again
+    assert retried and retried[0].params == dead.params  # the dead trial ran again
 
 
 def test_two_workers_on_one_sqlite_storage_finish_exactly_n_trials(tmp_path, sqlite_storage):
     # 8 trials of 1 s: both share the work even when a busy host starts one worker seconds later.
-    workers = [start_worker(*search_args(tmp_path, sqlite_storage, 8, 1.0, f"worker{i}"),
-                            f"hydra.sweeper.sampler.seed={i}") for i in range(2)]
+    workers = [
+        start_worker(
+            *search_args(tmp_path, sqlite_storage, 8, 1.0, f"worker{i}"),
+            f"hydra.sweeper.sampler.seed={i}",
+        )
+        for i in range(2)
+    ]
     outputs = [worker.communicate(timeout=120)[0] for worker in workers]
     for worker, output in zip(workers, outputs, strict=False):
         assert worker.returncode == 0, output
@@ -74,16 +87,24 @@ def test_two_workers_on_one_sqlite_storage_finish_exactly_n_trials(tmp_path, sql
     counts = states(sqlite_storage, "workers")
     assert counts["COMPLETE"] == 8 and counts["RUNNING"] == 0
     study = optuna.load_study(study_name="workers", storage=sqlite_storage)
-    owners = {t.user_attrs["worker"]["pid"] for t in study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))}
-    assert owners == {worker.pid for worker in workers}   # both did share the work
+    owners = {
+        t.user_attrs["worker"]["pid"]
+        for t in study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+    }
+    assert owners == {worker.pid for worker in workers}  # both did share the work
 
 
 def test_a_storage_unreachable_past_the_grace_period_is_one_line_and_exit_1(tmp_path):
-    nobody = f"postgresql://mnist@127.0.0.1:{free_port()}/optuna"   # nothing listens there
-    worker = start_worker(*search_args(tmp_path, f"'{nobody}'", 2, 0.0, "away"), "hydra.sweeper.grace_period=2")
+    nobody = f"postgresql://mnist@127.0.0.1:{free_port()}/optuna"  # nothing listens there
+    worker = start_worker(
+        *search_args(tmp_path, f"'{nobody}'", 2, 0.0, "away"), "hydra.sweeper.grace_period=2"
+    )
     output, _ = worker.communicate(timeout=120)
     assert worker.returncode == 1, output
     lines = output.strip().splitlines()
     assert lines[-2].startswith(f"optuna: the storage {nobody} is unreachable"), output
     assert lines[-1].startswith(f"error: the Optuna storage {nobody} has been unreachable for 2 s")
-    assert lines[-1].endswith("run the same command again to resume the search") and "Traceback" not in output
+    assert (
+        lines[-1].endswith("run the same command again to resume the search")
+        and "Traceback" not in output
+    )

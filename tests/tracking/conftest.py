@@ -1,5 +1,6 @@
 """Fixtures for the tracking tests: configs pointed at a temporary store, and one trained run
 shared by the tests that only read it back."""
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,21 +14,30 @@ import pipeline.config  # noqa: F401  (registers schemas and resolvers)
 from pipeline import PROJECT_ROOT
 from tests.conftest import built_once
 
-SMOKE_EPOCHS = 2       # two epochs: a metric history with one value per epoch has two points
+SMOKE_EPOCHS = 2  # two epochs: a metric history with one value per epoch has two points
 REGISTERED_NAME = "mnist-smoke"
-SYSTEM_METRICS_INTERVAL = 0.5   # seconds: a smoke run lasts a few, MLflow's default 10 would record none
+SYSTEM_METRICS_INTERVAL = (
+    0.5  # seconds: a smoke run lasts a few, MLflow's default 10 would record none
+)
 
 
 def tracked_config(store: Path, *overrides: str) -> DictConfig:
     """The smoke preset with outputs and the MLflow store (SQLite) under `store`."""
     with initialize_config_dir(config_dir=str(PROJECT_ROOT / "conf"), version_base="1.3"):
-        return compose(config_name="config", overrides=[
-            "trainer=smoke", f"paths.output_dir={store}/outputs", f"paths.mlruns_dir={store}/mlruns",
-            *overrides])
+        return compose(
+            config_name="config",
+            overrides=[
+                "trainer=smoke",
+                f"paths.output_dir={store}/outputs",
+                f"paths.mlruns_dir={store}/mlruns",
+                *overrides,
+            ],
+        )
 
 
 def train(cfg: DictConfig, name: str) -> Path:
     from pipeline.training.run import train_and_evaluate
+
     run_dir = Path(cfg.paths.output_dir) / "runs" / name
     run_dir.mkdir(parents=True)
     train_and_evaluate(cfg, run_dir)
@@ -49,15 +59,23 @@ class TrackedRun:
 
 
 def smoke_run_config(store: Path) -> DictConfig:
-    return tracked_config(store, f"trainer.epochs={SMOKE_EPOCHS}", f"tracking.register_as={REGISTERED_NAME}",
-                          f"tracking.system_metrics_interval={SYSTEM_METRICS_INTERVAL}")
+    return tracked_config(
+        store,
+        f"trainer.epochs={SMOKE_EPOCHS}",
+        f"tracking.register_as={REGISTERED_NAME}",
+        f"tracking.system_metrics_interval={SYSTEM_METRICS_INTERVAL}",
+    )
 
 
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory) -> TrackedRun:
     """A two-epoch smoke training, tracked and registered, in a store of its own; trained once
     per session (tests in several files read it)."""
-    store = built_once(tmp_path_factory, "smoke-run", lambda folder: train(smoke_run_config(folder), "smoke"))
+    store = built_once(
+        tmp_path_factory, "smoke-run", lambda folder: train(smoke_run_config(folder), "smoke")
+    )
     cfg = smoke_run_config(store)
     client = MlflowClient(cfg.tracking.uri)
-    return TrackedRun(cfg, client, only_run(client, cfg), Path(cfg.paths.output_dir) / "runs" / "smoke")
+    return TrackedRun(
+        cfg, client, only_run(client, cfg), Path(cfg.paths.output_dir) / "runs" / "smoke"
+    )

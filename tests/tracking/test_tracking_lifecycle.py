@@ -1,4 +1,5 @@
 """How runs end: FAILED on a crash or NaN, KILLED on Ctrl-C, and continued by a resume."""
+
 import keras
 import pytest
 from mlflow import MlflowClient
@@ -14,6 +15,7 @@ pytestmark = pytest.mark.heavy
 def test_an_exception_fails_the_run_with_its_reason(tmp_path, monkeypatch):
     def crash(*args, **kwargs):
         raise RuntimeError("injected crash")
+
     monkeypatch.setattr(training_run, "predict_test", crash)
     cfg = tracked_config(tmp_path)
     with pytest.raises(RuntimeError):
@@ -23,13 +25,16 @@ def test_an_exception_fails_the_run_with_its_reason(tmp_path, monkeypatch):
     assert run.data.tags["failure_reason"] == "RuntimeError: injected crash"
 
 
-def test_ctrl_c_whose_cleanup_fails_again_still_ends_the_run_killed_and_says_where(tmp_path, monkeypatch):
+def test_ctrl_c_whose_cleanup_fails_again_still_ends_the_run_killed_and_says_where(
+    tmp_path, monkeypatch
+):
     # Seen once: Ctrl-C while a file was being written, then OSError EBADF from its cleanup.
     def interrupted_while_writing(*args, **kwargs):
         try:
             raise KeyboardInterrupt
         finally:
             raise OSError(9, "Bad file descriptor")
+
     monkeypatch.setattr(training_run, "predict_test", interrupted_while_writing)
     cfg = tracked_config(tmp_path)
     with pytest.raises(TrainingInterrupted, match="before the test evaluation") as interrupt:
@@ -60,8 +65,11 @@ def test_a_resumed_training_continues_its_run_without_repeating_an_epoch(tmp_pat
     client = MlflowClient(cfg.tracking.uri)
     original_callbacks = training_run.training_callbacks
     with monkeypatch.context() as patch:
-        patch.setattr(training_run, "training_callbacks",
-                      lambda *args: original_callbacks(*args) + [InterruptAfterFirstEpoch()])
+        patch.setattr(
+            training_run,
+            "training_callbacks",
+            lambda *args: original_callbacks(*args) + [InterruptAfterFirstEpoch()],
+        )
         with pytest.raises(KeyboardInterrupt):
             train(cfg, "interrupted")
     assert only_run(client, cfg).info.status == "KILLED"

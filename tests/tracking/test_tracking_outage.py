@@ -1,6 +1,7 @@
 """A tracking server that goes away in the middle of a training: training never waits on it.
 A real `mlflow server`, hung (SIGSTOP: requests time out) or killed and started again on the
 same port; MLflow's own retries shortened so that each outage outlasts them."""
+
 import re
 import statistics
 import subprocess
@@ -25,8 +26,12 @@ pytestmark = pytest.mark.heavy
 
 EPOCHS = 8
 # MLflow's own retries shortened (no retry, 2 s per request): every outage here outlasts them.
-SHORT_RETRIES = ("tracking.delivery.request_retries=0", "tracking.delivery.request_timeout=2",
-                 "tracking.delivery.max_backoff=1", "tracking.system_metrics=false")
+SHORT_RETRIES = (
+    "tracking.delivery.request_retries=0",
+    "tracking.delivery.request_timeout=2",
+    "tracking.delivery.max_backoff=1",
+    "tracking.system_metrics=false",
+)
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +43,14 @@ def server(tmp_path_factory):
 
 
 def outage_config(folder: Path, server: TrackingServer, *overrides: str):
-    return tracked_config(folder, f"tracking.uri={server.url}", f"trainer.epochs={EPOCHS}",
-                          "trainer.max_train_samples=1024", *SHORT_RETRIES, *overrides)
+    return tracked_config(
+        folder,
+        f"tracking.uri={server.url}",
+        f"trainer.epochs={EPOCHS}",
+        "trainer.max_train_samples=1024",
+        *SHORT_RETRIES,
+        *overrides,
+    )
 
 
 class EpochClock(keras.callbacks.Callback):
@@ -68,13 +79,19 @@ class EpochClock(keras.callbacks.Callback):
 
 def assert_every_step_once(client: MlflowClient, run_id: str, epochs: int = EPOCHS) -> None:
     for name in ("train/loss", "val/accuracy", "speed/epoch_time"):
-        assert sorted(m.step for m in client.get_metric_history(run_id, name)) == list(range(epochs)), name
+        assert sorted(m.step for m in client.get_metric_history(run_id, name)) == list(
+            range(epochs)
+        ), name
     checkpoints = {Path(f.path).name for f in client.list_artifacts(run_id, "checkpoints")}
     assert {f"epoch-{epoch:03d}.keras" for epoch in range(1, epochs + 1)} <= checkpoints
-    assert {Path(f.path).name for f in client.list_artifacts(run_id, "evaluation")} >= {"learning_curves.png"}
+    assert {Path(f.path).name for f in client.list_artifacts(run_id, "evaluation")} >= {
+        "learning_curves.png"
+    }
 
 
-def test_training_goes_on_while_the_server_hangs_and_the_run_ends_finished(tmp_path, server, monkeypatch, capfd):
+def test_training_goes_on_while_the_server_hangs_and_the_run_ends_finished(
+    tmp_path, server, monkeypatch, capfd
+):
     cfg = outage_config(tmp_path, server)
     found_away = threading.Event()
     went_away = delivery.Sender._went_away
@@ -86,12 +103,16 @@ def test_training_goes_on_while_the_server_hangs_and_the_run_ends_finished(tmp_p
     monkeypatch.setattr(delivery.Sender, "_went_away", noticed)
     clock = EpochClock(server, stop_after=3, found_away=found_away)
     callbacks = training_run.training_callbacks
-    monkeypatch.setattr(training_run, "training_callbacks", lambda *args: callbacks(*args) + [clock])
+    monkeypatch.setattr(
+        training_run, "training_callbacks", lambda *args: callbacks(*args) + [clock]
+    )
     train(cfg, "outage")
     delivered = time.monotonic() - clock.thawed
 
-    epochs = [later - earlier for earlier, later in zip(clock.begins, clock.begins[1:], strict=False)]
-    undisturbed, away = epochs[1:2], epochs[3:]   # epoch 1 traces the model; 3 ends with the freeze
+    epochs = [
+        later - earlier for earlier, later in zip(clock.begins, clock.begins[1:], strict=False)
+    ]
+    undisturbed, away = epochs[1:2], epochs[3:]  # epoch 1 traces the model; 3 ends with the freeze
     assert statistics.median(away) <= 1.5 * statistics.median(undisturbed), (undisturbed, away)
 
     client = MlflowClient(server.url)
@@ -100,32 +121,50 @@ def test_training_goes_on_while_the_server_hangs_and_the_run_ends_finished(tmp_p
     assert_every_step_once(client, run.info.run_id)
     said = [line for line in capfd.readouterr().err.splitlines() if line.startswith("tracking:")]
     assert len(said) == 2 and "is away" in said[0] and "is back" in said[1], said
-    print(f"\nepoch seconds, server up: {undisturbed}; hung: {[round(e, 3) for e in away]}; "
-          f"the rest delivered and the run ended {delivered:.2f} s after it came back")   # pytest -rP: the figures
+    print(
+        f"\nepoch seconds, server up: {undisturbed}; hung: {[round(e, 3) for e in away]}; "
+        f"the rest delivered and the run ended {delivered:.2f} s after it came back"
+    )  # pytest -rP: the figures
 
 
-def test_a_run_that_ends_while_the_server_hangs_is_delivered_later_by_sync_each_step_once(tmp_path, server):
+def test_a_run_that_ends_while_the_server_hangs_is_delivered_later_by_sync_each_step_once(
+    tmp_path, server
+):
     from pipeline.sync import main as sync
 
     epochs = 4
-    overrides = ["trainer=smoke", f"trainer.epochs={epochs}", "trainer.verbose=2", f"tracking.uri={server.url}",
-                 f"paths.output_dir={tmp_path}/outputs", *SHORT_RETRIES, "tracking.delivery.final_wait=2"]
-    training = subprocess.Popen([sys.executable, "-m", "pipeline.train", *overrides], cwd=PROJECT_ROOT,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=child_environment(TF_CPP_MIN_LOG_LEVEL="2"))
-    for line in training.stdout:   # the server hangs after epoch 2, until the training has ended
+    overrides = [
+        "trainer=smoke",
+        f"trainer.epochs={epochs}",
+        "trainer.verbose=2",
+        f"tracking.uri={server.url}",
+        f"paths.output_dir={tmp_path}/outputs",
+        *SHORT_RETRIES,
+        "tracking.delivery.final_wait=2",
+    ]
+    training = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.train", *overrides],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_environment(TF_CPP_MIN_LOG_LEVEL="2"),
+    )
+    for line in training.stdout:  # the server hangs after epoch 2, until the training has ended
         if line.startswith(f"epoch 2/{epochs}"):
             server.freeze()
             break
     stdout, stderr = training.communicate(timeout=300)
     assert training.returncode == 0, stderr[-3000:]
     lines = stderr.strip().splitlines()
-    assert len(lines) == 2 and "is away" in lines[0], lines   # no retry warnings, no traceback
-    left = re.match(r"tracking: .* did not take (\d+) records of run (\w+) .*`make sync RUN=(\S+)`", lines[1])
+    assert len(lines) == 2 and "is away" in lines[0], lines  # no retry warnings, no traceback
+    left = re.match(
+        r"tracking: .* did not take (\d+) records of run (\w+) .*`make sync RUN=(\S+)`", lines[1]
+    )
     assert left, lines[1]
     run_id, run_dir = left.group(2), Path(left.group(3))
 
-    server.thaw()   # the requests it accepted while hung land now: sync must not repeat them
+    server.thaw()  # the requests it accepted while hung land now: sync must not repeat them
     started = time.monotonic()
     assert sync([str(run_dir)]) == 0
     print(f"\nsync delivered {left.group(1)} records in {time.monotonic() - started:.2f} s")
@@ -133,5 +172,5 @@ def test_a_run_that_ends_while_the_server_hangs_is_delivered_later_by_sync_each_
     run = client.get_run(run_id)
     assert run.info.status == "FINISHED" and MODEL_URI_TAG in run.data.tags
     assert_every_step_once(client, run_id, epochs)
-    assert sync([str(run_dir)]) == 0   # again: nothing left, nothing twice
+    assert sync([str(run_dir)]) == 0  # again: nothing left, nothing twice
     assert_every_step_once(client, run_id, epochs)

@@ -1,5 +1,6 @@
 """The tracking queue (pipeline/tracking/outbox.py) and its delivery to a real MLflow store:
 order, durability, each record once, and `mnist-sync`."""
+
 import json
 import subprocess
 import sys
@@ -28,7 +29,11 @@ def experiment(tmp_path_factory):
     folder = tmp_path_factory.mktemp("outbox-store")
     uri = f"sqlite:///{folder}/mlflow.db"
     client = MlflowClient(uri)
-    return uri, client, client.create_experiment("outbox", artifact_location=(folder / "artifacts").as_uri())
+    return (
+        uri,
+        client,
+        client.create_experiment("outbox", artifact_location=(folder / "artifacts").as_uri()),
+    )
 
 
 @pytest.fixture
@@ -44,8 +49,13 @@ def queued_run(tmp_path, uri, run_id, epochs=3) -> Outbox:
     outbox = Outbox(run_dir)
     outbox.open(uri, run_id)
     for epoch in range(epochs):
-        outbox.put(METRICS, metrics=[["train/loss", 1.0 / (epoch + 1), 1000 + epoch, epoch],
-                                     ["val/accuracy", 0.5 + epoch / 10, 1000 + epoch, epoch]])
+        outbox.put(
+            METRICS,
+            metrics=[
+                ["train/loss", 1.0 / (epoch + 1), 1000 + epoch, epoch],
+                ["val/accuracy", 0.5 + epoch / 10, 1000 + epoch, epoch],
+            ],
+        )
         checkpoint = run_dir / "checkpoints" / f"epoch-{epoch + 1:03d}.keras"
         checkpoint.write_bytes(b"weights %d" % epoch)
         outbox.put_files("checkpoints", files=[checkpoint])
@@ -62,7 +72,7 @@ def test_records_keep_their_order_and_survive_a_half_written_line(tmp_path, stor
     uri, _, run_id = store
     outbox = queued_run(tmp_path, uri, run_id)
     with open(outbox.folder / "queue.jsonl", "a") as queue:
-        queue.write('{"seq": 99, "op": "metr')   # a kill in the middle of an append
+        queue.write('{"seq": 99, "op": "metr')  # a kill in the middle of an append
     records = Outbox(outbox.folder.parent).pending()
     assert [r.op for r in records] == [METRICS, ARTIFACTS] * 3 + [TAGS, END]
     assert [r.seq for r in records] == sorted(r.seq for r in records)
@@ -75,8 +85,10 @@ def test_a_queued_checkpoint_is_delivered_after_the_run_pruned_it(tmp_path, stor
     outbox = queued_run(tmp_path, uri, run_id, epochs=1)
     (outbox.folder.parent / "checkpoints" / "epoch-001.keras").unlink()
     deliver_all(Delivery(outbox, client))
-    assert [f.path for f in client.list_artifacts(run_id, "checkpoints")] == ["checkpoints/epoch-001.keras"]
-    assert not outbox.files_of(2).exists()   # delivered files leave the queue
+    assert [f.path for f in client.list_artifacts(run_id, "checkpoints")] == [
+        "checkpoints/epoch-001.keras"
+    ]
+    assert not outbox.files_of(2).exists()  # delivered files leave the queue
 
 
 def test_delivery_after_a_kill_between_sending_and_marking_logs_each_step_once(tmp_path, store):
@@ -84,14 +96,14 @@ def test_delivery_after_a_kill_between_sending_and_marking_logs_each_step_once(t
     outbox = queued_run(tmp_path, uri, run_id)
     first = outbox.pending()[0]
     Delivery(outbox, client).deliver(first, maybe_sent=False)
-    (outbox.folder / "delivered").write_text("0")   # killed before it marked the record done
+    (outbox.folder / "delivered").write_text("0")  # killed before it marked the record done
     report = deliver_all(Delivery(outbox, client))
     assert report.delivered == 8 and not report.rejected
     assert steps(client, run_id, "train/loss") == [0, 1, 2]
     assert steps(client, run_id, "val/accuracy") == [0, 1, 2]
     run = client.get_run(run_id)
     assert run.info.status == "FINISHED" and run.data.tags["note"] == "queued"
-    assert deliver_all(Delivery(outbox, client)).delivered == 0   # again: nothing left
+    assert deliver_all(Delivery(outbox, client)).delivered == 0  # again: nothing left
 
 
 def test_a_sender_delivers_as_records_arrive_and_finish_waits_for_the_last(tmp_path, store):
@@ -107,7 +119,7 @@ def test_a_sender_delivers_as_records_arrive_and_finish_waits_for_the_last(tmp_p
     assert sender.finish(60) == 0
     assert steps(client, run_id, "train/loss") == [0, 1, 2, 3, 4]
     assert client.get_run(run_id).info.status == "KILLED"
-    assert lines == []   # a store that never went away: nothing said
+    assert lines == []  # a store that never went away: nothing said
 
 
 def away_server() -> str:
@@ -115,14 +127,18 @@ def away_server() -> str:
     return f"http://127.0.0.1:{free_port()}"
 
 
-def test_a_sender_says_once_that_the_store_is_away_and_keeps_the_records(tmp_path, store, monkeypatch):
+def test_a_sender_says_once_that_the_store_is_away_and_keeps_the_records(
+    tmp_path, store, monkeypatch
+):
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     _, client, run_id = store
     away = away_server()
     outbox = Outbox(tmp_path / "run")
     outbox.open(away, run_id)
     lines = []
-    sender = Sender(Delivery(outbox, MlflowClient(away)), away, max_backoff=0.2, say=lines.append).start()
+    sender = Sender(
+        Delivery(outbox, MlflowClient(away)), away, max_backoff=0.2, say=lines.append
+    ).start()
     outbox.put(METRICS, metrics=[["train/loss", 1.0, 1000, 0]])
     outbox.put(END, status="FINISHED")
     assert not sender.drain(1.5, stop=lambda: False)
@@ -141,8 +157,14 @@ def test_one_deliverer_per_queue(tmp_path, store):
 
 
 def sync(*args):
-    return subprocess.run([sys.executable, "-m", "pipeline.sync", *args], cwd=PROJECT_ROOT, capture_output=True,
-                          text=True, timeout=120, env=child_environment())
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline.sync", *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=child_environment(),
+    )
 
 
 def test_sync_delivers_every_queued_run_under_the_output_folder(tmp_path, store):
@@ -158,11 +180,13 @@ def test_sync_delivers_every_queued_run_under_the_output_folder(tmp_path, store)
     assert steps(client, run_id, "train/loss") == [0, 1, 2]
 
 
-def test_sync_with_the_store_away_is_one_line_and_loses_nothing(tmp_path, store, capsys, monkeypatch):
+def test_sync_with_the_store_away_is_one_line_and_loses_nothing(
+    tmp_path, store, capsys, monkeypatch
+):
     from pipeline.sync import main  # in this process: the command line is the test above's
 
     for name in ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT"):
-        monkeypatch.setenv(name, "0")   # restored afterwards: the command sets them for its process
+        monkeypatch.setenv(name, "0")  # restored afterwards: the command sets them for its process
     _, _, run_id = store
     outbox = queued_run(tmp_path, away_server(), run_id, epochs=1)
     assert main([str(outbox.folder.parent), "tracking.delivery.request_retries=0"]) == 1

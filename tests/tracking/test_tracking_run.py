@@ -1,4 +1,5 @@
 """One tracked training, read back through MlflowClient."""
+
 import mlflow
 import numpy as np
 import pytest
@@ -7,9 +8,16 @@ from pipeline.data import load_splits
 from pipeline.tracking.naming import flat_params
 from tests.tracking.conftest import REGISTERED_NAME, SMOKE_EPOCHS
 
-EPOCH_METRICS = ("train/loss", "train/accuracy", "val/loss", "val/accuracy",
-                 "optimizer/learning_rate", "speed/epoch_time", "speed/samples_per_second",
-                 "speed/cpu_utilization")
+EPOCH_METRICS = (
+    "train/loss",
+    "train/accuracy",
+    "val/loss",
+    "val/accuracy",
+    "optimizer/learning_rate",
+    "speed/epoch_time",
+    "speed/samples_per_second",
+    "speed/cpu_utilization",
+)
 
 
 def artifact_paths(client, run_id, folder=None) -> set[str]:
@@ -23,7 +31,11 @@ def test_run_finished_with_a_readable_name_and_tags(smoke_run):
     run = smoke_run.run
     assert run.info.status == "FINISHED"
     assert run.info.run_name == "convnet-adam-lr1e-3-do0.4"
-    assert {"model": "convnet", "optimizer": "adam", "dataset": "mnist"}.items() <= run.data.tags.items()
+    assert {
+        "model": "convnet",
+        "optimizer": "adam",
+        "dataset": "mnist",
+    }.items() <= run.data.tags.items()
     assert len(run.data.tags["git.commit"]) == 40
     assert run.data.tags["git.dirty"] in ("true", "false")
 
@@ -47,16 +59,24 @@ def test_test_figures_and_objective_are_logged(smoke_run):
     assert 0.0 < metrics["tracking/seconds"] < 30
     assert {f"test_per_class/recall_class_{k}" for k in range(10)} <= metrics.keys()
     assert metrics["best/val_accuracy"] == max(
-        m.value for m in smoke_run.client.get_metric_history(smoke_run.run.info.run_id, "val/accuracy"))
+        m.value
+        for m in smoke_run.client.get_metric_history(smoke_run.run.info.run_id, "val/accuracy")
+    )
 
 
 def test_artifacts_are_present(smoke_run):
     paths = artifact_paths(smoke_run.client, smoke_run.run.info.run_id)
-    expected = {"config.yaml", "model_summary.txt", "metrics.json",
-                "evaluation/learning_curves.png", "evaluation/confusion_matrix.png",
-                "evaluation/confusion_matrix.csv", "evaluation/misclassified.png",
-                "checkpoints/state.json",
-                *(f"checkpoints/epoch-{e:03d}.keras" for e in range(1, SMOKE_EPOCHS + 1))}
+    expected = {
+        "config.yaml",
+        "model_summary.txt",
+        "metrics.json",
+        "evaluation/learning_curves.png",
+        "evaluation/confusion_matrix.png",
+        "evaluation/confusion_matrix.csv",
+        "evaluation/misclassified.png",
+        "checkpoints/state.json",
+        *(f"checkpoints/epoch-{e:03d}.keras" for e in range(1, SMOKE_EPOCHS + 1)),
+    }
     assert expected <= paths
 
 
@@ -81,5 +101,7 @@ def test_logged_model_predicts_probabilities_from_raw_images(smoke_run):
 
 
 def test_model_is_registered_with_its_alias(smoke_run):
-    version = smoke_run.client.get_model_version_by_alias(REGISTERED_NAME, smoke_run.cfg.tracking.register_alias)
+    version = smoke_run.client.get_model_version_by_alias(
+        REGISTERED_NAME, smoke_run.cfg.tracking.register_alias
+    )
     assert version.run_id == smoke_run.run.info.run_id

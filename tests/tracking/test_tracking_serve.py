@@ -1,5 +1,6 @@
 """Serving a trained model: which model `mnist-serve` picks, and MLflow's real model server
 answering raw 28x28 uint8 digits over HTTP with the classes the in-process pyfunc model gives."""
+
 import json
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from tests.servers import free_port, wait_until_healthy
 from tests.test_console import TF_CPP_LINE
 from tests.tracking.conftest import REGISTERED_NAME, tracked_config
 
-SERVER_START_TIMEOUT = 180   # the server imports TensorFlow to load the model
+SERVER_START_TIMEOUT = 180  # the server imports TensorFlow to load the model
 DIGITS = 20
 
 
@@ -25,7 +26,10 @@ def test_without_a_model_the_latest_trained_is_served(smoke_run):
 
 
 def test_a_run_id_serves_that_run_s_model_and_a_uri_is_kept(smoke_run):
-    assert model_uri(smoke_run.cfg.tracking, smoke_run.run.info.run_id) == smoke_run.run.data.tags["model_uri"]
+    assert (
+        model_uri(smoke_run.cfg.tracking, smoke_run.run.info.run_id)
+        == smoke_run.run.data.tags["model_uri"]
+    )
     assert model_uri(smoke_run.cfg.tracking, "models:/any@alias") == "models:/any@alias"
 
 
@@ -38,18 +42,25 @@ def test_a_mistyped_override_is_one_line_and_exit_2(capsys):
     from pipeline.serve import main
 
     assert main(["tracking.urii=x"]) == 2
-    assert capsys.readouterr().err == "error: Could not override 'tracking.urii': Key 'urii' not in 'TrackingConfig'\n"
+    assert (
+        capsys.readouterr().err
+        == "error: Could not override 'tracking.urii': Key 'urii' not in 'TrackingConfig'\n"
+    )
 
 
 def test_a_missing_store_is_a_one_line_error_and_stays_missing(tmp_path):
     cfg = tracked_config(tmp_path)
-    with pytest.raises(ServeError, match=f"no MLflow store at {tmp_path}/mlruns/mlflow.db; train a model first"):
+    with pytest.raises(
+        ServeError, match=f"no MLflow store at {tmp_path}/mlruns/mlflow.db; train a model first"
+    ):
         model_uri(cfg.tracking, None)
     assert not (tmp_path / "mlruns").exists()
 
 
 def post_json(url: str, payload: dict) -> dict:
-    request = urllib.request.Request(url, json.dumps(payload).encode(), {"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, json.dumps(payload).encode(), {"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=60) as response:
         return json.loads(response.read())
 
@@ -60,9 +71,21 @@ def test_the_model_server_classifies_raw_digits_like_the_pyfunc_model(smoke_run)
     port = free_port()
     # What `make serve MODEL=...` runs.
     server = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.serve", "--model", registered, "--port", str(port),
-         f"tracking.uri={smoke_run.cfg.tracking.uri}"],
-        cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "pipeline.serve",
+            "--model",
+            registered,
+            "--port",
+            str(port),
+            f"tracking.uri={smoke_run.cfg.tracking.uri}",
+        ],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_healthy(url, server, path="/ping", timeout=SERVER_START_TIMEOUT)
@@ -70,9 +93,11 @@ def test_the_model_server_classifies_raw_digits_like_the_pyfunc_model(smoke_run)
         assert digits.dtype == np.uint8 and digits.shape == (DIGITS, 28, 28)
         answer = post_json(f"{url}/invocations", {"inputs": digits.tolist()})
     finally:
-        server.terminate()   # SIGTERM: the wrapper passes it on to the server's processes
+        server.terminate()  # SIGTERM: the wrapper passes it on to the server's processes
         output, _ = server.communicate(timeout=30)
-    assert not TF_CPP_LINE.search(output) and "%|" not in output   # no C++ start-up lines, no progress bars
+    assert (
+        not TF_CPP_LINE.search(output) and "%|" not in output
+    )  # no C++ start-up lines, no progress bars
     served = np.argmax(np.asarray(answer["predictions"]), axis=1)
     mlflow.set_tracking_uri(smoke_run.cfg.tracking.uri)
     in_process = np.argmax(mlflow.pyfunc.load_model(registered).predict(digits), axis=1)

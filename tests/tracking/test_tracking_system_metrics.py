@@ -18,5 +18,5 @@ def test_the_switch_turns_them_off(smoke_store):
     """The shared store's jobs ran with `tracking.system_metrics=false` and a sampling interval
     shorter than their runs (tests/conftest.py): none recorded any."""
     for run in smoke_store.children:
-        assert run.info.end_time - run.info.start_time > 200   # ms: longer than one sample
+        assert run.info.end_time - run.info.start_time > 200  # ms: longer than one sample
         assert system_metric_names(run) == set()

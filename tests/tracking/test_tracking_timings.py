@@ -1,4 +1,5 @@
 """Where a tracked job's time went (timings.json), and a job without the test evaluation."""
+
 import json
 
 from mlflow import MlflowClient
@@ -7,8 +8,18 @@ from pipeline.timings import TIMINGS_FILE
 from tests.tracking.conftest import SMOKE_EPOCHS, only_run, tracked_config, train
 
 PER_EPOCH = ("train_s", "validation_s", "checkpoint_s", "epoch_tracking_s")
-ONE_OFF = ("runtime_s", "data_s", "model_s", "tracking_start_s", "test_evaluation_s", "figures_s", "model_upload_s",
-           "results_tracking_s", "tracking_wait_s", "job_s")
+ONE_OFF = (
+    "runtime_s",
+    "data_s",
+    "model_s",
+    "tracking_start_s",
+    "test_evaluation_s",
+    "figures_s",
+    "model_upload_s",
+    "results_tracking_s",
+    "tracking_wait_s",
+    "job_s",
+)
 
 
 def test_every_phase_is_timed_once_per_job_or_once_per_epoch(smoke_run):
@@ -22,8 +33,17 @@ def test_every_phase_is_timed_once_per_job_or_once_per_epoch(smoke_run):
     assert timings["figures_s"] <= timings["results_tracking_s"]
     assert timings["model_upload_s"] <= timings["job_s"]
     parts = sum(sum(timings[phase]) for phase in PER_EPOCH) + sum(
-        timings[phase] for phase in ("runtime_s", "data_s", "model_s", "tracking_start_s", "test_evaluation_s",
-                                     "results_tracking_s", "tracking_wait_s"))
+        timings[phase]
+        for phase in (
+            "runtime_s",
+            "data_s",
+            "model_s",
+            "tracking_start_s",
+            "test_evaluation_s",
+            "results_tracking_s",
+            "tracking_wait_s",
+        )
+    )
     assert parts <= timings["job_s"]
 
 
@@ -40,5 +60,8 @@ def test_without_the_test_evaluation_a_run_keeps_its_validation_figures_and_no_t
     assert figures == {"evaluation/learning_curves.png"}
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert "objective" in metrics and "history" in metrics
-    assert not [key for key in metrics if key.startswith("test_")] and "confusion_matrix" not in metrics
+    assert (
+        not [key for key in metrics if key.startswith("test_")]
+        and "confusion_matrix" not in metrics
+    )
     assert "test_evaluation_s" not in json.loads((run_dir / TIMINGS_FILE).read_text())

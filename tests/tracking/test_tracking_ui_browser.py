@@ -1,6 +1,7 @@
 """The comparison link `make ui` prints opens MLflow's comparison page of the multirun's runs,
 in a real browser, on the server `make ui` starts. Needs Debian's `chromium`, which `make test`
 installs where apt works as root."""
+
 import json
 import os
 import shutil
@@ -17,8 +18,16 @@ from tests.servers import free_port, wait_until_healthy
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # Headless, and nothing that reaches beyond the loopback server.
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 # Virtual milliseconds the page gets to fetch the runs and render; more on each retry, as
 # MLflow's UI renders slowly on a busy machine.
 RENDER_BUDGETS_MS = (5_000, 15_000, 40_000, 90_000)
@@ -30,9 +39,19 @@ def printed_link(output: str, label: str) -> str:
 
 
 def rendered_page(url: str, profile: Path, budget_ms: int) -> str:
-    result = subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-                             f"--virtual-time-budget={budget_ms}", "--dump-dom", url],
-                            capture_output=True, text=True, timeout=180)
+    result = subprocess.run(
+        [
+            CHROMIUM,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            f"--virtual-time-budget={budget_ms}",
+            "--dump-dom",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     return result.stdout
 
 
@@ -45,14 +64,25 @@ def ui_server(smoke_store, tmp_path):
     ui_url = f"http://127.0.0.1:{free_port()}"
     ui_output = tmp_path / "ui.out"
     with open(ui_output, "w") as out:
-        server = subprocess.Popen([sys.executable, "-m", "pipeline.tracking.ui", *smoke_store.overrides,
-                                   f"tracking.ui_url={ui_url}"], cwd=PROJECT_ROOT,
-                                  stdout=out, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pipeline.tracking.ui",
+                *smoke_store.overrides,
+                f"tracking.ui_url={ui_url}",
+            ],
+            cwd=PROJECT_ROOT,
+            stdout=out,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
     try:
         wait_until_healthy(ui_url, server)
         yield ui_url, ui_output.read_text()
     finally:
-        os.killpg(server.pid, signal.SIGTERM)   # the server and its workers
+        os.killpg(server.pid, signal.SIGTERM)  # the server and its workers
         server.wait(timeout=30)
 
 

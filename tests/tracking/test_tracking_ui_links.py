@@ -1,4 +1,5 @@
 """The links into the MLflow UI: their routes, and what they point at in a store."""
+
 import json
 import subprocess
 import sys
@@ -37,7 +38,7 @@ def test_page_links_follow_the_ui_routes():
 def test_compare_link_selects_the_runs_in_order_and_is_one_clickable_token():
     url = compare_url(UI, "7", ["b2", "a1", "c3"])
     assert compare_query(url) == {"runs": ["b2", "a1", "c3"], "experiments": ["7"]}
-    assert not set(url) & set(' "[],')   # terminals end a link at these
+    assert not set(url) & set(' "[],')  # terminals end a link at these
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +52,12 @@ def store(tmp_path_factory):
 
     def multirun(name: str, children: list[str], best: str | None = None) -> dict[str, str]:
         parent = client.create_run(sweeps, run_name=name, tags={"multirun": "parent"}).info.run_id
-        ids = {child: client.create_run(sweeps, run_name=child, tags={"mlflow.parentRunId": parent}).info.run_id
-               for child in children}
+        ids = {
+            child: client.create_run(
+                sweeps, run_name=child, tags={"mlflow.parentRunId": parent}
+            ).info.run_id
+            for child in children
+        }
         if best:
             client.set_tag(parent, BEST_CHILD_TAG, ids[best])
         return {"parent": parent, **ids}
@@ -76,14 +81,17 @@ def test_multirun_links_without_a_best_child(store):
     client, sweeps, _, old, _ = store
     links = multirun_links(client, UI, old["parent"])
     assert links.name == "sweeps" and links.best is None
-    assert compare_query(links.compare) == {"runs": [old["old-a"], old["old-b"]], "experiments": [sweeps]}
+    assert compare_query(links.compare) == {
+        "runs": [old["old-a"], old["old-b"]],
+        "experiments": [sweeps],
+    }
     assert "best run" not in links.text()
 
 
 def test_store_links_list_every_experiment_with_runs(store):
     client, sweeps, single, _, new = store
     links = store_links(client, UI)
-    assert sorted(entry.name for entry in links) == ["single", "sweeps"]   # not the empty Default
+    assert sorted(entry.name for entry in links) == ["single", "sweeps"]  # not the empty Default
     lone = next(entry for entry in links if entry.name == "single")
     assert lone.runs == runs_table_url(UI, single) and lone.compare is None
     text = links_text(links)
@@ -93,24 +101,51 @@ def test_store_links_list_every_experiment_with_runs(store):
 
 def test_ui_serves_where_the_config_says():
     from pipeline.tracking.ui import server_command
+
     command = server_command("sqlite:////s/mlflow.db", "http://127.0.0.1:5123")
-    assert command[1:] == ["-m", "mlflow", "server", "--backend-store-uri", "sqlite:////s/mlflow.db",
-                           "--host", "127.0.0.1", "--port", "5123"]
+    assert command[1:] == [
+        "-m",
+        "mlflow",
+        "server",
+        "--backend-store-uri",
+        "sqlite:////s/mlflow.db",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "5123",
+    ]
 
 
 def test_link_modules_do_not_import_tensorflow():
-    code = ("import sys, pipeline.tracking.ui, pipeline.tracking.ui_links, pipeline.report.build; "
-            "print('tensorflow' in sys.modules or 'keras' in sys.modules)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    code = (
+        "import sys, pipeline.tracking.ui, pipeline.tracking.ui_links, pipeline.report.build; "
+        "print('tensorflow' in sys.modules or 'keras' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "False"
 
 
-@pytest.mark.parametrize("override, message", [
-    ("tracking.uri=http://127.0.0.1:9", "error: tracking.uri=http://127.0.0.1:9 is unreachable"),
-    ("tracking.ui_urll=x", "error: Could not override 'tracking.ui_urll': Key 'ui_urll' not in 'TrackingConfig'"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        (
+            "tracking.uri=http://127.0.0.1:9",
+            "error: tracking.uri=http://127.0.0.1:9 is unreachable",
+        ),
+        (
+            "tracking.ui_urll=x",
+            "error: Could not override 'tracking.ui_urll': Key 'ui_urll' not in 'TrackingConfig'",
+        ),
+    ],
+)
 def test_make_ui_stops_on_one_line_before_serving(override, message):
-    result = subprocess.run([sys.executable, "-m", "pipeline.tracking.ui", override, "tracking.connect_timeout=1"],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline.tracking.ui", override, "tracking.connect_timeout=1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.strip() == message or result.stderr.strip().startswith(message + " (")

@@ -1,4 +1,5 @@
 """Trained smoke runs shared by the training tests (each costs seconds)."""
+
 import json
 from pathlib import Path
 
@@ -6,7 +7,12 @@ import pytest
 
 from tests.conftest import compose_config, isolated_overrides
 
-SMOKE = ("trainer=smoke", "trainer.epochs=2", "trainer.deterministic=true", "tracking.enabled=false")
+SMOKE = (
+    "trainer=smoke",
+    "trainer.epochs=2",
+    "trainer.deterministic=true",
+    "tracking.enabled=false",
+)
 
 
 def smoke_config(tmp: Path, *overrides: str):

@@ -11,9 +11,11 @@ def _label_batches(dataset):
 
 
 def test_each_epoch_is_a_full_permutation_in_batches_that_never_span_epochs():
-    batches = _label_batches(training_batches(IMAGES, LABELS, batch_size=4, seed=1, first_epoch=0, epochs=3))
+    batches = _label_batches(
+        training_batches(IMAGES, LABELS, batch_size=4, seed=1, first_epoch=0, epochs=3)
+    )
     assert [len(b) for b in batches] == [4, 4, 2] * 3
-    epochs = [sum(batches[i:i + 3], []) for i in (0, 3, 6)]
+    epochs = [sum(batches[i : i + 3], []) for i in (0, 3, 6)]
     assert all(sorted(epoch) == list(range(10)) for epoch in epochs)
     assert epochs[0] != epochs[1], "each epoch has its own order"
 
@@ -43,6 +45,8 @@ def test_evaluation_batches_keep_the_order():
 def test_neither_pipeline_starts_tf_datas_autotuning_thread():
     """Its thread made the training iterator's destruction at the end of `model.fit` wait
     18-20 s in two of three `make train` runs (pipeline/training/inputs.py)."""
-    for batches in (training_batches(IMAGES, LABELS, 4, seed=1, first_epoch=0, epochs=1),
-                    evaluation_batches(IMAGES, LABELS, 3)):
+    for batches in (
+        training_batches(IMAGES, LABELS, 4, seed=1, first_epoch=0, epochs=1),
+        evaluation_batches(IMAGES, LABELS, 3),
+    ):
         assert batches.options().autotune.enabled is False

@@ -22,4 +22,6 @@ def test_dropout_and_activation_come_from_the_config():
     model = build_model(compose_config("model.dropout=0.3", "model.activation=tanh").model)
     assert model.get_layer("dropout").rate == 0.3
     assert model.get_layer("conv1").activation.__name__ == "tanh"
-    assert "dropout" not in [layer.name for layer in build_model(compose_config("model.dropout=0").model).layers]
+    assert "dropout" not in [
+        layer.name for layer in build_model(compose_config("model.dropout=0").model).layers
+    ]

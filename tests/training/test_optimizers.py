@@ -9,14 +9,19 @@ from tests.conftest import compose_config
 
 @pytest.mark.parametrize("name", group_options("optimizer"))
 def test_each_optimizer_config_builds_its_keras_optimizer_with_its_values(name):
-    cfg = compose_config(f"optimizer={name}", "schedule=constant")   # the rate as configured
+    cfg = compose_config(f"optimizer={name}", "schedule=constant")  # the rate as configured
     optimizer = build_optimizer(cfg.optimizer, cfg.schedule, steps_per_epoch=10, epochs=2)
     assert isinstance(optimizer, keras.optimizers.Optimizer)
     assert cfg.optimizer._target_ == f"keras.optimizers.{type(optimizer).__name__}"
-    assert type(optimizer).__name__.lower() == name   # each file builds the optimizer it is named after
+    assert (
+        type(optimizer).__name__.lower() == name
+    )  # each file builds the optimizer it is named after
     assert float(optimizer.learning_rate) == pytest.approx(cfg.optimizer.learning_rate)
-    passed_through = {key: value for key, value in cfg.optimizer.items()
-                      if key not in ("_target_", "name", "learning_rate") and value is not None}
+    passed_through = {
+        key: value
+        for key, value in cfg.optimizer.items()
+        if key not in ("_target_", "name", "learning_rate") and value is not None
+    }
     for key, value in passed_through.items():
         assert getattr(optimizer, key) == pytest.approx(value), key
 
@@ -34,10 +39,12 @@ def _rates(cfg, steps):
 
 
 def test_cosine_schedule_warms_up_then_decays_to_the_final_fraction():
-    cfg = compose_config("schedule=cosine", "schedule.warmup_epochs=1", "schedule.final_lr_fraction=0.1")
+    cfg = compose_config(
+        "schedule=cosine", "schedule.warmup_epochs=1", "schedule.final_lr_fraction=0.1"
+    )
     rates = _rates(cfg, [0, 4, 9, 10, 20, 30])
     peak = cfg.optimizer.learning_rate * cfg.schedule.peak_lr_factor
-    assert peak == pytest.approx(2 * cfg.optimizer.learning_rate)   # conf/schedule/cosine.yaml
+    assert peak == pytest.approx(2 * cfg.optimizer.learning_rate)  # conf/schedule/cosine.yaml
     assert rates[0] == pytest.approx(peak / 10) and rates[1] == pytest.approx(peak / 2)
     assert rates[2] == pytest.approx(peak) and rates[3] == pytest.approx(peak)
     assert rates[-1] == pytest.approx(0.1 * peak)
@@ -47,14 +54,22 @@ def test_cosine_schedule_warms_up_then_decays_to_the_final_fraction():
 def test_exponential_schedule_decays_per_epoch():
     cfg = compose_config("schedule=exponential", "schedule.decay_per_epoch=0.5")
     rates = _rates(cfg, [0, 10, 20])
-    np.testing.assert_allclose(rates, cfg.optimizer.learning_rate * np.array([1, 0.5, 0.25]), rtol=1e-6)
+    np.testing.assert_allclose(
+        rates, cfg.optimizer.learning_rate * np.array([1, 0.5, 0.25]), rtol=1e-6
+    )
 
 
 def test_schedules_survive_a_checkpoint(tmp_path):
     cfg = compose_config("schedule=cosine", "schedule.warmup_epochs=0.5", "model=tf_tutorial")
     from pipeline.training.models import build_model
+
     model = build_model(cfg.model)
-    model.compile(optimizer=build_optimizer(cfg.optimizer, cfg.schedule, 10, 3), loss="sparse_categorical_crossentropy")
+    model.compile(
+        optimizer=build_optimizer(cfg.optimizer, cfg.schedule, 10, 3),
+        loss="sparse_categorical_crossentropy",
+    )
     model.save(tmp_path / "m.keras")
     restored = keras.models.load_model(tmp_path / "m.keras")
-    assert float(restored.optimizer._learning_rate(7)) == pytest.approx(float(model.optimizer._learning_rate(7)))
+    assert float(restored.optimizer._learning_rate(7)) == pytest.approx(
+        float(model.optimizer._learning_rate(7))
+    )

@@ -1,5 +1,6 @@
 """End-to-end smoke training: both loops, determinism, resume, divergence. (A run killed on the
 command line and resumed by the same command: tests/test_user_errors.py.)"""
+
 import os
 
 import numpy as np
@@ -14,8 +15,16 @@ from tests.training.conftest import read_metrics, smoke_config
 
 pytestmark = pytest.mark.heavy
 
-EPOCH_METRICS = {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "epoch_time", "samples_per_second",
-                 "cpu_utilization"}
+EPOCH_METRICS = {
+    "loss",
+    "accuracy",
+    "val_loss",
+    "val_accuracy",
+    "learning_rate",
+    "epoch_time",
+    "samples_per_second",
+    "cpu_utilization",
+}
 
 
 def test_both_loops_log_the_same_metrics_every_epoch(trained_runs):
@@ -24,7 +33,9 @@ def test_both_loops_log_the_same_metrics_every_epoch(trained_runs):
         assert set(history) == EPOCH_METRICS
         assert all(len(values) == 2 for values in history.values())
         # CPU seconds per wall second: busy (not idle), and at most every core of the machine
-        assert all(0.2 < busy <= (os.cpu_count() or 1) * 1.05 for busy in history["cpu_utilization"])
+        assert all(
+            0.2 < busy <= (os.cpu_count() or 1) * 1.05 for busy in history["cpu_utilization"]
+        )
 
 
 def test_the_tape_loop_computes_what_fit_computes(trained_runs):
@@ -57,19 +68,26 @@ def test_a_run_leaves_checkpoints_summary_and_test_figures(trained_runs):
 def test_training_learns_something(trained_runs):
     history = read_metrics(trained_runs["fit"])["history"]
     assert history["loss"][1] < history["loss"][0]
-    assert read_metrics(trained_runs["fit"])["test_accuracy"] > 0.3   # chance is 0.1
+    assert read_metrics(trained_runs["fit"])["test_accuracy"] > 0.3  # chance is 0.1
 
 
 @pytest.mark.parametrize("loop", ["fit", "tape"])
-def test_a_run_interrupted_mid_epoch_resumes_to_the_uninterrupted_result(tmp_path, monkeypatch, trained_runs, loop):
+def test_a_run_interrupted_mid_epoch_resumes_to_the_uninterrupted_result(
+    tmp_path, monkeypatch, trained_runs, loop
+):
     cfg = smoke_config(tmp_path, f"trainer.loop={loop}")
-    runs = tmp_path / "outputs"   # where resume looks for interrupted runs
+    runs = tmp_path / "outputs"  # where resume looks for interrupted runs
 
     def interrupt_in_second_epoch(self, batch, logs=None):
-        if self.model.optimizer.iterations.numpy() > 10:   # 8 steps per epoch
+        if self.model.optimizer.iterations.numpy() > 10:  # 8 steps per epoch
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(training_callbacks.EpochStats, "on_train_batch_end", interrupt_in_second_epoch, raising=False)
+    monkeypatch.setattr(
+        training_callbacks.EpochStats,
+        "on_train_batch_end",
+        interrupt_in_second_epoch,
+        raising=False,
+    )
     with pytest.raises(KeyboardInterrupt):
         train_and_evaluate(cfg, runs / "interrupted")
     monkeypatch.undo()
@@ -78,16 +96,24 @@ def test_a_run_interrupted_mid_epoch_resumes_to_the_uninterrupted_result(tmp_pat
     # Ctrl-C while resuming (loading the checkpoint takes seconds): the run stays resumable.
     def ctrl_c(*args):
         raise KeyboardInterrupt
+
     monkeypatch.setattr(training_run, "load_checkpoint", ctrl_c)
     with pytest.raises(TrainingInterrupted) as stopped:
         train_and_evaluate(cfg, runs / "stopped-while-resuming")
     monkeypatch.undo()
-    assert str(stopped.value) == (f"stopped while resuming {runs / 'interrupted'} after epoch 1; nothing new was "
-                                  "trained; run the same command again to resume it")
-    assert stopped.value.exit_status == 130 and not (runs / "interrupted/checkpoints/resumed_into").exists()
+    assert str(stopped.value) == (
+        f"stopped while resuming {runs / 'interrupted'} after epoch 1; nothing new was "
+        "trained; run the same command again to resume it"
+    )
+    assert (
+        stopped.value.exit_status == 130
+        and not (runs / "interrupted/checkpoints/resumed_into").exists()
+    )
 
-    train_and_evaluate(cfg, runs / "resumed")   # the same command again
-    assert (runs / "interrupted/checkpoints/resumed_into").read_text() == str((runs / "resumed").resolve())
+    train_and_evaluate(cfg, runs / "resumed")  # the same command again
+    assert (runs / "interrupted/checkpoints/resumed_into").read_text() == str(
+        (runs / "resumed").resolve()
+    )
     resumed, straight = read_metrics(runs / "resumed"), read_metrics(trained_runs[loop])
     for key in ("loss", "val_loss", "val_accuracy"):
         assert resumed["history"][key] == straight["history"][key], key
@@ -106,7 +132,9 @@ def _interrupt_after_first_epoch(self, epoch, logs=None):
 def test_resume_can_be_switched_off(tmp_path, monkeypatch):
     cfg = smoke_config(tmp_path, "trainer.resume=false")
     runs = tmp_path / "outputs"
-    monkeypatch.setattr(training_callbacks.EpochStats, "on_epoch_begin", _interrupt_after_first_epoch)
+    monkeypatch.setattr(
+        training_callbacks.EpochStats, "on_epoch_begin", _interrupt_after_first_epoch
+    )
     with pytest.raises(KeyboardInterrupt):
         train_and_evaluate(cfg, runs / "interrupted")
     monkeypatch.undo()
@@ -136,8 +164,12 @@ def test_a_diverging_run_fails_and_is_not_resumed(smoke_store):
 
 
 def test_extra_objectives_make_the_job_return_one_value_per_objective(tmp_path):
-    cfg = smoke_config(tmp_path, "trainer.epochs=1", "model=tf_tutorial",
-                       "trainer.extra_objectives=[params,seconds_per_epoch]")
+    cfg = smoke_config(
+        tmp_path,
+        "trainer.epochs=1",
+        "model=tf_tutorial",
+        "trainer.extra_objectives=[params,seconds_per_epoch]",
+    )
     accuracy, params, seconds = train_and_evaluate(cfg, tmp_path / "run")
     history = read_metrics(tmp_path / "run")["history"]
     assert accuracy == max(history["val_accuracy"])

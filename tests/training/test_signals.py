@@ -5,6 +5,7 @@ signal is sent to it from inside the phase, as a user's Ctrl-C would arrive.
 
 The process gets Python's default Ctrl-C handler first: a test suite started in the background
 of a script inherits SIGINT ignored, which a training rightly keeps ignoring."""
+
 import os
 import signal
 import threading
@@ -21,9 +22,13 @@ from pipeline.training import run as training_run
 from tests.tracking.conftest import only_run, tracked_config
 from tests.tracking.conftest import train as tracked_train
 
-pytestmark = [pytest.mark.heavy,
-              pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),
-                                 reason="signal handlers belong to the main thread")]
+pytestmark = [
+    pytest.mark.heavy,
+    pytest.mark.skipif(
+        threading.current_thread() is not threading.main_thread(),
+        reason="signal handlers belong to the main thread",
+    ),
+]
 
 QUICK = ("trainer.epochs=2", "tracking.log_model=false", "tracking.system_metrics=false")
 
@@ -36,14 +41,22 @@ def store(tmp_path_factory):
 
 
 def config(tmp_path, store):
-    return tracked_config(store, *QUICK, f"paths.output_dir={tmp_path}/outputs",
-                          f"tracking.experiment_name={tmp_path.name}")
+    return tracked_config(
+        store,
+        *QUICK,
+        f"paths.output_dir={tmp_path}/outputs",
+        f"tracking.experiment_name={tmp_path.name}",
+    )
 
 
 @pytest.fixture(autouse=True)
 def default_ctrl_c(monkeypatch):
-    monkeypatch.setattr(signal, "SIG_IGN_SAVED", signal.signal(signal.SIGINT, signal.default_int_handler),
-                        raising=False)
+    monkeypatch.setattr(
+        signal,
+        "SIG_IGN_SAVED",
+        signal.signal(signal.SIGINT, signal.default_int_handler),
+        raising=False,
+    )
     yield
     signal.signal(signal.SIGINT, signal.SIG_IGN_SAVED)
 
@@ -54,10 +67,12 @@ def send(number: int) -> None:
 
 def after(function, number: int):
     """`function`, then the signal (the phase has done its work; the run is between checks)."""
+
     def wrapped(*args, **kwargs):
         result = function(*args, **kwargs)
         send(number)
         return result
+
     return wrapped
 
 
@@ -70,7 +85,7 @@ class SignalAt(keras.callbacks.Callback):
 
 
 def run_dir(tmp_path, name="run"):
-    return tmp_path / "outputs" / "runs" / name   # where a resume looks for it
+    return tmp_path / "outputs" / "runs" / name  # where a resume looks for it
 
 
 def train(tmp_path, store, name="run"):
@@ -81,7 +96,9 @@ def interrupted(tmp_path, store, number: int) -> tuple[TrainingInterrupted, obje
     with pytest.raises(TrainingInterrupted) as stopped:
         train(tmp_path, store)
     cfg = config(tmp_path, store)
-    assert stopped.value.exit_status == (EXIT_TERMINATED if number == signal.SIGTERM else EXIT_INTERRUPTED)
+    assert stopped.value.exit_status == (
+        EXIT_TERMINATED if number == signal.SIGTERM else EXIT_INTERRUPTED
+    )
     assert only_run(MlflowClient(cfg.tracking.uri), cfg).info.status == "KILLED"
     return stopped.value, load_state(run_dir(tmp_path))
 
@@ -90,14 +107,21 @@ def test_before_the_model_exists_the_run_stops_with_nothing_written(tmp_path, st
     monkeypatch.setattr(training_run, "load_splits", after(training_run.load_splits, signal.SIGINT))
     with pytest.raises(KeyboardInterrupt) as stopped:
         train(tmp_path, store)
-    assert not isinstance(stopped.value, TrainingInterrupted)   # the CLI's "nothing was trained" line
+    assert not isinstance(
+        stopped.value, TrainingInterrupted
+    )  # the CLI's "nothing was trained" line
     assert list(run_dir(tmp_path).iterdir()) == []
 
 
 def test_while_the_tracking_run_starts(tmp_path, store, monkeypatch, number=signal.SIGINT):
-    monkeypatch.setattr(tracker_module.Tracker, "log_start", after(tracker_module.Tracker.log_start, number))
+    monkeypatch.setattr(
+        tracker_module.Tracker, "log_start", after(tracker_module.Tracker.log_start, number)
+    )
     line, state = interrupted(tmp_path, store, number)
-    assert state.completed_epochs == 0 and "nothing to resume, the same command starts it again" in str(line)
+    assert (
+        state.completed_epochs == 0
+        and "nothing to resume, the same command starts it again" in str(line)
+    )
 
 
 # Training: the next batch does not start. Validation (one batch here): the epoch it closes is
@@ -105,11 +129,16 @@ def test_while_the_tracking_run_starts(tmp_path, store, monkeypatch, number=sign
 @pytest.mark.parametrize("hook, completed", [("on_train_batch_end", 0), ("on_test_batch_end", 1)])
 def test_during_an_epoch_s_training_or_validation(tmp_path, store, monkeypatch, hook, completed):
     callbacks = training_run.training_callbacks
-    monkeypatch.setattr(training_run, "training_callbacks",
-                        lambda *args: callbacks(*args) + [SignalAt(hook, signal.SIGINT)])
+    monkeypatch.setattr(
+        training_run,
+        "training_callbacks",
+        lambda *args: callbacks(*args) + [SignalAt(hook, signal.SIGINT)],
+    )
     line, state = interrupted(tmp_path, store, signal.SIGINT)
     assert state.completed_epochs == completed
-    assert str(line).startswith(f"stopped during epoch {completed + 1} of 2 ({completed} completed)")
+    assert str(line).startswith(
+        f"stopped during epoch {completed + 1} of 2 ({completed} completed)"
+    )
 
 
 def test_while_a_checkpoint_is_written_the_epoch_is_kept(tmp_path, store, monkeypatch):
@@ -122,30 +151,51 @@ def test_while_a_checkpoint_is_written_the_epoch_is_kept(tmp_path, store, monkey
 
 
 def test_during_the_test_evaluation(tmp_path, store, monkeypatch):
-    monkeypatch.setattr(training_run, "evaluate_probabilities",
-                        after(training_run.evaluate_probabilities, signal.SIGINT))
+    monkeypatch.setattr(
+        training_run,
+        "evaluate_probabilities",
+        after(training_run.evaluate_probabilities, signal.SIGINT),
+    )
     line, state = interrupted(tmp_path, store, signal.SIGINT)
     assert state.completed_epochs == 2 and "before the test evaluation" in str(line)
 
 
 def test_while_the_results_are_recorded(tmp_path, store, monkeypatch):
-    monkeypatch.setattr(tracker_module.Tracker, "log_results", after(tracker_module.Tracker.log_results, signal.SIGINT))
+    monkeypatch.setattr(
+        tracker_module.Tracker,
+        "log_results",
+        after(tracker_module.Tracker.log_results, signal.SIGINT),
+    )
     line, state = interrupted(tmp_path, store, signal.SIGINT)
-    assert state.status == "finished" and "stopped while recording a finished training's results" in str(line)
+    assert (
+        state.status == "finished"
+        and "stopped while recording a finished training's results" in str(line)
+    )
 
 
-def test_a_run_stopped_while_resuming_says_the_same_command_resumes_it_and_it_does(tmp_path, store, monkeypatch):
-    with monkeypatch.context() as patch:   # the first process: Ctrl-C after epoch 1's checkpoint
-        patch.setattr(checkpointing.EpochCheckpoint, "_save", after(checkpointing.EpochCheckpoint._save,
-                                                                    signal.SIGINT))
+def test_a_run_stopped_while_resuming_says_the_same_command_resumes_it_and_it_does(
+    tmp_path, store, monkeypatch
+):
+    with monkeypatch.context() as patch:  # the first process: Ctrl-C after epoch 1's checkpoint
+        patch.setattr(
+            checkpointing.EpochCheckpoint,
+            "_save",
+            after(checkpointing.EpochCheckpoint._save, signal.SIGINT),
+        )
         with pytest.raises(TrainingInterrupted):
             train(tmp_path, store, "first")
-    with monkeypatch.context() as patch:   # the second: Ctrl-C while it loads the checkpoint
-        patch.setattr(training_run, "load_checkpoint", after(training_run.load_checkpoint, signal.SIGINT))
+    with monkeypatch.context() as patch:  # the second: Ctrl-C while it loads the checkpoint
+        patch.setattr(
+            training_run, "load_checkpoint", after(training_run.load_checkpoint, signal.SIGINT)
+        )
         with pytest.raises(TrainingInterrupted) as stopped:
             train(tmp_path, store, "resuming")
-    assert str(stopped.value).startswith(f"stopped while resuming {run_dir(tmp_path, 'first')} after epoch 1;")
+    assert str(stopped.value).startswith(
+        f"stopped while resuming {run_dir(tmp_path, 'first')} after epoch 1;"
+    )
     assert str(stopped.value).endswith("run the same command again to resume it")
-    train(tmp_path, store, "resumed")   # the third goes on from epoch 1
+    train(tmp_path, store, "resumed")  # the third goes on from epoch 1
     resumed = load_state(run_dir(tmp_path, "resumed"))
-    assert resumed.completed_epochs == 2 and resumed.extra[RESUMED_FROM_KEY] == str(run_dir(tmp_path, "first"))
+    assert resumed.completed_epochs == 2 and resumed.extra[RESUMED_FROM_KEY] == str(
+        run_dir(tmp_path, "first")
+    )

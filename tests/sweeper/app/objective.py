@@ -6,6 +6,7 @@ stops when the pruner says so; `fail_above` makes trials with a larger `x` raise
 returns -|x|, for multi-objective searches. With `tracking.enabled`, each job is an MLflow
 child run of the project's multirun callback's parent, found in the job's config.
 """
+
 import time
 from contextlib import nullcontext
 
@@ -46,9 +47,17 @@ def child_run(cfg: DictConfig):
     from pipeline.tracking.store import experiment_id
 
     mlflow.set_tracking_uri(cfg.tracking.uri)
-    tags = {OPTUNA_STUDY_TAG: cfg.trial.study_name, OPTUNA_TRIAL_TAG: str(cfg.trial.number)} if has_trial(cfg) else {}
-    mlflow.start_run(experiment_id=experiment_id(cfg.tracking), parent_run_id=cfg.tracking.parent_run_id,
-                     run_name=f"x={cfg.x:.3f}", tags=tags)
+    tags = (
+        {OPTUNA_STUDY_TAG: cfg.trial.study_name, OPTUNA_TRIAL_TAG: str(cfg.trial.number)}
+        if has_trial(cfg)
+        else {}
+    )
+    mlflow.start_run(
+        experiment_id=experiment_id(cfg.tracking),
+        parent_run_id=cfg.tracking.parent_run_id,
+        run_name=f"x={cfg.x:.3f}",
+        tags=tags,
+    )
     return ends_active_run()
 
 
@@ -58,6 +67,7 @@ def main(cfg: DictConfig) -> float:
         value = objective(cfg)
         if cfg.tracking.enabled:
             import mlflow
+
             mlflow.log_metric("best/value", value if cfg.objectives == 1 else value[0])
     return value
 
