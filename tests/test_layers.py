@@ -1,7 +1,8 @@
 """The package's layers: each module imports only its own layer and those below it.
 
-Data flows config -> data -> training -> tracking; tracking and search observe training
-through callbacks and never import it; entry points and benchmarks sit on top.
+Data flows config -> data -> training -> tracking; tracking (MLflow only) and search (all of
+Optuna, over tracking) observe training through callbacks and never import it; entry points
+and benchmarks sit on top. The Hydra plugin is a registration that hands over to search.
 """
 
 import ast
@@ -23,7 +24,8 @@ LAYERS = (
         "processes",
         "timings",
     },
-    {"tracking", "search"},  # what training reports to
+    {"tracking"},  # MLflow: what training reports to
+    {"search"},  # Optuna: the sweeper, a job's trial, pruning, a study's parent run
     {"training"},  # the job, with tracking and search attached
     {"train", "report", "serve", "sync", "stack", "bench"},  # entry points and measurement
 )
@@ -83,5 +85,27 @@ def test_product_code_uses_no_hydra_internals():
         for path in product
         for module in imported(path)
         if module.startswith(HYDRA_INTERNALS)
+    ]
+    assert uses == []
+
+
+def test_tracking_knows_no_optuna():
+    uses = [
+        f"{path.relative_to(PROJECT_ROOT)} imports {module}"
+        for path in modules("pipeline/tracking")
+        for module in imported(path)
+        if module.split(".")[0] == "optuna"
+    ]
+    assert uses == []
+
+
+def test_the_hydra_plugin_hands_over_to_search():
+    """hydra_plugins/ imports only Hydra, OmegaConf, the standard library and pipeline.search."""
+    allowed = ("hydra", "omegaconf", "pipeline.search", "dataclasses", "typing", "__future__")
+    uses = [
+        f"{path.relative_to(PROJECT_ROOT)} imports {module}"
+        for path in modules("hydra_plugins/optuna_sweeper")
+        for module in imported(path)
+        if not module.startswith(allowed)
     ]
     assert uses == []

@@ -1,5 +1,6 @@
-"""The project's Hydra sweeper on current Optuna: `hydra/sweeper=optuna`.
+"""Hydra's registration of the project's sweeper on current Optuna: `hydra/sweeper=optuna`.
 
-Modules named with a leading underscore hold the Optuna-side work; Hydra's plugin scan
-skips them, so apps that never sweep do not import Optuna.
+The plugin (`optuna_sweeper.py`) and its config schema (`config.py`) are all Hydra's plugin
+scan imports; the sweeper itself is `pipeline.search.sweeper`, loaded when a sweep starts, so
+apps that never sweep do not import Optuna.
 """

@@ -4,7 +4,7 @@ Runs in the launching process, before Hydra creates output directories; imports 
 TensorFlow. Jobs find the parent in their own config (`tracking.parent_run_id`, added to
 the sweep's overrides), which every launcher passes on, to processes and machines alike.
 A search on a shared Optuna storage has one parent for the whole study, however many
-workers, launchers or resumes run it (see `pipeline.search.study_parent`).
+workers, launchers or resumes run it: `pipeline.search.multirun` (tracking knows no Optuna).
 
 MLflow and pandas are imported inside the hooks: Hydra instantiates every callback before
 any of them runs, so a bad override (`ValidateConfig`, first) is answered without their
@@ -27,11 +27,8 @@ from pipeline.tracking.records import (
     BEST_CHILD_RUN_ID_TAG,
     BEST_CHILD_TAG,
     CHILDREN_TAG,
-    FAILURE_REASON_TAG,
     MULTIRUN_TAG,
     OBJECTIVE_TAG,
-    OPTUNA_STUDY_TAG,
-    OPTUNA_TRIAL_TAG,
     OVERRIDES_TAG,
     PARENT_ID_TAG,
     PARENT_VALUE,
@@ -72,18 +69,6 @@ def sweep_params(config: DictConfig) -> dict[str, str]:
     return params
 
 
-def search_study(config: DictConfig) -> tuple[str, str, list[str]] | None:
-    """(storage, study name, directions) of a search on a shared storage; None otherwise
-    (a plain multirun, or a study that lives in one process's memory)."""
-    from pipeline.search.study_parent import directions
-
-    sweeper = OmegaConf.select(config, "hydra.sweeper") or {}
-    storage, name = sweeper.get("storage"), sweeper.get("study_name")
-    if not storage or not name:
-        return None
-    return str(storage), str(name), directions(sweeper.get("direction", "maximize"))
-
-
 def pass_parent_to_jobs(config: DictConfig, parent_id: str) -> None:
     """Put the parent's id into every job's config: Hydra hands `hydra.overrides.task` to the
     sweeper after this callback, and each job composes its config from those overrides."""
@@ -93,36 +78,6 @@ def pass_parent_to_jobs(config: DictConfig, parent_id: str) -> None:
             o for o in config.hydra.overrides.task if not o.startswith(PARENT_RUN_OVERRIDE + "=")
         ]
         config.hydra.overrides.task = [*task, f"{PARENT_RUN_OVERRIDE}={parent_id}"]
-
-
-def fail_lost_children(client: MlflowClient, parent: Any, storage: str, study_name: str) -> int:
-    """End FAILED the child runs still RUNNING whose trial the study has already finished: their
-    worker died (its heartbeat stopped) and can no longer end them. Returns how many."""
-    import optuna
-
-    from pipeline.search.storage import open_storage
-
-    running = client.search_runs(
-        [parent.info.experiment_id],
-        f"tags.`{PARENT_ID_TAG}` = '{parent.info.run_id}' and attributes.status = 'RUNNING'",
-    )
-    if not running:
-        return 0
-    study = optuna.load_study(study_name=study_name, storage=open_storage(storage))
-    states = {trial.number: trial.state for trial in study.get_trials(deepcopy=False)}
-    lost = 0
-    for run in running:
-        number = run.data.tags.get(OPTUNA_TRIAL_TAG)
-        state = states.get(int(number)) if number is not None else None
-        if state is not None and state.is_finished():
-            client.set_tag(
-                run.info.run_id,
-                FAILURE_REASON_TAG,
-                f"trial {number} ended {state.name} while this run was open: its worker died",
-            )
-            client.set_terminated(run.info.run_id, "FAILED")
-            lost += 1
-    return lost
 
 
 def children_table(client: MlflowClient, parent: Any, objective: str) -> pd.DataFrame:
@@ -154,13 +109,14 @@ def best_child(table: pd.DataFrame, objective: str, mode: str) -> pd.Series | No
     return scored.loc[column.idxmax() if mode == "max" else column.idxmin()]
 
 
-class MlflowTracking(Callback):
-    """`hydra.callbacks.mlflow` in conf/config.yaml."""
+class MultirunTracking(Callback):
+    """One parent run per multirun, its jobs' runs its children, a summary at the end.
+    `pipeline.search.multirun.MlflowTracking` (the callback conf/config.yaml names) adds what
+    a search on a shared Optuna storage needs; the two hooks below are where."""
 
     def __init__(self) -> None:
         self.parent_id: str | None = None
         self.client: MlflowClient | None = None
-        self.study: tuple[str, str, list[str]] | None = None
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         if config.tracking.enabled:
@@ -173,39 +129,31 @@ class MlflowTracking(Callback):
         from mlflow import MlflowClient
 
         self.client = MlflowClient(config.tracking.uri)
-        self.study = search_study(config)
-        if self.study is None:
-            self.parent_id = self._create_parent(config)
-        else:
-            from pipeline.search.study_parent import study_parent_run
-
-            storage, name, directions = self.study
-            self.parent_id, created = study_parent_run(
-                storage, name, directions, lambda: self._create_parent(config)
-            )
-            if not created:  # another worker's, or an earlier run's: this worker joins it
-                self.client.update_run(self.parent_id, status="RUNNING")
-                fail_lost_children(self.client, self.client.get_run(self.parent_id), storage, name)
+        self.parent_id = self.parent_run(config)
         pass_parent_to_jobs(config, self.parent_id)
         # A failing job stops Hydra before on_multirun_end: the parent must not stay RUNNING.
         atexit.register(self._end_parent, "FAILED")
 
-    def _create_parent(self, config: DictConfig) -> str:
+    def parent_run(self, config: DictConfig) -> str:
+        """The multirun's parent run id (hook: a search's study may have one already)."""
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        return self.create_parent(config, f"multirun {sweep_dir.parent.name} {sweep_dir.name}", {})
+
+    def before_summary(self, parent: Any) -> None:
+        """Called with the parent run before its summary is written (hook)."""
+
+    def create_parent(self, config: DictConfig, run_name: str, tags: dict[str, str]) -> str:
         from pipeline.tracking.store import experiment_id
 
-        sweep_dir = Path(str(config.hydra.sweep.dir))
-        study_tag = {OPTUNA_STUDY_TAG: self.study[1]} if self.study else {}
         parent = self.client.create_run(
             experiment_id(config.tracking),
-            run_name=f"search {self.study[1]}"
-            if self.study
-            else f"multirun {sweep_dir.parent.name} {sweep_dir.name}",
+            run_name=run_name,
             tags={
                 MULTIRUN_TAG: PARENT_VALUE,
-                SWEEP_DIR_TAG: str(sweep_dir),
+                SWEEP_DIR_TAG: str(Path(str(config.hydra.sweep.dir))),
                 OVERRIDES_TAG: " ".join(user_overrides(config.hydra.overrides.task)),
                 OBJECTIVE_TAG: f"{config.trainer.objective_mode} {config.trainer.objective}",
-                **study_tag,
+                **tags,
                 **git_state(),
             },
         )
@@ -218,8 +166,7 @@ class MlflowTracking(Callback):
             return
         objective, mode = config.trainer.objective, config.trainer.objective_mode
         parent = self.client.get_run(self.parent_id)
-        if self.study is not None:
-            fail_lost_children(self.client, parent, self.study[0], self.study[1])
+        self.before_summary(parent)
         table = children_table(self.client, parent, objective)
         with tempfile.TemporaryDirectory() as tmp:
             table.to_csv(Path(tmp) / "children.csv", index=False)

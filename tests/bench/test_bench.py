@@ -47,8 +47,8 @@ def test_both_sides_of_the_throughput_comparison_time_the_epochs_after_the_first
 
 
 def test_fixed_search_trials_lie_in_the_default_search_space():
-    from hydra_plugins.optuna_sweeper._search_space import build_search_space
     from pipeline.bench.search_speed import fixed_trials
+    from pipeline.search.sweeper.search_space import build_search_space
 
     sweeper = compose_config("experiments=tune", return_hydra_config=True).hydra.sweeper
     space = build_search_space(sweeper.params, [], sweeper.conditional_params, None)

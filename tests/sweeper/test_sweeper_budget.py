@@ -6,8 +6,8 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from hydra_plugins.optuna_sweeper._budget import OWNER, claim_trial, reap_dead_trials
-from hydra_plugins.optuna_sweeper._study import build_storage
+from pipeline.search.sweeper.budget import OWNER, claim_trial, reap_dead_trials
+from pipeline.search.sweeper.study import build_storage
 from pipeline.search.trial_id import trial_id
 
 

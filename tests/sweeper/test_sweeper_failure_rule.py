@@ -3,7 +3,7 @@ max_failure_rate` over a batch of `n_jobs` trials stops the search; 1.0 never do
 
 import pytest
 
-from hydra_plugins.optuna_sweeper._failure_rule import FailureRule
+from pipeline.search.sweeper.failure_rule import FailureRule
 
 
 def stops_after(rate: float, batch: int, outcomes: str, n_trials: int = 20) -> int | None:

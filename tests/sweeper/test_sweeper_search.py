@@ -6,7 +6,7 @@ import optuna
 import pytest
 from omegaconf import OmegaConf
 
-from hydra_plugins.optuna_sweeper._search import Search, TooManyFailures
+from pipeline.search.sweeper.loop import Search, TooManyFailures
 from tests.sweeper.conftest import states
 
 pytestmark = pytest.mark.heavy

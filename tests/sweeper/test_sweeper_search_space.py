@@ -5,7 +5,7 @@ import pytest
 from omegaconf import OmegaConf
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from hydra_plugins.optuna_sweeper._search_space import (
+from pipeline.search.sweeper.search_space import (
     build_search_space,
     grid_values,
     parse_overrides,

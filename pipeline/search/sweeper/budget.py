@@ -23,9 +23,9 @@ import warnings
 import optuna
 from optuna.trial import Trial, TrialState
 
-from hydra_plugins.optuna_sweeper._experimental import experimental_features
-from hydra_plugins.optuna_sweeper._heartbeat import beats
 from pipeline.processes import process_running
+from pipeline.search.sweeper.experimental import experimental_features
+from pipeline.search.sweeper.heartbeat import beats
 from pipeline.search.trial_id import trial_id
 from pipeline.search.trial_link import FAIL_REASON  # noqa: F401  (re-exported: the sweeper sets it)
 

@@ -7,7 +7,7 @@ import optuna
 from hydra.core.utils import JobReturn
 from optuna.trial import Trial, TrialState
 
-from hydra_plugins.optuna_sweeper._budget import fail_trial
+from pipeline.search.sweeper.budget import fail_trial
 from pipeline.search.trial_id import trial_id
 from pipeline.search.trial_link import PRUNED_AT_STEP
 

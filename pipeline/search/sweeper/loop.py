@@ -20,17 +20,17 @@ from hydra.plugins.launcher import Launcher
 from omegaconf import DictConfig
 from optuna.trial import Trial, TrialState
 
-from hydra_plugins.optuna_sweeper._budget import (
+from pipeline.search.sweeper.budget import (
     FAIL_REASON,
     claim_trial,
     fail_trial,
     reap_dead_trials,
 )
-from hydra_plugins.optuna_sweeper._failure_rule import FailureRule
-from hydra_plugins.optuna_sweeper._heartbeat import beats, heartbeat
-from hydra_plugins.optuna_sweeper._job_overrides import param_overrides, trial_overrides
-from hydra_plugins.optuna_sweeper._outcome import finish_trial
-from hydra_plugins.optuna_sweeper._search_space import SearchSpace, sample
+from pipeline.search.sweeper.failure_rule import FailureRule
+from pipeline.search.sweeper.heartbeat import beats, heartbeat
+from pipeline.search.sweeper.job_overrides import param_overrides, trial_overrides
+from pipeline.search.sweeper.outcome import finish_trial
+from pipeline.search.sweeper.search_space import SearchSpace, sample
 from pipeline.search.trial_id import trial_id
 
 log = logging.getLogger(__name__)

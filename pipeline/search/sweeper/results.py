@@ -8,7 +8,7 @@ import optuna
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
-from hydra_plugins.optuna_sweeper._experimental import experimental_features
+from pipeline.search.sweeper.experimental import experimental_features
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from hydra_plugins.optuna_sweeper._search_space import SearchSpace
+from pipeline.search.sweeper.search_space import SearchSpace
 
 
 def override_literal(value: Any) -> str:

@@ -8,10 +8,10 @@ import optuna
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from hydra_plugins.optuna_sweeper._experimental import experimental_features
-from hydra_plugins.optuna_sweeper._search_space import SearchSpace, grid_values
 from pipeline.search.storage import open_storage
 from pipeline.search.study_parent import directions
+from pipeline.search.sweeper.experimental import experimental_features
+from pipeline.search.sweeper.search_space import SearchSpace, grid_values
 
 log = logging.getLogger(__name__)
 
