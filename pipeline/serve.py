@@ -16,7 +16,7 @@ import sys
 
 from pipeline.config import ConfigError
 from pipeline.config.compose import compose_user_config
-from pipeline.console import quiet_libraries, run_quietly
+from pipeline.processes.console import quiet_libraries, run_quietly
 from pipeline.tracking.credentials import use_stack_server
 
 DEFAULT_HOST = "127.0.0.1"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pipeline.config import ConfigError
 from pipeline.config.compose import compose_user_config
-from pipeline.console import quiet_libraries
+from pipeline.processes.console import quiet_libraries
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -9,11 +9,13 @@ tracing the model's step; `job_s` is the whole job, so what the phases leave out
 (the run summary, metrics.json, the lease) is visible too.
 """
 
+import json
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from statistics import mean, median
 
-from pipeline.checkpoints import write_json_atomically
+from pipeline.run_state import write_json_atomically
 
 TIMINGS_FILE = "timings.json"
 
@@ -42,3 +44,80 @@ class JobTimings:
     def write(self, run_dir: Path) -> None:
         self.phases["job_s"] = time.perf_counter() - self._start
         write_json_atomically(Path(run_dir) / TIMINGS_FILE, self.phases)
+
+
+class Stopwatch:
+    """Sums the seconds spent inside `with stopwatch:` blocks."""
+
+    def __init__(self):
+        self.seconds = 0.0
+
+    def __enter__(self):
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.seconds += time.perf_counter() - self._start
+
+
+# Reading them back: Where a pipeline job's time goes, from the `timings.json` every job writes in its run directory.
+#
+# The file's keys (pipeline/timings.py): `job_s` (the whole job), once per job `runtime_s`, `data_s`,
+# `model_s`, `tracking_start_s`, `test_evaluation_s`, `results_tracking_s` (which contains
+# `figures_s`), `tracking_wait_s` (the end's wait for the tracking queue, where the model
+# upload usually falls; `model_upload_s`, measured in the sending thread, overlaps it and is
+# left out of the sum), and per epoch `train_s`, `validation_s`, `checkpoint_s`,
+# `epoch_tracking_s`. A phase a job skipped is absent (0 here). Tracing a new model is charged
+# to the first epoch: it is estimated as the first epoch's training time minus the median of
+# the later ones. What a process spends outside its jobs (interpreter, TensorFlow's import,
+# Hydra, the sweeper, the MLflow parent run) is its wall time minus the jobs' `job_s`.
+# Runs from before the file existed have none: the breakdown is then empty, not an error.
+
+
+ONCE = (
+    "runtime_s",
+    "data_s",
+    "model_s",
+    "tracking_start_s",
+    "test_evaluation_s",
+    "figures_s",
+    "tracking_wait_s",
+)
+PER_EPOCH = ("validation_s", "checkpoint_s", "epoch_tracking_s")
+
+
+def job_parts(timings: dict) -> dict[str, float]:
+    """One job's seconds by part; `other_in_job_s` is what no part accounts for."""
+    train = list(timings.get("train_s", []))
+    parts = {key: float(timings.get(key, 0.0)) for key in ONCE}
+    parts.update({key: float(sum(timings.get(key, []))) for key in PER_EPOCH})
+    # results_tracking_s wraps the figures: only the rest is its own
+    parts["results_metrics_and_files_s"] = (
+        float(timings.get("results_tracking_s", 0.0)) - parts["figures_s"]
+    )
+    # With a single epoch tracing cannot be told apart from the steps: it stays in training_steps_s.
+    tracing = max(train[0] - median(train[1:]), 0.0) if len(train) > 1 else 0.0
+    parts["tracing_s"] = tracing
+    parts["training_steps_s"] = float(sum(train)) - tracing
+    parts["other_in_job_s"] = float(timings.get("job_s", 0.0)) - sum(parts.values())
+    return parts
+
+
+def read_timings(root: Path) -> list[dict]:
+    return [json.loads(path.read_text()) for path in sorted(root.rglob(TIMINGS_FILE))]
+
+
+def trial_breakdown(root: Path, process_wall_s: float) -> dict[str, float]:
+    """Mean seconds per job of each part, for the jobs of one process under `root`; plus the
+    process's time outside its jobs, per job. Empty when the jobs wrote no timings."""
+    jobs = read_timings(root)
+    if not jobs:
+        return {}
+    per_job = [job_parts(timings) for timings in jobs]
+    breakdown = {key: mean(parts[key] for parts in per_job) for key in per_job[0]}
+    breakdown["job_s"] = mean(float(timings.get("job_s", 0.0)) for timings in jobs)
+    breakdown["outside_jobs_s"] = (
+        process_wall_s - sum(float(t.get("job_s", 0.0)) for t in jobs)
+    ) / len(jobs)
+    breakdown["jobs"] = len(jobs)
+    return breakdown

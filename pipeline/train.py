@@ -4,7 +4,7 @@ TensorFlow is imported only inside the task function, so `--help`, `--cfg job` a
 completion stay fast.
 """
 
-from pipeline.console import quiet_libraries
+from pipeline.processes.console import quiet_libraries
 
 quiet_libraries()  # before MLflow or TensorFlow is imported: they read their log levels once
 
@@ -18,12 +18,12 @@ from pipeline import PROJECT_ROOT  # noqa: E402
 from pipeline.config.choices import unknown_choice  # noqa: E402
 from pipeline.config.compose import override_error  # noqa: E402
 from pipeline.config.secrets import take_secrets  # noqa: E402
-from pipeline.interruption import exits_on_interrupt  # noqa: E402
+from pipeline.processes.interruption import exits_on_interrupt  # noqa: E402
 
 
 @hydra.main(version_base="1.3", config_path=str(PROJECT_ROOT / "conf"), config_name="config")
 def main(cfg: DictConfig) -> float | tuple[float, ...]:
-    from pipeline.console import import_tensorflow
+    from pipeline.processes.console import import_tensorflow
 
     import_tensorflow()
     from pipeline.training.checkpointing import OutOfSpace

@@ -40,7 +40,7 @@ from mlflow.entities import Run  # noqa: E402
 
 from pipeline import PROJECT_ROOT  # noqa: E402
 from pipeline.config.compose import compose_config  # noqa: E402, F401  (re-exported for the tests)
-from pipeline.first_use import file_lock  # noqa: E402
+from pipeline.processes.locks import file_lock  # noqa: E402
 
 
 def isolated_overrides(tmp: Path) -> list[str]:
@@ -113,7 +113,7 @@ ARMS, SEEDS = ("sgd", "adam"), (1, 2)
 # The extra job in the sgd arm: a learning rate that turns the loss into NaN in the first epoch.
 DIVERGING = ("optimizer=sgd", "optimizer.learning_rate=1e12", "trainer.seed=3")
 # What each job of the store runs: smoke training, no model or checkpoint artifacts, and no
-# system metrics (tests/tracking/test_tracking_system_metrics.py checks that switch on these runs).
+# system metrics (tests/tracking/test_system_metrics.py checks that switch on these runs).
 SMOKE_JOB = (
     "trainer=smoke",
     "tracking.log_model=false",

@@ -11,19 +11,8 @@ from pathlib import Path
 from pipeline import PROJECT_ROOT
 
 LAYERS = (
-    {
-        "config",
-        "data",
-        "checkpoints",
-        "evaluation",
-        "plotting",  # the bottom: no training, no MLflow
-        "console",
-        "interruption",
-        "first_use",
-        "periodic",
-        "processes",
-        "timings",
-    },
+    # the bottom: no training, no MLflow
+    {"config", "data", "run_state", "evaluation", "plotting", "processes", "timings"},
     {"tracking"},  # MLflow: what training reports to
     {"search"},  # Optuna: the sweeper, a job's trial, pruning, a study's parent run
     {"training"},  # the job, with tracking and search attached

@@ -15,7 +15,7 @@ import pytest
 from mlflow import MlflowClient
 
 from pipeline import PROJECT_ROOT
-from pipeline.checkpoints import load_state
+from pipeline.run_state import load_state
 from tests.conftest import isolated_overrides, run_cli, run_in_process
 
 pytestmark = pytest.mark.heavy

@@ -8,8 +8,8 @@ import numpy as np
 from omegaconf import DictConfig
 
 from pipeline.bench.throughput import EpochClock, fit_by_hand
-from pipeline.checkpoints import load_state
 from pipeline.data import load_splits
+from pipeline.run_state import load_state
 from pipeline.training.checkpointing import load_checkpoint
 from pipeline.training.run import limit_samples, train_and_evaluate
 

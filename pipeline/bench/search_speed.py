@@ -23,8 +23,8 @@ from statistics import mean, median
 from omegaconf import OmegaConf
 
 from pipeline.bench.fresh_process import run_timed
-from pipeline.bench.job_timings import trial_breakdown
 from pipeline.config.compose import compose_config
+from pipeline.timings import trial_breakdown
 
 SEARCH_EXPERIMENT = "experiments=tune"
 MULTIRUN_EXPERIMENT = "experiments=optimizers"

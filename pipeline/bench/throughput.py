@@ -15,8 +15,8 @@ from pathlib import Path
 import keras
 from omegaconf import DictConfig
 
-from pipeline.checkpoints import checkpoint_path, load_state
 from pipeline.data import Splits, load_splits
+from pipeline.run_state import checkpoint_path, load_state
 from pipeline.training.models import build_model
 from pipeline.training.optimizers import build_optimizer, steps_per_epoch
 from pipeline.training.run import limit_samples, train_and_evaluate

@@ -42,7 +42,7 @@ def _in_run_cost(cfg: DictConfig, run_dir: Path) -> tuple[float, float]:
     its epochs (training and validation)."""
     from mlflow import MlflowClient
 
-    from pipeline.checkpoints import load_state
+    from pipeline.run_state import load_state
     from pipeline.tracking.records import TRACKING_SECONDS_METRIC
     from pipeline.tracking.tracker import RUN_ID_KEY
 

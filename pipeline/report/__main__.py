@@ -8,7 +8,7 @@ the report reads the store and the experiment the same overrides would train int
 import argparse
 import sys
 
-from pipeline.console import quiet_libraries
+from pipeline.processes.console import quiet_libraries
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipeline.first_use import first_use_lock
+from pipeline.processes.locks import first_use_lock
 
 SQLITE_LOCK_TIMEOUT_S = 60  # writers wait this long for SQLite's file lock instead of failing
 # How long a call waits for an unreachable database (pipeline/search/patience.py): Optuna's

@@ -20,7 +20,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.processes import command_line, process_running, started_at
+from pipeline.processes.liveness import command_line, process_running, started_at
 from pipeline.stack.files import private_dir, write_private
 from pipeline.stack.postgres import StackError
 from pipeline.stack.secrets import StackSecrets

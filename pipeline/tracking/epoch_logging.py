@@ -7,11 +7,10 @@ from pathlib import Path
 import keras
 from mlflow.entities import Metric
 
-from pipeline.checkpoints import checkpoint_path, rng_state_path
-from pipeline.timings import JobTimings
+from pipeline.run_state import checkpoint_path, rng_state_path
+from pipeline.timings import JobTimings, Stopwatch
 from pipeline.tracking.outbox import METRICS, Outbox
 from pipeline.tracking.records import metric_name
-from pipeline.tracking.stopwatch import Stopwatch
 
 
 def epoch_metrics(logs: dict[str, float], epoch: int) -> list[Metric]:

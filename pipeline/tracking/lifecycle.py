@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from contextlib import contextmanager
 
-from pipeline.interruption import interrupt_behind
+from pipeline.processes.interruption import interrupt_behind
 
 FINISHED, FAILED, KILLED = "FINISHED", "FAILED", "KILLED"
 _MAX_TAG_LENGTH = 5000

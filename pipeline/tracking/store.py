@@ -9,7 +9,7 @@ from pathlib import Path
 import mlflow
 from mlflow import MlflowClient
 
-from pipeline.first_use import first_use_lock
+from pipeline.processes.locks import first_use_lock
 from pipeline.tracking.credentials import CERT_PATH_ENV
 
 SERVER_SCHEMES = ("http://", "https://")

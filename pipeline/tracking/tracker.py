@@ -18,9 +18,9 @@ from hydra.core.hydra_config import HydraConfig
 from mlflow import MlflowClient
 from omegaconf import DictConfig, OmegaConf
 
-from pipeline.checkpoints import RESUMED_FROM_KEY, RunState, save_state
-from pipeline.interruption import check_for_stop, interrupt_behind, stop_requested
-from pipeline.timings import JobTimings
+from pipeline.processes.interruption import check_for_stop, interrupt_behind, stop_requested
+from pipeline.run_state import RESUMED_FROM_KEY, RunState, save_state
+from pipeline.timings import JobTimings, Stopwatch
 from pipeline.tracking import plots
 from pipeline.tracking.credentials import use_stack_server
 from pipeline.tracking.dataset_input import log_dataset_input
@@ -50,7 +50,6 @@ from pipeline.tracking.records import (
     best_metric_name,
     metric_name,
 )
-from pipeline.tracking.stopwatch import Stopwatch
 from pipeline.tracking.store import experiment_id
 
 # Where a run's state keeps its MLflow run id, so a resumed training continues that run.

@@ -5,7 +5,7 @@ import time
 
 import keras
 
-from pipeline.interruption import check_for_stop
+from pipeline.processes.interruption import check_for_stop
 from pipeline.timings import JobTimings
 
 
@@ -83,7 +83,7 @@ class EpochLine(keras.callbacks.Callback):
 
 
 class ActOnSignals(keras.callbacks.Callback):
-    """Acts on a recorded Ctrl-C or SIGTERM (`pipeline.interruption`) before every batch of
+    """Acts on a recorded Ctrl-C or SIGTERM (`pipeline.processes.interruption`) before every batch of
     training, validation and prediction, and at each epoch's end: it must come last, after the
     epoch's checkpoint and tracking."""
 

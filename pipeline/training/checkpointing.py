@@ -14,7 +14,7 @@ from pathlib import Path
 
 import keras
 
-from pipeline.checkpoints import (
+from pipeline.run_state import (
     RunState,
     checkpoint_dir,
     checkpoint_path,

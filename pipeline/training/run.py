@@ -11,7 +11,18 @@ import numpy as np
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from pipeline.checkpoints import (
+from pipeline.data import Splits, load_splits
+from pipeline.evaluation import evaluate_probabilities
+from pipeline.processes.interruption import (
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    Terminated,
+    TrainingInterrupted,
+    check_for_stop,
+    interrupt_behind,
+    signals_recorded,
+)
+from pipeline.run_state import (
     RESUMED_FROM_KEY,
     RunState,
     claim,
@@ -21,17 +32,6 @@ from pipeline.checkpoints import (
     load_state,
     release,
     save_state,
-)
-from pipeline.data import Splits, load_splits
-from pipeline.evaluation import evaluate_probabilities
-from pipeline.interruption import (
-    EXIT_INTERRUPTED,
-    EXIT_TERMINATED,
-    Terminated,
-    TrainingInterrupted,
-    check_for_stop,
-    interrupt_behind,
-    signals_recorded,
 )
 from pipeline.timings import JobTimings
 from pipeline.tracking.tracker import track_run

@@ -101,7 +101,7 @@ def test_hand_written_convnet_is_the_seed_convnet():
 
 
 def test_job_parts_add_up_to_the_job_and_separate_tracing(tmp_path):
-    from pipeline.bench.job_timings import job_parts, trial_breakdown
+    from pipeline.timings import job_parts, trial_breakdown
 
     timings = {
         "job_s": 20.0,

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from data_formats import hub_content, hub_pickle_gz, write_wheel
+from tests.data.data_formats import hub_content, hub_pickle_gz, write_wheel
 
 from pipeline.data import sources
 from pipeline.data.arrays import DatasetArrays

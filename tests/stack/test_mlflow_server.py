@@ -7,7 +7,7 @@ import time
 import pytest
 
 from pipeline.stack.mlflow_server import _running
-from tests.test_processes import is_zombie
+from tests.processes.test_liveness import is_zombie
 
 
 def test_an_exited_server_that_nobody_reaped_yet_has_stopped():

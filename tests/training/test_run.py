@@ -6,8 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from pipeline.checkpoints import checkpoint_path, find_interrupted_run, load_state
-from pipeline.interruption import TrainingInterrupted
+from pipeline.processes.interruption import TrainingInterrupted
+from pipeline.run_state import checkpoint_path, find_interrupted_run, load_state
 from pipeline.training import callbacks as training_callbacks
 from pipeline.training import run as training_run
 from pipeline.training.run import train_and_evaluate

@@ -14,8 +14,8 @@ import keras
 import pytest
 from mlflow import MlflowClient
 
-from pipeline.checkpoints import RESUMED_FROM_KEY, load_state
-from pipeline.interruption import EXIT_INTERRUPTED, EXIT_TERMINATED, TrainingInterrupted
+from pipeline.processes.interruption import EXIT_INTERRUPTED, EXIT_TERMINATED, TrainingInterrupted
+from pipeline.run_state import RESUMED_FROM_KEY, load_state
 from pipeline.tracking import tracker as tracker_module
 from pipeline.training import checkpointing
 from pipeline.training import run as training_run

@@ -23,7 +23,7 @@ import warnings
 import optuna
 from optuna.trial import Trial, TrialState
 
-from pipeline.processes import process_running
+from pipeline.processes.liveness import process_running
 from pipeline.search.sweeper.experimental import experimental_features
 from pipeline.search.sweeper.heartbeat import beats
 from pipeline.search.trial_id import trial_id

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import optuna
 
-from pipeline.periodic import every
+from pipeline.processes.periodic import every
 from pipeline.search.patience import StorageUnavailable
 
 

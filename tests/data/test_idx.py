@@ -3,7 +3,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from data_formats import assert_same_arrays, idx_bytes, write_idx_dir
+from tests.data.data_formats import assert_same_arrays, idx_bytes, write_idx_dir
 
 from pipeline.data import DataError
 from pipeline.data.arrays import DatasetArrays

@@ -14,7 +14,7 @@ from mlflow import MlflowClient
 
 from pipeline import PROJECT_ROOT
 from pipeline.data import load_splits
-from pipeline.processes import command_line
+from pipeline.processes.liveness import command_line
 from tests.sweeper.conftest import start_worker, states
 from tests.tracking.conftest import only_run, tracked_config, train
 
@@ -90,7 +90,7 @@ def test_server_stop_loses_nothing(run_over_http, running_stack):
 
 
 def test_three_processes_opening_a_new_postgresql_store_at_once_all_succeed(running_stack):
-    from tests.tracking.test_tracking_store import open_at_once
+    from tests.tracking.test_store import open_at_once
 
     running_stack.stack.postgres.create_database("fresh", running_stack.stack.user)
     for result in open_at_once(running_stack.postgres_url("fresh")):

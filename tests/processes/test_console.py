@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import PROJECT_ROOT
-from pipeline.console import LIBRARY_LOGS_ENV
+from pipeline.processes.console import LIBRARY_LOGS_ENV
 from tests.conftest import isolated_overrides
 
 pytestmark = pytest.mark.heavy
@@ -72,7 +72,7 @@ def test_a_servers_error_stream_loses_abseils_lines_only(monkeypatch):
     """What `make serve` shows of the model server's stderr: its own lines, not TensorFlow's C++ start-up."""
     import io
 
-    from pipeline.console import without_library_lines
+    from pipeline.processes.console import without_library_lines
 
     monkeypatch.delenv(LIBRARY_LOGS_ENV, raising=False)
     lines = [

@@ -13,8 +13,8 @@ import pytest
 from pipeline import PROJECT_ROOT
 from pipeline.data import load_splits
 from pipeline.serve import ServeError, model_uri
+from tests.processes.test_console import TF_CPP_LINE
 from tests.servers import free_port, wait_until_healthy
-from tests.test_console import TF_CPP_LINE
 from tests.tracking.conftest import REGISTERED_NAME, tracked_config
 
 SERVER_START_TIMEOUT = 180  # the server imports TensorFlow to load the model

@@ -3,7 +3,7 @@ import json
 from pathlib import Path
 
 import pytest
-from data_formats import assert_same_arrays, write_keras_npz
+from tests.data.data_formats import assert_same_arrays, write_keras_npz
 
 from pipeline.data import DataError, sources
 from pipeline.data.arrays import DatasetArrays

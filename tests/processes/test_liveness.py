@@ -7,7 +7,7 @@ import time
 
 import psutil
 
-from pipeline.processes import command_line, process_running, started_at
+from pipeline.processes.liveness import command_line, process_running, started_at
 
 
 def is_zombie(pid: int) -> bool:

@@ -4,7 +4,7 @@ import keras
 import pytest
 from mlflow import MlflowClient
 
-from pipeline.interruption import EXIT_INTERRUPTED, TrainingInterrupted
+from pipeline.processes.interruption import EXIT_INTERRUPTED, TrainingInterrupted
 from pipeline.training import run as training_run
 from tests.conftest import DIVERGING
 from tests.tracking.conftest import only_run, tracked_config, train

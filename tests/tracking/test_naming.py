@@ -54,7 +54,7 @@ def test_config_time_modules_do_not_import_tensorflow():
 def test_stopwatch_sums_only_the_time_inside_its_blocks():
     import time
 
-    from pipeline.tracking.stopwatch import Stopwatch
+    from pipeline.timings import Stopwatch
 
     stopwatch = Stopwatch()
     with stopwatch:

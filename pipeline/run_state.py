@@ -23,8 +23,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from pipeline.periodic import every
-from pipeline.processes import process_running
+from pipeline.processes.liveness import process_running
+from pipeline.processes.periodic import every
 
 CHECKPOINT_DIR = "checkpoints"
 STATE_FILE = "state.json"
