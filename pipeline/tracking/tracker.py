@@ -1,4 +1,4 @@
-"""One MLflow run per training job: `with track_run(cfg, run_dir, state, splits, timings) as tracker:`.
+"""One MLflow run per training job: `with track_run(job) as tracker:`.
 
 The run starts (or, for a resumed training, continues) before the first epoch and ends
 with the job: FINISHED, FAILED or KILLED (see `lifecycle`). Tracking observes; it never
@@ -18,9 +18,10 @@ from hydra.core.hydra_config import HydraConfig
 from mlflow import MlflowClient
 from omegaconf import DictConfig, OmegaConf
 
+from pipeline.job import Job
 from pipeline.processes.interruption import check_for_stop, interrupt_behind, stop_requested
 from pipeline.run_state import RESUMED_FROM_KEY, RunState, save_state
-from pipeline.timings import JobTimings, Stopwatch
+from pipeline.timings import Stopwatch
 from pipeline.tracking import plots
 from pipeline.tracking.credentials import use_stack_server
 from pipeline.tracking.dataset_input import log_dataset_input
@@ -78,18 +79,16 @@ class Tracker:
     run directory (`outbox`), delivered by a background `Sender`: training never waits on the
     store. `stopwatch` sums the time this thread spends on tracking, logged as `tracking/seconds`."""
 
-    def __init__(
-        self,
-        cfg: DictConfig,
-        run_dir: Path,
-        state: RunState,
-        run_id: str,
-        stopwatch: Stopwatch,
-        timings: JobTimings,
-    ):
-        self.cfg, self.run_dir, self.state, self.run_id = cfg, Path(run_dir), state, run_id
-        self.client = MlflowClient(cfg.tracking.uri)
-        self.stopwatch, self.timings = stopwatch, timings
+    def __init__(self, job: Job, run_id: str, stopwatch: Stopwatch):
+        self.cfg, self.run_dir, self.state, self.run_id = (
+            job.cfg,
+            Path(job.run_dir),
+            job.state,
+            run_id,
+        )
+        self.client = MlflowClient(job.cfg.tracking.uri)
+        self.stopwatch, self.timings = stopwatch, job.timings
+        cfg = job.cfg
         self.outbox = Outbox(self.run_dir)
         self.outbox.open(cfg.tracking.uri, run_id)
         self.models: dict[int, tuple] = {}  # model records of this process: (model, input example)
@@ -364,8 +363,9 @@ def deliver_earlier_queues(uri: str, run_dir: Path, state: RunState) -> None:
 
 
 @contextmanager
-def track_run(cfg: DictConfig, run_dir: Path, state: RunState, splits, timings: JobTimings):
+def track_run(job: Job):
     """The job's MLflow run, around training and evaluation; its start is `tracking_start_s`."""
+    cfg, run_dir, state, timings = job.cfg, job.run_dir, job.state, job.timings
     if not cfg.tracking.enabled:
         yield NoTracking()
         return
@@ -379,8 +379,8 @@ def track_run(cfg: DictConfig, run_dir: Path, state: RunState, splits, timings: 
         try:
             state.extra[RUN_ID_KEY] = run.info.run_id
             save_state(run_dir, state)
-            tracker = Tracker(cfg, run_dir, state, run.info.run_id, stopwatch, timings)
-            tracker.log_start(splits)
+            tracker = Tracker(job, run.info.run_id, stopwatch)
+            tracker.log_start(job.splits)
             tracker.start_sending()
         except BaseException as error:  # before the queue: end the run directly
             interrupted = interrupt_behind(error) is not None

@@ -13,6 +13,7 @@ from omegaconf import DictConfig
 
 from pipeline.data import Splits, load_splits
 from pipeline.evaluation import evaluate_probabilities
+from pipeline.job import Job
 from pipeline.processes.interruption import (
     EXIT_INTERRUPTED,
     EXIT_TERMINATED,
@@ -130,13 +131,12 @@ def model_summary(model: keras.Model) -> str:
     return buffer.getvalue()
 
 
-def training_callbacks(
-    cfg: DictConfig, run_dir: Path, state: RunState, train_samples: int, timings: JobTimings
-) -> list:
-    callbacks = [EpochStats(train_samples, timings)]
+def training_callbacks(job: Job) -> list:
+    cfg = job.cfg
+    callbacks = [EpochStats(len(job.splits.train_y), job.timings)]
     if cfg.trainer.verbose == 2:
         callbacks.append(EpochLine(cfg.trainer.epochs))
-    callbacks += [StopOnNaN(), EpochCheckpoint(run_dir, state, timings)]
+    callbacks += [StopOnNaN(), EpochCheckpoint(job.run_dir, job.state, job.timings)]
     if cfg.trainer.early_stopping is not None:
         callbacks.append(keras.callbacks.EarlyStopping(**cfg.trainer.early_stopping))
     if cfg.trial.number is not None:  # launched by the Optuna sweeper: its pruner may stop us
@@ -221,7 +221,7 @@ def _train_and_evaluate(cfg: DictConfig, run_dir: Path | None) -> float | tuple[
     print(summary)
     (run_dir / "model_summary.txt").write_text(summary)
     try:
-        return _train_tracked(cfg, run_dir, model, state, splits, steps, timings)
+        return _train_tracked(Job(cfg, run_dir, state, splits, timings), model, steps)
     except BaseException as error:
         interrupt = interrupt_behind(error)
         if interrupt is None:
@@ -230,20 +230,13 @@ def _train_and_evaluate(cfg: DictConfig, run_dir: Path | None) -> float | tuple[
         raise TrainingInterrupted(interrupted_line(cfg, run_dir, state), status) from None
 
 
-def _train_tracked(
-    cfg: DictConfig,
-    run_dir: Path,
-    model: keras.Model,
-    state: RunState,
-    splits: Splits,
-    steps: int,
-    timings: JobTimings,
-) -> float | tuple[float, ...]:
+def _train_tracked(job: Job, model: keras.Model, steps: int) -> float | tuple[float, ...]:
+    cfg, run_dir, state, splits, timings = job.cfg, job.run_dir, job.state, job.splits, job.timings
     check_for_stop()
     loop = LOOPS[cfg.trainer.loop]
     with (
         lease(run_dir, cfg.trainer.lease_seconds),
-        track_run(cfg, run_dir, state, splits, timings) as tracker,
+        track_run(job) as tracker,
     ):
         try:
             loop(
@@ -263,11 +256,7 @@ def _train_tracked(
                     first_epoch=state.completed_epochs,
                     epochs=cfg.trainer.epochs,
                     steps_per_epoch=steps,
-                    callbacks=(
-                        training_callbacks(cfg, run_dir, state, len(splits.train_y), timings)
-                        + tracker.callbacks()
-                        + [ActOnSignals()]
-                    ),
+                    callbacks=(training_callbacks(job) + tracker.callbacks() + [ActOnSignals()]),
                     verbose=1 if cfg.trainer.verbose == 1 else 0,  # 2: EpochLine's line per epoch
                 )
             )

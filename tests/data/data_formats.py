@@ -1,6 +1,6 @@
 """Writers of the real on-disk formats (npz, IDX, mnist.pkl.gz, wheel) for small test datasets.
 
-Imported by the data tests as a top-level module: pytest puts this directory on sys.path.
+Imported by the data tests (tests.data.data_formats).
 """
 
 import gzip
