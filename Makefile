@@ -60,7 +60,7 @@ train: data ## Train the seed convnet with Adam on MNIST (extra overrides: ARGS=
 	@$(BIN)/python -m pipeline.train $(ARGS)
 
 ui: $(STAMP) ## Print links to each experiment's runs, then serve the MLflow UI (tracking.ui_url; PORT=5050; ARGS=overrides)
-	@$(BIN)/python -m pipeline.tracking.ui $(if $(PORT),tracking.ui_url=http://127.0.0.1:$(PORT)) $(ARGS)
+	@$(BIN)/python -m pipeline.ui $(if $(PORT),tracking.ui_url=http://127.0.0.1:$(PORT)) $(ARGS)
 
 .PHONY: serve
 serve: $(STAMP) ## Serve a trained model over HTTP on 127.0.0.1:SERVE_PORT (MODEL=run id or models:/NAME@ALIAS; default: the latest)
@@ -75,7 +75,7 @@ tune: data ## Run the default Optuna search, resumable (WORKERS=2: more workers 
 	for pid in $$pids; do wait $$pid || status=1; done; exit $$status
 
 dashboard: $(STAMP) ## Open optuna-dashboard on the search's storage, on 127.0.0.1 (DASHBOARD_PORT=8080)
-	@storage=$$($(BIN)/python -m pipeline.search.storage_url $(ARGS)) && \
+	@storage=$$($(BIN)/python -m pipeline.dashboard_storage $(ARGS)) && \
 	echo "Optuna dashboard at http://127.0.0.1:$(DASHBOARD_PORT)  (storage $$storage)" && \
 	$(BIN)/optuna-dashboard "$$storage" --host 127.0.0.1 --port $(DASHBOARD_PORT)
 

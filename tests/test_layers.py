@@ -16,7 +16,16 @@ LAYERS = (
     {"tracking"},  # MLflow: what training reports to
     {"search"},  # Optuna: the sweeper, a job's trial, pruning, a study's parent run
     {"training"},  # the job, with tracking and search attached
-    {"train", "report", "serve", "sync", "stack", "bench"},  # entry points and measurement
+    {
+        "train",
+        "report",
+        "serve",
+        "sync",
+        "ui",
+        "dashboard_storage",
+        "stack",
+        "bench",
+    },  # entry points and measurement
 )
 RANK = {package: rank for rank, packages in enumerate(LAYERS) for package in packages}
 # Hydra's private modules, or its global state: only benchmarks and tests drive Hydra that way.

@@ -152,7 +152,7 @@ def _ui(running_stack, *overrides: str) -> subprocess.CompletedProcess:
     """`make ui ARGS="tracking=server ..."` in a fresh process with no MLflow sign-in of its own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_TRACKING_", "PG"))}
     return subprocess.run(
-        [sys.executable, "-m", "pipeline.tracking.ui", *running_stack.overrides, *overrides],
+        [sys.executable, "-m", "pipeline.ui", *running_stack.overrides, *overrides],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,

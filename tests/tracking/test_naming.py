@@ -42,7 +42,7 @@ def test_metric_names_group_by_section(key, name):
 
 def test_config_time_modules_do_not_import_tensorflow():
     code = (
-        "import sys, pipeline.tracking.multirun, pipeline.tracking.ui, pipeline.tracking.tracker; "
+        "import sys, pipeline.tracking.multirun, pipeline.ui, pipeline.tracking.tracker; "
         "print('tensorflow' in sys.modules or 'keras' in sys.modules)"
     )
     result = subprocess.run(

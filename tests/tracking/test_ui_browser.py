@@ -68,7 +68,7 @@ def ui_server(smoke_store, tmp_path):
             [
                 sys.executable,
                 "-m",
-                "pipeline.tracking.ui",
+                "pipeline.ui",
                 *smoke_store.overrides,
                 f"tracking.ui_url={ui_url}",
             ],

@@ -100,7 +100,7 @@ def test_store_links_list_every_experiment_with_runs(store):
 
 
 def test_ui_serves_where_the_config_says():
-    from pipeline.tracking.ui import server_command
+    from pipeline.ui import server_command
 
     command = server_command("sqlite:////s/mlflow.db", "http://127.0.0.1:5123")
     assert command[1:] == [
@@ -118,7 +118,7 @@ def test_ui_serves_where_the_config_says():
 
 def test_link_modules_do_not_import_tensorflow():
     code = (
-        "import sys, pipeline.tracking.ui, pipeline.tracking.ui_links, pipeline.report.build; "
+        "import sys, pipeline.ui, pipeline.tracking.ui_links, pipeline.report.build; "
         "print('tensorflow' in sys.modules or 'keras' in sys.modules)"
     )
     result = subprocess.run(
@@ -142,7 +142,7 @@ def test_link_modules_do_not_import_tensorflow():
 )
 def test_make_ui_stops_on_one_line_before_serving(override, message):
     result = subprocess.run(
-        [sys.executable, "-m", "pipeline.tracking.ui", override, "tracking.connect_timeout=1"],
+        [sys.executable, "-m", "pipeline.ui", override, "tracking.connect_timeout=1"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -1,5 +1,5 @@
 """Print the default search's composed Optuna storage (for `make dashboard`):
-`python -m pipeline.search.storage_url [overrides]`. No TensorFlow, no output directory."""
+`python -m pipeline.dashboard_storage [overrides]`. No TensorFlow, no output directory."""
 
 import sys
 

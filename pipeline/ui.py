@@ -1,6 +1,6 @@
 """`make ui`: print direct links into the MLflow UI, then serve it there.
 
-`python -m pipeline.tracking.ui [overrides]`. The store (`tracking.uri`) and the UI's address
+`python -m pipeline.ui [overrides]`. The store (`tracking.uri`) and the UI's address
 (`tracking.ui_url`) both come from the composed config, so the printed links and the server
 agree. No TensorFlow.
 """
