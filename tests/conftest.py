@@ -1,98 +1,22 @@
-"""Shared test helpers: composing the real configs, running the real CLI (or its Hydra app in
-this process), and the one real multirun store that the tracking and report tests read."""
+"""Fixtures shared by every test folder: an isolated output folder, and the one real multirun
+store that the tracking and report tests read. Helpers: tests/helpers.py."""
 
-import os
-import shutil
-import subprocess
-import sys
-from collections.abc import Callable
-from dataclasses import dataclass
+import tests.environment  # noqa: F401  (first: before anything imports the pipeline's config)
+
+# isort: split
 from pathlib import Path
 
-# MLflow's own variables choose the store and the experiment (conf/tracking/mlflow.yaml, read
-# once, when pipeline.config is first imported): the tests choose theirs, whatever the
-# developer's shell has set. Children inherit this.
-MLFLOW_CHOICES = (
-    "MLFLOW_TRACKING_URI",
-    "MLFLOW_EXPERIMENT_NAME",
-    "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
-    "MLFLOW_HTTP_REQUEST_TIMEOUT",
+import pytest
+from mlflow import MlflowClient
+
+from tests.helpers import (
+    SmokeStore,
+    _parent_run,
+    build_smoke_store,
+    built_once,
+    isolated_overrides,
+    smoke_store_overrides,
 )
-for _variable in (
-    *MLFLOW_CHOICES,
-    "MLFLOW_TRACKING_USERNAME",
-    "MLFLOW_TRACKING_PASSWORD",
-    "MLFLOW_TRACKING_SERVER_CERT_PATH",
-    "PGPASSWORD",
-):
-    os.environ.pop(_variable, None)
-
-
-def child_environment(**variables: str) -> dict[str, str]:
-    """This process's environment for a child, without the store MLflow's `set_tracking_uri`
-    wrote into it (an in-process test's), plus `variables`."""
-    return {**{k: v for k, v in os.environ.items() if k not in MLFLOW_CHOICES}, **variables}
-
-
-import pytest  # noqa: E402
-from mlflow import MlflowClient  # noqa: E402
-from mlflow.entities import Run  # noqa: E402
-
-from pipeline import PROJECT_ROOT  # noqa: E402
-from pipeline.config.compose import compose_config  # noqa: E402, F401  (re-exported for the tests)
-from pipeline.processes.locks import file_lock  # noqa: E402
-
-
-def isolated_overrides(tmp: Path) -> list[str]:
-    """Send every output of a run (Hydra dirs, checkpoints, MLflow store) under `tmp`."""
-    return [
-        f"paths.output_dir={tmp}/outputs",
-        f"paths.mlruns_dir={tmp}/mlruns",
-        f"tracking.uri=sqlite:///{tmp}/mlruns/mlflow.db",
-    ]
-
-
-def run_cli(*args: str, timeout: float = 300, **popen) -> subprocess.CompletedProcess:
-    env = {**popen.pop("env", child_environment()), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline.train", *args],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        **popen,
-    )
-
-
-def run_in_process(*overrides: str):
-    """What `python -m pipeline.train OVERRIDES` runs, in this process: Hydra composes, its
-    callbacks run and the job runs with its Hydra config set (so a run is tagged with its
-    overrides); the job's exception propagates. Saves a process start and TensorFlow's import."""
-    from pipeline.bench.hydra_multirun import single_run
-    from pipeline.train import main
-
-    return single_run(
-        PROJECT_ROOT / "conf", "config", main.__wrapped__, overrides, job_name="train"
-    )
-
-
-def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
-    """A folder that `build` fills once per test session, however many pytest-xdist workers ask
-    for it (`make test` runs two): the first to ask builds it under a lock, the others wait for
-    it and read what it built (xdist's documented way to run a session fixture once). For
-    fixtures that cost trainings and are read by tests in several files."""
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent  # the session's folder, above each worker's own
-    folder, done = root / name, root / f"{name}.built"
-    with file_lock(root / f"{name}.lock"):
-        if not done.exists():
-            shutil.rmtree(folder, ignore_errors=True)  # what a failed attempt left
-            folder.mkdir()
-            build(folder)
-            done.touch()
-    return folder
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -105,80 +29,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture
 def isolated(tmp_path: Path) -> list[str]:
     return isolated_overrides(tmp_path)
-
-
-# The shared multirun store: two optimizers x two seeds of smoke training, and one diverging job.
-SMOKE_EXPERIMENT = "smoke-multirun"
-ARMS, SEEDS = ("sgd", "adam"), (1, 2)
-# The extra job in the sgd arm: a learning rate that turns the loss into NaN in the first epoch.
-DIVERGING = ("optimizer=sgd", "optimizer.learning_rate=1e12", "trainer.seed=3")
-# What each job of the store runs: smoke training, no model or checkpoint artifacts, and no
-# system metrics (tests/tracking/test_system_metrics.py checks that switch on these runs).
-SMOKE_JOB = (
-    "trainer=smoke",
-    "tracking.log_model=false",
-    "tracking.log_checkpoints=false",
-    "tracking.system_metrics=false",
-    "tracking.system_metrics_interval=0.2",
-)
-
-
-@dataclass
-class SmokeStore:
-    root: Path
-    overrides: list[str]  # where the store and outputs are, and the MLflow experiment
-    client: MlflowClient
-    parent: Run  # the multirun's parent run
-    children: list[Run]  # its jobs, the diverging one included
-    diverged: str  # what the diverging job raised: `TrainingDiverged: ...`
-
-    def child_with(self, *overrides: str) -> Run:
-        (run,) = [
-            r for r in self.children if set(overrides) <= set(r.data.tags["overrides"].split())
-        ]
-        return run
-
-    @property
-    def jobs(self) -> list[Run]:
-        """The multirun's own jobs, without the diverging job added to it afterwards."""
-        diverged = self.child_with(DIVERGING[1]).info.run_id
-        return [r for r in self.children if r.info.run_id != diverged]
-
-
-def smoke_store_overrides(root: Path) -> list[str]:
-    return [*isolated_overrides(root), f"tracking.experiment_name={SMOKE_EXPERIMENT}"]
-
-
-def _parent_run(client: MlflowClient) -> Run:
-    experiment = client.get_experiment_by_name(SMOKE_EXPERIMENT)
-    (parent,) = client.search_runs([experiment.experiment_id], "tags.multirun = 'parent'")
-    return parent
-
-
-def build_smoke_store(root: Path) -> None:
-    """The real command line's multirun, its jobs in joblib's two worker processes (the parent's
-    id reaches them in their config), then one job of the same multirun that diverges, started
-    as a launcher would start it (with the parent's id; in this process, to spare a
-    TensorFlow start-up)."""
-    from pipeline.training.callbacks import TrainingDiverged
-
-    overrides = smoke_store_overrides(root)
-    sweep = run_cli(
-        "-m",
-        "hydra/launcher=joblib",
-        "hydra.launcher.n_jobs=2",
-        *SMOKE_JOB,
-        f"optimizer={','.join(ARMS)}",
-        f"trainer.seed={','.join(map(str, SEEDS))}",
-        *overrides,
-    )
-    assert sweep.returncode == 0, sweep.stderr[-3000:]
-    parent = _parent_run(MlflowClient(f"sqlite:///{root}/mlruns/mlflow.db"))
-    with pytest.raises(TrainingDiverged) as diverged:
-        run_in_process(
-            *SMOKE_JOB, *DIVERGING, *overrides, f"tracking.parent_run_id={parent.info.run_id}"
-        )
-    (root / "diverged.txt").write_text(f"{diverged.type.__name__}: {diverged.value}")
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from mlflow import MlflowClient
 
 from pipeline import PROJECT_ROOT
 from pipeline.run_state import load_state
-from tests.conftest import isolated_overrides, run_cli, run_in_process
+from tests.helpers import isolated_overrides, run_cli, run_in_process
 
 pytestmark = pytest.mark.heavy
 

@@ -7,7 +7,7 @@ import pytest
 from pipeline.bench.__main__ import flatten
 from pipeline.bench.flops import forward_flops_per_sample, training_flops_per_sample
 from pipeline.training.models import build_model
-from tests.conftest import compose_config
+from tests.helpers import compose_config
 
 
 def test_convnet_costs_about_48_mflop_per_training_sample():
@@ -36,7 +36,7 @@ def test_results_flatten_to_dotted_numeric_metrics():
 
 def test_both_sides_of_the_throughput_comparison_time_the_epochs_after_the_first(tmp_path):
     from pipeline.bench.throughput import bare_keras_fit, pipeline_fit
-    from tests.training.conftest import smoke_config
+    from tests.training.helpers import smoke_config
 
     cfg = smoke_config(tmp_path, "model=tf_tutorial")  # 2 epochs: the first is not timed
     for speeds in (bare_keras_fit(cfg, 2), pipeline_fit(cfg, 2)):

@@ -27,7 +27,7 @@ from pipeline.stack.postgres import pg_bin
 from pipeline.stack.stack import stack_from_config
 from pipeline.tracking.credentials import read_credentials_file
 from tests.cluster.hosts import SUBNET, Network, why_no_hosts
-from tests.stack.conftest import why_no_postgres
+from tests.stack.helpers import why_no_postgres
 
 pytestmark = [pytest.mark.heavy, pytest.mark.cluster]
 

@@ -7,7 +7,7 @@ import pytest
 from pipeline.config import ConfigError, validate
 from pipeline.config.choices import group_options, unknown_choice
 from pipeline.config.compose import compose_user_config
-from tests.conftest import compose_config, run_cli
+from tests.helpers import compose_config, run_cli
 
 GROUPS = ("data", "model", "optimizer", "schedule", "trainer", "tracking", "paths")
 

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from pipeline import PROJECT_ROOT
-from tests.conftest import child_environment, run_cli
+from tests.helpers import child_environment, run_cli
 
 # One fresh process composes several override sets (each a JSON list), printing per set
 # [tracking.uri, tracking.experiment_name, tracking.ui_url].
@@ -87,7 +87,7 @@ def test_what_mlflow_writes_into_the_environment_later_changes_nothing(tmp_path)
     keeps the user's choice."""
     import mlflow
 
-    from tests.conftest import compose_config
+    from tests.helpers import compose_config
 
     before = compose_config().tracking.uri
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/other.db")

@@ -5,7 +5,7 @@ import pytest
 from pipeline.config import ConfigError
 from pipeline.config.secrets import PASSWORD_ENV, take_secrets
 from pipeline.config.validate import validate_server
-from tests.conftest import compose_config
+from tests.helpers import compose_config
 
 
 @pytest.fixture(autouse=True)
@@ -111,7 +111,7 @@ def test_a_password_in_mlflows_tracking_uri_variable_leaves_it_too():
     import subprocess
     import sys
 
-    from tests.conftest import child_environment
+    from tests.helpers import child_environment
 
     code = (
         "import os; from pipeline.config.compose import compose_config; "

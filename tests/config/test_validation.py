@@ -7,7 +7,7 @@ import pytest
 
 from pipeline import PROJECT_ROOT
 from pipeline.config import ConfigError, validate
-from tests.conftest import compose_config, run_cli, run_in_process
+from tests.helpers import compose_config, run_cli, run_in_process
 
 BAD_VALUES = {
     "model.dropout=1.0": "model.dropout=1.0 must be in [0, 1)",

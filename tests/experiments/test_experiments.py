@@ -9,7 +9,7 @@ from omegaconf import OmegaConf
 from pipeline import PROJECT_ROOT
 from pipeline.config import validate
 from pipeline.config.choices import group_options
-from tests.conftest import compose_config
+from tests.helpers import compose_config
 
 EXPERIMENTS = group_options("experiments")
 ABSENT = object()

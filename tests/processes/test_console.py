@@ -11,7 +11,7 @@ import pytest
 
 from pipeline import PROJECT_ROOT
 from pipeline.processes.console import LIBRARY_LOGS_ENV
-from tests.conftest import isolated_overrides
+from tests.helpers import isolated_overrides
 
 pytestmark = pytest.mark.heavy
 

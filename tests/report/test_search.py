@@ -11,7 +11,7 @@ from pipeline.report.search import TABLE_CSV, TABLE_MD, SearchTables, summary_te
 from pipeline.report.settings import report_settings
 from pipeline.report.study_files import HISTORY_PNG, IMPORTANCES_CSV, SLICE_PNG
 from tests.sweeper.app.objective import main as tracked_objective
-from tests.sweeper.conftest import APP_DIR
+from tests.sweeper.helpers import APP_DIR
 
 pytestmark = pytest.mark.heavy
 

@@ -17,7 +17,7 @@ from pipeline.report.build import (
     make_report,
 )
 from pipeline.report.settings import report_settings
-from tests.conftest import ARMS, SEEDS
+from tests.helpers import ARMS, SEEDS
 
 pytestmark = pytest.mark.heavy
 

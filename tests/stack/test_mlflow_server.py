@@ -46,7 +46,7 @@ def test_a_stale_pid_file_names_no_server_and_nothing_is_signalled(
     only for the very `mlflow server` this stack started (command line, start time, boot)."""
     from pipeline.stack.mlflow_server import _identity
     from pipeline.stack.stack import stack_from_config
-    from tests.conftest import compose_config
+    from tests.helpers import compose_config
 
     server = stack_from_config(
         compose_config("tracking=server", f"tracking.server.dir={tmp_path}").tracking.server
@@ -67,7 +67,7 @@ def test_a_stale_pid_file_names_no_server_and_nothing_is_signalled(
 def test_a_stack_reached_by_a_name_admits_that_name_and_serves_https(tmp_path):
     """MLflow's host check admits localhost and private addresses only unless told otherwise."""
     from pipeline.stack.stack import stack_from_config
-    from tests.conftest import compose_config
+    from tests.helpers import compose_config
 
     server = stack_from_config(
         compose_config(

@@ -15,8 +15,8 @@ from mlflow import MlflowClient
 from pipeline import PROJECT_ROOT
 from pipeline.data import load_splits
 from pipeline.processes.liveness import command_line
-from tests.sweeper.conftest import start_worker, states
-from tests.tracking.conftest import only_run, tracked_config, train
+from tests.sweeper.helpers import start_worker, states
+from tests.tracking.helpers import only_run, tracked_config, train
 
 pytestmark = pytest.mark.heavy
 

@@ -1,37 +1,12 @@
 """Running searches for the sweeper's tests: the tiny app in-process or as worker processes."""
 
-import collections
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-import optuna
 import pytest
 
-from pipeline import PROJECT_ROOT
 from pipeline.bench.hydra_multirun import multirun
 from tests.sweeper.app.objective import objective
-
-APP_DIR = Path(__file__).parent / "app"
-
-
-def start_worker(*overrides: str) -> subprocess.Popen:
-    """The tiny app's search as a separate worker process."""
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-    return subprocess.Popen(
-        [sys.executable, str(APP_DIR / "objective.py"), "-m", *overrides],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def states(storage: str, study_name: str) -> collections.Counter:
-    study = optuna.load_study(study_name=study_name, storage=storage)
-    return collections.Counter(t.state.name for t in study.trials)
+from tests.sweeper.helpers import APP_DIR
 
 
 @pytest.fixture

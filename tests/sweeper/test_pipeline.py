@@ -4,9 +4,9 @@ import optuna
 from mlflow import MlflowClient
 
 from pipeline import PROJECT_ROOT
+from pipeline.bench.hydra_multirun import multirun
 from pipeline.train import main
-from tests.conftest import isolated_overrides
-from tests.sweeper.conftest import multirun
+from tests.helpers import isolated_overrides
 
 
 def test_pruned_training_job_is_pruned_in_storage_and_tagged_in_mlflow(tmp_path):

@@ -7,7 +7,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from pipeline.search.sweeper.loop import Search, TooManyFailures
-from tests.sweeper.conftest import states
+from tests.sweeper.helpers import states
 
 pytestmark = pytest.mark.heavy
 

@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.search.trial_link import JOB
 from tests.servers import free_port
-from tests.sweeper.conftest import start_worker, states
+from tests.sweeper.helpers import start_worker, states
 
 pytestmark = pytest.mark.heavy
 

@@ -1,70 +1,19 @@
 """Fixtures for the tracking tests: configs pointed at a temporary store, and one trained run
 shared by the tests that only read it back."""
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 from mlflow import MlflowClient
-from mlflow.entities import Run
-from omegaconf import DictConfig
 
 import pipeline.config  # noqa: F401  (registers schemas and resolvers)
-from pipeline import PROJECT_ROOT
-from tests.conftest import built_once
-
-SMOKE_EPOCHS = 2  # two epochs: a metric history with one value per epoch has two points
-REGISTERED_NAME = "mnist-smoke"
-SYSTEM_METRICS_INTERVAL = (
-    0.5  # seconds: a smoke run lasts a few, MLflow's default 10 would record none
+from tests.helpers import built_once
+from tests.tracking.helpers import (
+    TrackedRun,
+    only_run,
+    smoke_run_config,
+    train,
 )
-
-
-def tracked_config(store: Path, *overrides: str) -> DictConfig:
-    """The smoke preset with outputs and the MLflow store (SQLite) under `store`."""
-    with initialize_config_dir(config_dir=str(PROJECT_ROOT / "conf"), version_base="1.3"):
-        return compose(
-            config_name="config",
-            overrides=[
-                "trainer=smoke",
-                f"paths.output_dir={store}/outputs",
-                f"paths.mlruns_dir={store}/mlruns",
-                *overrides,
-            ],
-        )
-
-
-def train(cfg: DictConfig, name: str) -> Path:
-    from pipeline.training.run import train_and_evaluate
-
-    run_dir = Path(cfg.paths.output_dir) / "runs" / name
-    run_dir.mkdir(parents=True)
-    train_and_evaluate(cfg, run_dir)
-    return run_dir
-
-
-def only_run(client: MlflowClient, cfg: DictConfig) -> Run:
-    experiment = client.get_experiment_by_name(cfg.tracking.experiment_name)
-    (run,) = client.search_runs([experiment.experiment_id])
-    return run
-
-
-@dataclass
-class TrackedRun:
-    cfg: DictConfig
-    client: MlflowClient
-    run: Run
-    run_dir: Path
-
-
-def smoke_run_config(store: Path) -> DictConfig:
-    return tracked_config(
-        store,
-        f"trainer.epochs={SMOKE_EPOCHS}",
-        f"tracking.register_as={REGISTERED_NAME}",
-        f"tracking.system_metrics_interval={SYSTEM_METRICS_INTERVAL}",
-    )
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ launcher runs the jobs; an unreachable server stops before any work."""
 import pytest
 from mlflow import MlflowClient
 
-from tests.conftest import ARMS, SEEDS, run_cli
+from tests.helpers import ARMS, SEEDS, run_cli
 
 
 def test_one_parent_with_one_child_per_job(smoke_store):

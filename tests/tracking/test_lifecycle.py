@@ -6,8 +6,8 @@ from mlflow import MlflowClient
 
 from pipeline.processes.interruption import EXIT_INTERRUPTED, TrainingInterrupted
 from pipeline.training import run as training_run
-from tests.conftest import DIVERGING
-from tests.tracking.conftest import only_run, tracked_config, train
+from tests.helpers import DIVERGING
+from tests.tracking.helpers import only_run, tracked_config, train
 
 pytestmark = pytest.mark.heavy
 

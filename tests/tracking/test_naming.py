@@ -7,7 +7,7 @@ import pytest
 
 from pipeline.tracking.naming import compact_number, run_name
 from pipeline.tracking.records import metric_name
-from tests.tracking.conftest import tracked_config
+from tests.tracking.helpers import tracked_config
 
 
 @pytest.mark.parametrize(
@@ -68,7 +68,7 @@ def test_stopwatch_sums_only_the_time_inside_its_blocks():
 
 def test_passwords_are_never_logged():
     from pipeline.tracking.naming import flat_params, redact, user_overrides
-    from tests.conftest import compose_config
+    from tests.helpers import compose_config
 
     params = flat_params(compose_config("tracking=server", "tracking.server.password=s3:cret"))
     assert params["tracking.server.password"] == "***"

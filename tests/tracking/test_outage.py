@@ -18,9 +18,9 @@ from pipeline import PROJECT_ROOT
 from pipeline.tracking import delivery
 from pipeline.tracking.records import MODEL_URI_TAG
 from pipeline.training import run as training_run
-from tests.conftest import child_environment
+from tests.helpers import child_environment
 from tests.servers import TrackingServer, free_port
-from tests.tracking.conftest import only_run, tracked_config, train
+from tests.tracking.helpers import only_run, tracked_config, train
 
 pytestmark = pytest.mark.heavy
 

@@ -19,7 +19,7 @@ from pipeline.tracking.outbox import (
     OutboxBusy,
     outboxes_under,
 )
-from tests.conftest import child_environment
+from tests.helpers import child_environment
 from tests.servers import free_port
 
 

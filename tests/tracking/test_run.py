@@ -6,7 +6,7 @@ import pytest
 
 from pipeline.data import load_splits
 from pipeline.tracking.naming import flat_params
-from tests.tracking.conftest import REGISTERED_NAME, SMOKE_EPOCHS
+from tests.tracking.helpers import REGISTERED_NAME, SMOKE_EPOCHS
 
 EPOCH_METRICS = (
     "train/loss",

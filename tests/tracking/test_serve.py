@@ -15,7 +15,7 @@ from pipeline.data import load_splits
 from pipeline.serve import ServeError, model_uri
 from tests.processes.test_console import TF_CPP_LINE
 from tests.servers import free_port, wait_until_healthy
-from tests.tracking.conftest import REGISTERED_NAME, tracked_config
+from tests.tracking.helpers import REGISTERED_NAME, tracked_config
 
 SERVER_START_TIMEOUT = 180  # the server imports TensorFlow to load the model
 DIGITS = 20

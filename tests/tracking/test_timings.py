@@ -5,7 +5,7 @@ import json
 from mlflow import MlflowClient
 
 from pipeline.timings import TIMINGS_FILE
-from tests.tracking.conftest import SMOKE_EPOCHS, only_run, tracked_config, train
+from tests.tracking.helpers import SMOKE_EPOCHS, only_run, tracked_config, train
 
 PER_EPOCH = ("train_s", "validation_s", "checkpoint_s", "epoch_tracking_s")
 ONE_OFF = (

@@ -1,26 +1,10 @@
 """Trained smoke runs shared by the training tests (each costs seconds)."""
 
-import json
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import compose_config, isolated_overrides
-
-SMOKE = (
-    "trainer=smoke",
-    "trainer.epochs=2",
-    "trainer.deterministic=true",
-    "tracking.enabled=false",
-)
-
-
-def smoke_config(tmp: Path, *overrides: str):
-    return compose_config(*SMOKE, *isolated_overrides(tmp), *overrides)
-
-
-def read_metrics(run_dir: Path) -> dict:
-    return json.loads((Path(run_dir) / "metrics.json").read_text())
+from tests.training.helpers import smoke_config
 
 
 @pytest.fixture(scope="session")

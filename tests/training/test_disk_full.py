@@ -10,7 +10,7 @@ import pytest
 from pipeline.run_state import checkpoint_path, find_interrupted_run, fingerprint, load_state
 from pipeline.training.checkpointing import OutOfSpace
 from pipeline.training.run import train_and_evaluate
-from tests.training.conftest import smoke_config
+from tests.training.helpers import smoke_config
 
 pytestmark = pytest.mark.heavy
 

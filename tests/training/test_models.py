@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from pipeline.training.models import build_model
-from tests.conftest import compose_config
+from tests.helpers import compose_config
 
 
 @pytest.mark.parametrize("name,params", [("convnet", 619_786), ("tf_tutorial", 93_322)])

@@ -4,7 +4,7 @@ import pytest
 
 from pipeline.config.choices import group_options
 from pipeline.training.optimizers import build_optimizer
-from tests.conftest import compose_config
+from tests.helpers import compose_config
 
 
 @pytest.mark.parametrize("name", group_options("optimizer"))

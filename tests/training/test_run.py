@@ -11,7 +11,7 @@ from pipeline.run_state import checkpoint_path, find_interrupted_run, load_state
 from pipeline.training import callbacks as training_callbacks
 from pipeline.training import run as training_run
 from pipeline.training.run import train_and_evaluate
-from tests.training.conftest import read_metrics, smoke_config
+from tests.training.helpers import read_metrics, smoke_config
 
 pytestmark = pytest.mark.heavy
 

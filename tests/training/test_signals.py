@@ -19,8 +19,8 @@ from pipeline.run_state import RESUMED_FROM_KEY, load_state
 from pipeline.tracking import tracker as tracker_module
 from pipeline.training import checkpointing
 from pipeline.training import run as training_run
-from tests.tracking.conftest import only_run, tracked_config
-from tests.tracking.conftest import train as tracked_train
+from tests.tracking.helpers import only_run, tracked_config
+from tests.tracking.helpers import train as tracked_train
 
 pytestmark = [
     pytest.mark.heavy,

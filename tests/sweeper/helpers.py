@@ -1,0 +1,31 @@
+"""Helpers for the tests in this folder (the fixtures are in conftest.py)."""
+
+import collections
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+
+from pipeline import PROJECT_ROOT
+
+APP_DIR = Path(__file__).parent / "app"
+
+
+def start_worker(*overrides: str) -> subprocess.Popen:
+    """The tiny app's search as a separate worker process."""
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    return subprocess.Popen(
+        [sys.executable, str(APP_DIR / "objective.py"), "-m", *overrides],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def states(storage: str, study_name: str) -> collections.Counter:
+    study = optuna.load_study(study_name=study_name, storage=storage)
+    return collections.Counter(t.state.name for t in study.trials)
