@@ -1,7 +1,7 @@
 """A matplotlib figure on the Agg canvas, for every PNG the pipeline writes.
 
 The object API (no pyplot) needs no display, keeps no global figure state and imports
-in a fraction of pyplot's time (about 0.5 s less here, which the report notices).
+in a fraction of pyplot's time, which a report command notices.
 """
 
 DPI = 100

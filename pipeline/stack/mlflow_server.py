@@ -143,7 +143,7 @@ class MlflowServer:
             # A password hash is slow to check by design, and a search sends
             # several requests a second: each worker remembers a checked sign-in
             # this long, so a changed password or deleted account reaches the
-            # other workers within it (docs/stack.md).
+            # other workers within it (docs/performance.md, the team stack).
             f"auth_cache_ttl_seconds = {AUTH_CACHE_TTL_S}\n",
         )
         return path

@@ -11,7 +11,7 @@ from mlflow.models import Model, ModelSignature
 from mlflow.types import Schema, TensorSpec
 
 # Pinned from this environment: MLflow would otherwise infer them by loading the model
-# in a subprocess (an extra TensorFlow import, ~10 s per run).
+# in a subprocess: a second TensorFlow import for every run.
 _REQUIREMENTS = ("mlflow", "tensorflow", "keras", "numpy")
 
 
@@ -46,8 +46,8 @@ def log_keras_model(model, example_images: np.ndarray, run_id: str) -> str:
     example; return its `models:/m-...` uri.
 
     MLflow's check that the saved model loads and predicts the example (`validate_serving_input`:
-    a reload and a prediction, ~0.35 s a run) is left to the tests, which load the logged
-    model and predict with it."""
+    a reload and a prediction every run) is left to the tests, which load the logged model
+    and predict with it."""
     info = Model.log(
         artifact_path=None,
         name="model",

@@ -7,8 +7,8 @@ A search on a shared Optuna storage has one parent for the whole study, however 
 workers, launchers or resumes run it: `pipeline.search.multirun` (tracking knows no Optuna).
 
 MLflow and pandas are imported inside the hooks: Hydra instantiates every callback before
-any of them runs, so a bad override (`ValidateConfig`, first) is answered without their
-~0.8 s import.
+any of them runs, so a bad override (`ValidateConfig`, first) is answered without waiting
+for their import.
 """
 
 from __future__ import annotations

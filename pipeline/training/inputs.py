@@ -6,9 +6,8 @@ epoch k sees exactly the batches an uninterrupted run would have seen from epoch
 
 tf.data's autotuning is off: its optimisation thread (TF 2.21) often misses the wake-up when
 an iterator is destroyed, and the iterator's destructor then waits out the thread's current
-period: 18-20 s at the end of `model.fit` in two of three 2-epoch runs of `make train`.
-`AUTOTUNE` below then falls back to tf.data's static defaults; epochs took the same time
-either way (second epochs of 10.35 s with it, 10.44 s without: means of 4 runs).
+period at the end of `model.fit`. `AUTOTUNE` below then falls back to tf.data's static
+defaults, which train as fast here (figures: docs/performance.md, `make train`).
 """
 
 import numpy as np

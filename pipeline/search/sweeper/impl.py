@@ -48,8 +48,8 @@ class OptunaSweeperImpl(Sweeper):
     def validation(self):
         """How each trial's overrides are checked before launching: Hydra's compose-and-discard,
         but not with the basic launcher, which composes the job in this process before it
-        starts, so its own composition is the same check (and composing twice cost 0.3-0.5 s
-        a trial here)."""
+        starts, so its own composition is the same check and composing twice would only cost
+        time every trial."""
         return None if self._basic_launcher() else self.validate_batch_is_legal
 
     def slots(self) -> int:
