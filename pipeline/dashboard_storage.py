@@ -13,9 +13,19 @@ def composed_storage(overrides: list[str]) -> str:
     ).hydra.sweeper.storage
 
 
-if __name__ == "__main__":
+def main(overrides: list[str]) -> int:
     try:
-        print(composed_storage(sys.argv[1:]))
+        print(composed_storage(overrides))
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+        return 2
+    return 0
+
+
+def cli() -> None:
+    """The `python -m pipeline.dashboard_storage` command."""
+    sys.exit(main(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    cli()

@@ -53,5 +53,10 @@ def main(overrides: list[str]) -> int:
     os.execv(command[0], command)  # the server takes over this process: Ctrl-C stops it
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The `mnist-ui` command."""
     sys.exit(main(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    cli()

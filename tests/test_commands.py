@@ -56,3 +56,17 @@ def test_both_commands_answer_help_from_another_folder(tmp_path):
     assert report.returncode == 0 and report.stdout.startswith("usage: mnist-report ")
     sync = command("mnist-sync", "--help", cwd=tmp_path)
     assert sync.returncode == 0 and sync.stdout.startswith("usage: mnist-sync ")
+
+
+def test_every_command_is_the_module_python_m_runs_with_a_cli_function():
+    import importlib
+    import tomllib
+
+    from pipeline import PROJECT_ROOT
+
+    scripts = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    for name, target in scripts.items():
+        module, _, function = target.partition(":")
+        assert function == "cli", name
+        assert name == f"mnist-{module.removeprefix('pipeline.').removesuffix('.__main__')}", name
+        assert callable(getattr(importlib.import_module(module), "cli")), name

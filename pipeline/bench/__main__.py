@@ -277,7 +277,7 @@ def log_to_mlflow(results: dict) -> str:
     return run.info.run_id
 
 
-def main(argv: list[str]) -> None:
+def main(argv: list[str]) -> int:
     args = parse_args(argv)
     bench = {
         "startup": bench_startup,
@@ -306,7 +306,13 @@ def main(argv: list[str]) -> None:
     print(f"results in {args.output}")
     if not args.no_mlflow:
         print(f"MLflow run {log_to_mlflow(results)} in experiment 'benchmarks'")
+    return 0
+
+
+def cli() -> None:
+    """The `mnist-bench` command."""
+    sys.exit(main(sys.argv[1:]))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    cli()
