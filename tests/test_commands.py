@@ -69,4 +69,4 @@ def test_every_command_is_the_module_python_m_runs_with_a_cli_function():
         module, _, function = target.partition(":")
         assert function == "cli", name
         assert name == f"mnist-{module.removeprefix('pipeline.').removesuffix('.__main__')}", name
-        assert callable(getattr(importlib.import_module(module), "cli")), name
+        assert callable(importlib.import_module(module).cli), name
