@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pipeline.config import ConfigError
 from pipeline.config.compose import compose_user_config
-from pipeline.processes.console import quiet_libraries
+from pipeline.processes.console import first_line, quiet_libraries
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -89,7 +89,7 @@ def main(argv: list[str]) -> int:
         except Exception as error:  # noqa: BLE001 (the store away, or refusing: one line, nothing lost)
             print(
                 f"error: {target['uri']} did not take the records of {run_dir} "
-                f"({str(error).splitlines()[0][:200]}); nothing is lost, run this again later",
+                f"({first_line(error)}); nothing is lost, run this again later",
                 file=sys.stderr,
             )
             status = 1

@@ -60,9 +60,9 @@ class Stopwatch:
         self.seconds += time.perf_counter() - self._start
 
 
-# Reading them back: Where a pipeline job's time goes, from the `timings.json` every job writes in its run directory.
+# Reading timings.json back (the benchmarks): where a job's time went, by part.
 #
-# The file's keys (pipeline/timings.py): `job_s` (the whole job), once per job `runtime_s`, `data_s`,
+# The file's keys: `job_s` (the whole job), once per job `runtime_s`, `data_s`,
 # `model_s`, `tracking_start_s`, `test_evaluation_s`, `results_tracking_s` (which contains
 # `figures_s`), `tracking_wait_s` (the end's wait for the tracking queue, where the model
 # upload usually falls; `model_upload_s`, measured in the sending thread, overlaps it and is

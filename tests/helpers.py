@@ -21,6 +21,15 @@ from pipeline.processes.locks import file_lock
 from tests.environment import MLFLOW_CHOICES, child_environment  # noqa: F401  (for the tests)
 
 
+def imports_tensorflow(*modules: str) -> bool:
+    """Whether importing `modules` in a fresh interpreter imports TensorFlow or Keras."""
+    code = f"import sys, {', '.join(modules)}; print('tensorflow' in sys.modules or 'keras' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    return result.stdout.strip() == "True"
+
+
 def isolated_overrides(tmp: Path) -> list[str]:
     """Send every output of a run (Hydra dirs, checkpoints, MLflow store) under `tmp`."""
     return [

@@ -46,6 +46,13 @@ _UNACTIONABLE_WARNINGS = (
 )
 
 
+def first_line(error: BaseException, limit: int | None = 200) -> str:
+    """An error as a fragment of one terminal line: the first line of its message (its type
+    when it has none), at most `limit` characters."""
+    lines = str(error).strip().splitlines()
+    return (lines[0] if lines else type(error).__name__)[:limit]
+
+
 def library_logs_wanted() -> bool:
     return os.environ.get(LIBRARY_LOGS_ENV, "").lower() not in ("", "0", "false", "no")
 

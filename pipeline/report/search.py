@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from pipeline.processes.console import first_line
 from pipeline.report.settings import ReportError
 from pipeline.search.trial_link import FAIL_REASON, JOB, PRUNED_AT_STEP
 from pipeline.tracking.records import OPTUNA_TRIAL_TAG, metric_name
@@ -56,7 +57,7 @@ def load_study(storage: str | None, study_name: str):
         raise ReportError(f"no study {study_name!r} in {storage}") from None
     except Exception as error:  # any driver's connection error: one line, not a traceback
         raise ReportError(
-            f"the Optuna storage {storage} cannot be opened ({str(error).splitlines()[0]})"
+            f"the Optuna storage {storage} cannot be opened ({first_line(error, limit=None)})"
         ) from None
 
 

@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 
 from mlflow import MlflowClient
 
+from pipeline.processes.console import first_line
 from pipeline.report.settings import ReportError
 from pipeline.tracking.store import TrackingStoreError, check_server, is_server
 
@@ -41,6 +42,6 @@ def open_store(uri: str, connect_timeout: float) -> MlflowClient:
         client.search_experiments(max_results=1)
     except Exception as error:  # any driver's connection error: one line, not a traceback
         raise ReportError(
-            f"tracking.uri={uri} cannot be opened ({str(error).splitlines()[0]})"
+            f"tracking.uri={uri} cannot be opened ({first_line(error, limit=None)})"
         ) from None
     return client

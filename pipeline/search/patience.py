@@ -20,6 +20,8 @@ import optuna
 import sqlalchemy.exc
 from optuna.storages import RDBStorage
 
+from pipeline.processes.console import first_line
+
 _FIRST_BACKOFF, _MAX_BACKOFF = 0.2, 2.0
 # What a restarting database raises: SQLAlchemy's connection errors, and Optuna's wrapper of
 # them (RDBStorage turns an OperationalError inside a session into StorageInternalError).
@@ -143,8 +145,8 @@ for _name in _DATABASE_METHODS:
 
 
 def _reason(error: BaseException) -> str:
-    cause = error.__cause__ or error.__context__ or error
-    return (str(cause).strip().splitlines() or [type(cause).__name__])[0][:160]
+    """What the database said: SQLAlchemy's and Optuna's wrappers carry it as their cause."""
+    return first_line(error.__cause__ or error.__context__ or error, limit=160)
 
 
 def _say(line: str) -> None:

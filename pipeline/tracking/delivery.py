@@ -20,6 +20,7 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.entities import Metric
 
+from pipeline.processes.console import first_line
 from pipeline.timings import JobTimings
 from pipeline.tracking.outbox import ARTIFACTS, END, METRICS, MODEL, TAGS, Outbox, Record
 from pipeline.tracking.records import MODEL_URI_TAG, REGISTERED_VERSION_TAG
@@ -45,11 +46,6 @@ def is_transient(error: BaseException) -> bool:
             429,
         )  # an account can be fixed while we wait
     return isinstance(error, Exception)  # connection errors, a locked SQLite file, ...
-
-
-def _reason(error: BaseException) -> str:
-    text = str(error).splitlines()[0] if str(error) else type(error).__name__
-    return text[:200]
 
 
 @dataclass
@@ -109,9 +105,17 @@ class Delivery:
         self.outbox.mark_delivered(record)
         self.report.delivered += 1
 
-    def reject(self, record: Record, error: BaseException) -> None:
-        self.report.rejected.append(f"record {record.seq} ({record.op}): {_reason(error)}")
-        self.outbox.mark_delivered(record)
+    def attempt(self, record: Record, maybe_sent: bool) -> Exception | None:
+        """Deliver `record`, or set it aside when the store refuses it for good (so it cannot
+        block the queue); the error that says to try again later, else None."""
+        try:
+            self.deliver(record, maybe_sent)
+        except Exception as error:  # noqa: BLE001 (sorted here: transient or refused)
+            if is_transient(error) and not isinstance(error, RecordRejected):
+                return error
+            self.report.rejected.append(f"record {record.seq} ({record.op}): {first_line(error)}")
+            self.outbox.mark_delivered(record)
+        return None
 
     def _not_yet_logged(self, metrics: list[Metric]) -> list[Metric]:
         """`metrics` less those the run already has (same step, timestamp and value)."""
@@ -225,37 +229,26 @@ class Sender:
     def _deliver_with_retries(self, record: Record) -> bool:
         """True once `record` is delivered (or rejected); False when told to give up first."""
         backoff, maybe_sent = _FIRST_BACKOFF, False
+        rejected = len(self.delivery.report.rejected)
         while not self._give_up.is_set():
-            try:
-                self.delivery.deliver(record, maybe_sent)
-            except RecordRejected as error:
-                self.delivery.reject(record, error)
-                self.say(
-                    f"tracking: {self.where} could not take record {record.seq} ({record.op}): {_reason(error)}"
-                )
+            error = self.delivery.attempt(record, maybe_sent)
+            if error is None:
+                if len(self.delivery.report.rejected) > rejected:
+                    self.say(f"tracking: {self.where} refused {self.delivery.report.rejected[-1]}")
+                self._came_back()
+                self._progress.set()
                 return True
-            except Exception as error:  # noqa: BLE001 (sorted below: transient or refused)
-                if not is_transient(error):
-                    self.delivery.reject(record, error)
-                    self.say(
-                        f"tracking: {self.where} refused record {record.seq} ({record.op}): {_reason(error)}"
-                    )
-                    return True
-                self._went_away(error)
-                maybe_sent = True
-                self._give_up.wait(backoff)
-                backoff = min(backoff * 2, self.max_backoff)
-                continue
-            self._came_back()
-            self._progress.set()
-            return True
+            self._went_away(error)
+            maybe_sent = True
+            self._give_up.wait(backoff)
+            backoff = min(backoff * 2, self.max_backoff)
         return False
 
     def _went_away(self, error: BaseException) -> None:
         if self._away_since is None:
             self._away_since = time.monotonic()
             self.say(
-                f"tracking: {self.where} is away ({_reason(error)}); training goes on, "
+                f"tracking: {self.where} is away ({first_line(error)}); training goes on, "
                 f"recording to {self.delivery.outbox.folder}"
             )
 
@@ -274,16 +267,11 @@ def deliver_all(delivery: Delivery) -> DeliveryReport:
     for a resumed run's earlier queue); a store that is away raises its error."""
     delivery.histories = {}
     for record in delivery.outbox.pending():
-        try:
-            # Any record may have reached the store: a process that delivers marks a record
-            # done after the store took it, and can be killed in between.
-            delivery.deliver(record, maybe_sent=True)
-        except RecordRejected as error:
-            delivery.reject(record, error)
-        except mlflow.exceptions.MlflowException as error:
-            if is_transient(error):
-                raise
-            delivery.reject(record, error)
+        # Any record may have reached the store: a process that delivers marks a record
+        # done after the store took it, and can be killed in between.
+        error = delivery.attempt(record, maybe_sent=True)
+        if error is not None:
+            raise error
     return delivery.report
 
 

@@ -109,20 +109,6 @@ class Outbox:
             self._added.notify_all()
             return seq
 
-    def staging_folder(self) -> tuple[int, Path]:
-        """A seq and its (new) files folder, for a record whose files the caller writes itself
-        before `put_reserved`."""
-        with self._lock:
-            seq = self._reserve()
-        folder = self.files_of(seq)
-        folder.mkdir(parents=True, exist_ok=True)
-        return seq, folder
-
-    def put_reserved(self, seq: int, op: str, **fields: Any) -> None:
-        with self._added:
-            self._append(seq, op, fields)
-            self._added.notify_all()
-
     def files_of(self, seq: int) -> Path:
         return self.folder / "files" / str(seq)
 

@@ -7,6 +7,7 @@ changes what is trained.
 
 import os
 import sys
+import tempfile
 import time
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -19,6 +20,7 @@ from mlflow import MlflowClient
 from omegaconf import DictConfig, OmegaConf
 
 from pipeline.job import Job
+from pipeline.processes.console import first_line
 from pipeline.processes.interruption import check_for_stop, interrupt_behind, stop_requested
 from pipeline.run_state import RESUMED_FROM_KEY, RunState, save_state
 from pipeline.timings import Stopwatch
@@ -44,7 +46,7 @@ from pipeline.tracking.lifecycle import (
     failure_reason,
 )
 from pipeline.tracking.naming import flat_params, run_name, run_tags
-from pipeline.tracking.outbox import ARTIFACTS, END, METRICS, MODEL, TAGS, Outbox
+from pipeline.tracking.outbox import END, METRICS, MODEL, TAGS, Outbox
 from pipeline.tracking.records import (
     FAILURE_REASON_TAG,
     TRACKING_SECONDS_METRIC,
@@ -203,12 +205,16 @@ class Tracker:
             self.outbox.put_files(
                 "checkpoints", files=[self.run_dir / "checkpoints" / "state.json"]
             )
-        with self.timings.measure("figures_s"):
-            seq, figures = self.outbox.staging_folder()
+        # Drawn beside the queue, so that queueing them is hard links (one file system).
+        with (
+            self.timings.measure("figures_s"),
+            tempfile.TemporaryDirectory(dir=self.outbox.folder) as tmp,
+        ):
+            figures = Path(tmp)
             plots.learning_curves(self.state.history, figures / "learning_curves.png")
             if test is not None:  # trainer.test_evaluation=false: no test figures
                 self._draw_test_figures(splits, test, probabilities, figures)
-            self.outbox.put_reserved(seq, ARTIFACTS, artifact_path="evaluation")
+            self.outbox.put_files("evaluation", folders=[figures])
 
     @staticmethod
     def _draw_test_figures(splits, test, probabilities: np.ndarray, folder: Path) -> None:
@@ -355,7 +361,7 @@ def deliver_earlier_queues(uri: str, run_dir: Path, state: RunState) -> None:
             if outbox.target() == {"uri": uri, "run_id": state.extra.get(RUN_ID_KEY)}:
                 raise  # this run's own store: backfilling past it would log its epochs twice
             print(
-                f"tracking: {folder} keeps records of an earlier process ({str(error).splitlines()[0][:200]}); "
+                f"tracking: {folder} keeps records of an earlier process ({first_line(error)}); "
                 f"`make sync RUN={folder}` delivers them",
                 file=sys.stderr,
                 flush=True,

@@ -1,12 +1,10 @@
 """Run names, metric names, and the TensorFlow-free import of what config time loads."""
 
-import subprocess
-import sys
-
 import pytest
 
 from pipeline.tracking.naming import compact_number, run_name
 from pipeline.tracking.records import metric_name
+from tests.helpers import imports_tensorflow
 from tests.tracking.helpers import tracked_config
 
 
@@ -41,14 +39,9 @@ def test_metric_names_group_by_section(key, name):
 
 
 def test_config_time_modules_do_not_import_tensorflow():
-    code = (
-        "import sys, pipeline.tracking.multirun, pipeline.ui, pipeline.tracking.tracker; "
-        "print('tensorflow' in sys.modules or 'keras' in sys.modules)"
+    assert not imports_tensorflow(
+        "pipeline.tracking.multirun", "pipeline.ui", "pipeline.tracking.tracker"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "False"
 
 
 def test_stopwatch_sums_only_the_time_inside_its_blocks():
