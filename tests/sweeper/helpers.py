@@ -9,6 +9,7 @@ from pathlib import Path
 import optuna
 
 from pipeline import PROJECT_ROOT
+from pipeline.search.storage import open_storage
 
 APP_DIR = Path(__file__).parent / "app"
 
@@ -26,6 +27,12 @@ def start_worker(*overrides: str) -> subprocess.Popen:
     )
 
 
+def load_study(storage: str, study_name: str) -> optuna.Study:
+    """The study as a worker sees it, opened the workers' way: while a worker may be creating a
+    new storage's tables, a second opener without the first-use lock collides with it."""
+    return optuna.load_study(study_name=study_name, storage=open_storage(storage))
+
+
 def states(storage: str, study_name: str) -> collections.Counter:
-    study = optuna.load_study(study_name=study_name, storage=storage)
+    study = load_study(storage, study_name)
     return collections.Counter(t.state.name for t in study.trials)

@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.search.trial_link import JOB
 from tests.servers import free_port
-from tests.sweeper.helpers import start_worker, states
+from tests.sweeper.helpers import load_study, start_worker, states
 
 pytestmark = pytest.mark.heavy
 
@@ -41,7 +41,7 @@ def wait_for_a_job_in_progress(storage: str, timeout: float = 60) -> None:
     however slowly a busy host moves between trials."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        study = optuna.load_study(study_name="workers", storage=storage)
+        study = load_study(storage, "workers")
         if any(
             JOB in t.user_attrs and "ended" not in t.user_attrs[JOB]
             for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
@@ -64,7 +64,7 @@ def test_killed_search_resumed_by_the_same_command_ends_with_n_trials(tmp_path, 
     assert resumed.returncode == 0, output
     counts = states(sqlite_storage, "workers")
     assert counts["COMPLETE"] + counts["PRUNED"] == 5 and counts["RUNNING"] == 0
-    study = optuna.load_study(study_name="workers", storage=sqlite_storage)
+    study = load_study(sqlite_storage, "workers")
     (dead,) = study.get_trials(states=(optuna.trial.TrialState.FAIL,))
     assert "died" in dead.user_attrs["fail_reason"]
     retried = [t for t in study.trials if t.system_attrs.get("failed_trial") == dead.number]
@@ -86,7 +86,7 @@ def test_two_workers_on_one_sqlite_storage_finish_exactly_n_trials(tmp_path, sql
         assert "locked" not in output
     counts = states(sqlite_storage, "workers")
     assert counts["COMPLETE"] == 8 and counts["RUNNING"] == 0
-    study = optuna.load_study(study_name="workers", storage=sqlite_storage)
+    study = load_study(sqlite_storage, "workers")
     owners = {
         t.user_attrs["worker"]["pid"]
         for t in study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
