@@ -78,10 +78,7 @@ def test_rerun_resumes_the_study_up_to_n_trials(run_app, sqlite_storage):
 def test_journal_file_storage_prunes_too(run_app, tmp_path):
     journal = tmp_path / "optuna.journal"
     run_app(f"hydra.sweeper.storage={journal}", "hydra.sweeper.n_trials=5", *PRUNE_HARD)
-    counts = states(
-        optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal))),
-        "test",
-    )
+    counts = states(str(journal), "test")
     assert counts["PRUNED"] >= 1 and counts["COMPLETE"] + counts["PRUNED"] == 5
 
 
