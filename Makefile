@@ -26,7 +26,7 @@ TEST_WORKERS   ?= 2
 PYTEST = $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lock data data-fashion train sweep report tune ui dashboard postgres chromium server server-stop user sync bench lint format test test-cluster test-all clean
+.PHONY: help venv lock data data-fashion train sweep report tune ui dashboard postgres chromium server server-stop user sync bench lint format test test-system test-cluster test-all clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -121,10 +121,13 @@ format: $(STAMP) ## Format the code with ruff, and apply ruff's safe lint fixes
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint data postgres chromium ## Lint, then run the fast test suite (real PostgreSQL, mlflow servers and a headless browser included; TEST_WORKERS=2)
+test: lint data postgres chromium ## Lint, then run the fast test suite (real MLflow and PostgreSQL servers and a headless browser included; TEST_WORKERS=2)
 	$(PYTEST) $(ARGS)
 
-test-cluster: data postgres ## Run the tests on simulated hosts (network namespaces, as root): the team stack across machines
+test-system: data postgres ## Run the whole-system tests, which CI runs after make test: the team stack, servers stopped or restarted, kills and signals, simulated hosts (as root)
+	$(PYTEST) -m 'system or cluster' $(ARGS)
+
+test-cluster: data postgres ## Run only the tests on simulated hosts (network namespaces, as root): the team stack across machines
 	$(PYTEST) -m cluster $(ARGS)
 
 test-all: data postgres chromium ## Run every test, slow and cluster ones included

@@ -10,8 +10,10 @@ import pytest
 from mlflow import MlflowClient
 
 from tests.helpers import (
+    EMPTY_STORE,
     SmokeStore,
     _parent_run,
+    build_empty_store,
     build_smoke_store,
     built_once,
     isolated_overrides,
@@ -26,9 +28,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("heavy") is None)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def empty_store(tmp_path_factory) -> None:
+    EMPTY_STORE["path"] = (
+        built_once(tmp_path_factory, "empty-store", build_empty_store) / "mlflow.db"
+    )
+
+
 @pytest.fixture
 def isolated(tmp_path: Path) -> list[str]:
-    return isolated_overrides(tmp_path)
+    """Overrides that send a run's outputs under an empty tmp_path (for bad-input tests)."""
+    return isolated_overrides(tmp_path, existing_store=False)
 
 
 @pytest.fixture(scope="session")

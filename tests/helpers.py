@@ -30,8 +30,25 @@ def imports_tensorflow(*modules: str) -> bool:
     return result.stdout.strip() == "True"
 
 
-def isolated_overrides(tmp: Path) -> list[str]:
-    """Send every output of a run (Hydra dirs, checkpoints, MLflow store) under `tmp`."""
+# An empty MLflow store with its tables made (conftest.py builds it once per session): a new
+# store's migrations cost seconds per process, and a user's runs meet an existing store.
+EMPTY_STORE: dict[str, Path] = {}
+
+
+def build_empty_store(folder: Path) -> None:
+    client = MlflowClient(f"sqlite:///{folder}/mlflow.db")
+    client.search_experiments()  # creates the tables
+    client._tracking_client.store.engine.dispose()  # closed: the file is copied as it is
+
+
+def isolated_overrides(tmp: Path, existing_store: bool = True) -> list[str]:
+    """Send every output of a run (Hydra dirs, checkpoints, MLflow store) under `tmp`. The store
+    starts as a copy of the session's empty one; `existing_store=False` leaves `tmp` empty (tests
+    that nothing is written)."""
+    store = tmp / "mlruns" / "mlflow.db"
+    if existing_store and "path" in EMPTY_STORE and not store.exists():
+        store.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(EMPTY_STORE["path"], store)
     return [
         f"paths.output_dir={tmp}/outputs",
         f"paths.mlruns_dir={tmp}/mlruns",

@@ -80,7 +80,7 @@ def test_a_bad_data_file_is_one_line_before_anything_is_written(tmp_path, capsys
         "trainer=smoke",
         f"data.path={path}",
         f"data.cache_dir={run}/data",
-        *isolated_overrides(run),
+        *isolated_overrides(run, existing_store=False),
     ]
     if case == ON_THE_COMMAND_LINE:
         result = run_cli(*overrides, timeout=120)
@@ -171,6 +171,7 @@ def killed_then_interrupted(tmp_path_factory):
     return tmp, killed_run, killed_state, new_run, again.returncode, stdout, stderr
 
 
+@pytest.mark.system
 def test_a_killed_run_resumes_when_the_same_command_runs_again(killed_then_interrupted):
     _, killed_run, killed_state, new_run, _, stdout, _ = killed_then_interrupted
     assert (
@@ -187,6 +188,7 @@ def test_a_killed_run_resumes_when_the_same_command_runs_again(killed_then_inter
     assert all(len(values) == resumed.completed_epochs for values in resumed.history.values())
 
 
+@pytest.mark.system
 def test_ctrl_c_is_one_line_naming_the_epoch_and_exit_130(killed_then_interrupted):
     _, _, _, run_dir, returncode, _, stderr = killed_then_interrupted
     assert returncode == 130
@@ -200,6 +202,7 @@ def test_ctrl_c_is_one_line_naming_the_epoch_and_exit_130(killed_then_interrupte
     assert str(run_dir) in line
 
 
+@pytest.mark.system
 def test_ctrl_c_ends_the_mlflow_run_killed(killed_then_interrupted):
     """One MLflow run for the whole training: the resume continued the killed process's run."""
     tmp, _, killed_state, run_dir, *_ = killed_then_interrupted

@@ -18,7 +18,7 @@ from pipeline.processes.liveness import command_line
 from tests.sweeper.helpers import start_worker, states
 from tests.tracking.helpers import only_run, tracked_config, train
 
-pytestmark = pytest.mark.heavy
+pytestmark = [pytest.mark.heavy, pytest.mark.system]
 
 
 @pytest.fixture(scope="module")

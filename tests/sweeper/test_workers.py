@@ -10,7 +10,7 @@ from pipeline.search.trial_link import JOB
 from tests.servers import free_port
 from tests.sweeper.helpers import load_study, start_worker, states
 
-pytestmark = pytest.mark.heavy
+pytestmark = [pytest.mark.heavy, pytest.mark.system]
 
 
 def search_args(tmp_path, storage: str, n_trials: int, sleep: float, sweep: str) -> list[str]:

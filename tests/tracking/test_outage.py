@@ -22,7 +22,7 @@ from tests.helpers import child_environment
 from tests.servers import TrackingServer, free_port
 from tests.tracking.helpers import only_run, tracked_config, train
 
-pytestmark = pytest.mark.heavy
+pytestmark = [pytest.mark.heavy, pytest.mark.system]
 
 EPOCHS = 8
 # MLflow's own retries shortened (no retry, 2 s per request): every outage here outlasts them.

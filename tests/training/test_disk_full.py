@@ -12,7 +12,7 @@ from pipeline.training.checkpointing import OutOfSpace
 from pipeline.training.run import train_and_evaluate
 from tests.training.helpers import smoke_config
 
-pytestmark = pytest.mark.heavy
+pytestmark = [pytest.mark.heavy, pytest.mark.system]
 
 
 @pytest.fixture

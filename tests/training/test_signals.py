@@ -24,6 +24,7 @@ from tests.tracking.helpers import train as tracked_train
 
 pytestmark = [
     pytest.mark.heavy,
+    pytest.mark.system,
     pytest.mark.skipif(
         threading.current_thread() is not threading.main_thread(),
         reason="signal handlers belong to the main thread",
