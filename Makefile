@@ -26,7 +26,7 @@ TEST_WORKERS   ?= 2
 PYTEST = $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lock data data-fashion train sweep report tune ui dashboard postgres chromium server server-stop user sync bench lint format test test-system test-cluster test-all clean
+.PHONY: help venv lock data data-fashion train sweep report tune ui dashboard postgres chromium server server-stop user cluster cluster-stop slurm sync bench lint format test test-system test-cluster test-all clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -91,6 +91,19 @@ server: $(STAMP) postgres ## Start the team stack: PostgreSQL + mlflow server wi
 server-stop: $(STAMP) ## Stop the team stack (its data stays in .stack/)
 	@$(BIN)/python -m pipeline.stack stop $(ARGS)
 
+slurm: ## Install Debian's SLURM, munge and MariaDB with apt where they are missing (as root): make cluster needs them
+	@if ! command -v slurmctld >/dev/null || ! command -v slurmdbd >/dev/null || ! command -v mariadbd >/dev/null; then \
+		if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+				slurmctld slurmd slurm-client slurmdbd munge mariadb-server; \
+		else echo "SLURM is missing (apt-get install slurmctld slurmd slurm-client slurmdbd munge mariadb-server)"; fi; fi
+
+cluster: $(STAMP) slurm ## Start a SLURM cluster here (as root): controller, accounting, 2 nodes in simulated hosts, for hydra/launcher=slurm (conf/cluster/local.yaml; ARGS=KEY=VALUE)
+	@$(BIN)/python -m pipeline.cluster start $(ARGS)
+
+cluster-stop: $(STAMP) ## Stop the local SLURM cluster: cancel its jobs, end its daemons (its state stays in .cluster/)
+	@$(BIN)/python -m pipeline.cluster stop $(ARGS)
+
 # The new account's password goes to an owner-only file under .stack/secrets/users/, never to the terminal.
 user: $(STAMP) ## Add an MLflow account to the running stack (NAME=alice ROLE=reader|editor; ARGS=overrides)
 	@$(BIN)/python -m pipeline.stack add-user $(NAME) --role $(ROLE) $(ARGS)
@@ -124,13 +137,13 @@ format: $(STAMP) ## Format the code with ruff, and apply ruff's safe lint fixes
 test: lint data postgres chromium ## Lint, then run the fast test suite (real MLflow and PostgreSQL servers and a headless browser included; TEST_WORKERS=2)
 	$(PYTEST) $(ARGS)
 
-test-system: data postgres ## Run the whole-system tests, which CI runs after make test: the team stack, servers stopped or restarted, kills and signals, simulated hosts (as root)
+test-system: data postgres slurm ## Run the whole-system tests, which CI runs after make test: the team stack, servers stopped or restarted, kills and signals, simulated hosts (as root)
 	$(PYTEST) -m 'system or cluster' $(ARGS)
 
-test-cluster: data postgres ## Run only the tests on simulated hosts (network namespaces, as root): the team stack across machines
+test-cluster: data postgres slurm ## Run only the tests on simulated hosts (network namespaces, as root): the team stack across machines
 	$(PYTEST) -m cluster $(ARGS)
 
-test-all: data postgres chromium ## Run every test, slow and cluster ones included
+test-all: data postgres chromium slurm ## Run every test, slow and cluster ones included
 	$(PYTEST) -m '' $(ARGS)
 
 clean: ## Remove run outputs (keeps the data cache, the MLflow store and the venv)

@@ -24,6 +24,7 @@ LAYERS = (
         "ui",
         "dashboard_storage",
         "stack",
+        "cluster",
         "bench",
     },  # entry points and measurement
 )

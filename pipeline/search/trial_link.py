@@ -16,9 +16,12 @@ from omegaconf import DictConfig, OmegaConf
 
 PRUNED_AT_STEP = "pruned_at_step"  # user attribute: the step after which the pruner stopped the job
 FAIL_REASON = "fail_reason"  # user attribute: why a trial is FAIL (set by the sweeper)
-JOB = (
-    "job"  # user attribute: {"host", "pid", "started", "ended"} (Unix seconds) of the job's process
-)
+# user attribute: {"host", "pid", "started", "ended"} (Unix seconds) of the job's process, and
+# "slurm_job", its SLURM job id, under a SLURM launcher
+JOB = "job"
+# user attribute: earlier runs of the trial's job that never ended (a node lost, then the job
+# requeued by the scheduler), oldest first
+EARLIER_ATTEMPTS = "earlier_attempts"
 
 
 def build_pruner(pruner_cfg: DictConfig | None):
@@ -51,6 +54,12 @@ class TrialLink:
         # Optuna has no intermediate values for several objectives, hence no pruning.
         self.reports = len(study.directions) == 1
         self.job = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
+        if "SLURM_JOB_ID" in os.environ:
+            self.job["slurm_job"] = os.environ["SLURM_JOB_ID"]
+        earlier = frozen.user_attrs.get(JOB)
+        if earlier is not None and "ended" not in earlier:
+            attempts = frozen.user_attrs.get(EARLIER_ATTEMPTS, [])
+            self.trial.set_user_attr(EARLIER_ATTEMPTS, [*attempts, earlier])
         self.trial.set_user_attr(JOB, self.job)
 
     def job_ended(self) -> None:

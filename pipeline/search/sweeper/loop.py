@@ -24,14 +24,17 @@ from pipeline.search.sweeper.budget import (
     FAIL_REASON,
     claim_trial,
     fail_trial,
+    queue_retry,
     reap_dead_trials,
 )
 from pipeline.search.sweeper.failure_rule import FailureRule
 from pipeline.search.sweeper.heartbeat import beats, heartbeat
 from pipeline.search.sweeper.job_overrides import param_overrides, trial_overrides
+from pipeline.search.sweeper.lost_jobs import LostJob, cancel_requeue, lost_job
 from pipeline.search.sweeper.outcome import finish_trial
 from pipeline.search.sweeper.search_space import SearchSpace, sample
 from pipeline.search.trial_id import trial_id
+from pipeline.search.trial_link import JOB
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +141,10 @@ class Search:
             with heartbeat(self.storage, trial_id(trial)):
                 (job_return,) = self.launcher.launch([overrides], initial_job_idx=trial.number)
         except Exception as error:
+            lost = lost_job(error)
+            if lost is not None:  # the scheduler ended the job: the trial's failure, not ours
+                self._fail_lost(trial, lost)
+                return
             # Raised before the job ran (a job's own errors come back in job_return): its config
             # does not compose, or the launcher failed. The user's to fix, not the trial's.
             self._fail_unlaunched(trial, f"the job could not be launched: {error}")
@@ -145,6 +152,15 @@ class Search:
         state = finish_trial(self.study, self.storage, trial, job_return)
         log.info("Trial %d %s", trial.number, state.name)
         self._record(trial, state)
+
+    def _fail_lost(self, trial: Trial, lost: LostJob) -> None:
+        cancel_requeue(lost)
+        host = self.storage.get_trial(trial_id(trial)).user_attrs.get(JOB, {}).get("host")
+        fail_trial(self.study, self.storage, trial_id(trial), trial.number, lost.reason(host))
+        if lost.retry:  # the cluster's failure, as a dead worker's: retried, not counted
+            queue_retry(self.study, self.storage.get_trial(trial_id(trial)), self.max_retry)
+        else:
+            self._record(trial, TrialState.FAIL)
 
     def _fail_unlaunched(self, trial: Trial, reason: str) -> None:
         fail_trial(self.study, self.storage, trial_id(trial), trial.number, reason)

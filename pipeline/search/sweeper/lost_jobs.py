@@ -1,0 +1,60 @@
+"""Jobs a scheduler ended before they could report: their node was lost, someone cancelled
+them, they ran out of time or memory. submitit's launcher then raises instead of returning
+the job's result; the trial fails with the scheduler's reason, and a job that lost its node
+is queued again (same parameters, up to `max_retry`), as a trial whose worker died is.
+
+SLURM requeues a batch job whose node failed on its own; the sweeper runs the retry itself,
+so it cancels that requeue: the trial never runs twice at once."""
+
+import re
+import subprocess
+from dataclasses import dataclass
+
+# submitit's UncompletedJobError: "Job 12 (task: 0) with path ...\nhas not produced any output
+# (state: NODE_FAIL)", or "Job 12 ... timed-out too many times."
+_NO_OUTPUT = re.compile(r"Job (\d+)\b.*?\(state: ([A-Z_]+)", re.DOTALL)
+_TIMED_OUT = re.compile(r"Job (\d+)\b.*?timed-out", re.DOTALL)
+LOST_NODE = {"NODE_FAIL", "BOOT_FAIL", "PREEMPTED"}  # the scheduler's fault, not the trial's
+WHAT_HAPPENED = {
+    "NODE_FAIL": "lost its node",
+    "BOOT_FAIL": "lost its node at boot",
+    "PREEMPTED": "was preempted",
+    "CANCELLED": "was cancelled",
+    "TIMEOUT": "ran out of time",
+    "DEADLINE": "passed its deadline",
+    "OUT_OF_MEMORY": "ran out of memory",
+}
+
+
+@dataclass
+class LostJob:
+    job_id: str
+    state: str
+
+    @property
+    def retry(self) -> bool:
+        return self.state in LOST_NODE
+
+    def reason(self, host: str | None) -> str:
+        where = f" on {host}" if host else ""
+        what = WHAT_HAPPENED.get(self.state, "ended")
+        return f"SLURM job {self.job_id}{where} {what} ({self.state})"
+
+
+def lost_job(error: BaseException) -> LostJob | None:
+    """The job behind a launcher's error when the scheduler ended it; None for other errors."""
+    if type(error).__name__ != "UncompletedJobError":  # submitit's, not imported: optional
+        return None
+    text = str(error)
+    if match := _NO_OUTPUT.search(text):
+        return LostJob(match[1], match[2].split()[0])
+    if match := _TIMED_OUT.search(text):
+        return LostJob(match[1], "TIMEOUT")
+    return None
+
+
+def cancel_requeue(job: LostJob) -> None:
+    """SLURM's own requeue of a job that lost its node, cancelled (best effort: the job may be
+    gone already)."""
+    if job.retry:
+        subprocess.run(["scancel", job.job_id], capture_output=True, timeout=30)
