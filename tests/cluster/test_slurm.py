@@ -1,0 +1,248 @@
+"""A search on a real SLURM cluster that the project starts (`make cluster`'s command, with its
+own name, network and ports so it never meets a user's): trials run as SLURM jobs on both nodes
+at once; one node is lost in the middle of a trial and another trial's job is cancelled; the
+study still ends with exactly `n_trials`, and accounting (`sacct`) lists every job."""
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from mlflow import MlflowClient
+
+from pipeline import PROJECT_ROOT
+from pipeline.cluster import network
+from pipeline.cluster.settings import load_settings
+from pipeline.cluster.slurm import PROGRAMS, LocalCluster
+from pipeline.search.trial_link import EARLIER_ATTEMPTS, FAIL_REASON, JOB
+from tests.cluster.hosts import why_no_hosts
+from tests.environment import child_environment
+from tests.helpers import isolated_overrides
+from tests.sweeper.helpers import load_study
+
+pytestmark = [pytest.mark.heavy, pytest.mark.cluster]
+
+SETTINGS = (
+    "name=mnisttst",
+    "subnet=10.231.89",
+    "ports.controller=16917",
+    "ports.node=16918",
+    "ports.accounting=16919",
+    "ports.database=16133",
+)
+STUDY, N_TRIALS = "mnist-default-search", 6
+SEARCH = (
+    "experiments=tune",
+    "hydra/launcher=slurm",
+    "hydra.sweeper.n_jobs=2",
+    f"hydra.sweeper.n_trials={N_TRIALS}",
+    "hydra.sweeper.max_failure_rate=0.5",  # the cancelled trial is a failure the rules allow
+    "trainer.epochs=4",
+    "trainer.max_train_samples=4096",
+    "trainer.max_eval_samples=1000",
+)
+
+
+def why_no_slurm() -> str | None:
+    missing = [p for p in PROGRAMS if shutil.which(p) is None]
+    return why_no_hosts() or (f"{', '.join(missing)} missing: make slurm" if missing else None)
+
+
+def cluster_command(action: str, *settings: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline.cluster", action, *SETTINGS, *settings],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    if why := why_no_slurm():
+        pytest.skip(why)
+    # munged wants every folder above its socket searchable by all: not pytest's 0700 tmp
+    folder = Path(tempfile.mkdtemp(prefix="mnist-slurm-"))
+    state = f"state_dir={folder}"
+    started = cluster_command("start", state)
+    local = LocalCluster(load_settings(*SETTINGS, state))
+    try:
+        assert started.returncode == 0, started.stderr
+        yield local, started.stdout
+    finally:
+        stopped = cluster_command("stop", state)
+        namespaces = [local.namespace(n) for n in local.settings.node_names]
+        leftovers = [pid for ns in namespaces for pid in network.pids_in(ns)]
+        shutil.rmtree(folder, ignore_errors=True)
+        assert stopped.returncode == 0, stopped.stderr
+        assert not leftovers and not any(network.exists(ns) for ns in namespaces)
+
+
+def running_on(
+    study: optuna.Study, host: str, seconds: float = 2.0
+) -> list[optuna.trial.FrozenTrial]:
+    """The trials whose job has run on `host` for `seconds` and not ended."""
+    now = time.time()
+    return [
+        t
+        for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+        if t.user_attrs.get(JOB, {}).get("host") == host
+        and "ended" not in t.user_attrs[JOB]
+        and now - t.user_attrs[JOB]["started"] > seconds
+    ]
+
+
+@pytest.fixture(scope="module")
+def faulty_search(cluster, tmp_path_factory):
+    """The search, node2 lost while both nodes run a trial, then a later trial's job cancelled."""
+    local, _ = cluster
+    tmp = tmp_path_factory.mktemp("slurm-search")
+    overrides = isolated_overrides(tmp)
+    storage = f"sqlite:///{tmp}/mlruns/optuna.db"
+    began = time.time()
+    search = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.train", *SEARCH, *overrides],
+        cwd=PROJECT_ROOT,
+        env=child_environment(SLURM_CONF=str(local.slurm_conf)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lost = cancelled = None
+    deadline = time.monotonic() + 480
+    while search.poll() is None and time.monotonic() < deadline and cancelled is None:
+        time.sleep(0.3)
+        try:
+            study = load_study(storage, STUDY)
+        except KeyError:  # not created yet
+            continue
+        if lost is None:
+            on_node2, on_node1 = running_on(study, "node2"), running_on(study, "node1", 0)
+            if on_node2 and on_node1:
+                lost = on_node2[0].number
+                local.crash_node("node2")
+        else:
+            later = [t for t in running_on(study, "node1") if t.number > lost]
+            later = [t for t in later if t.system_attrs.get("failed_trial") != lost]
+            if later and "slurm_job" in later[0].user_attrs[JOB]:
+                cancelled = later[0].number
+                subprocess.run(
+                    ["scancel", later[0].user_attrs[JOB]["slurm_job"]],
+                    env=local.env,
+                    check=True,
+                )
+                local.start_node("node2")
+    output, _ = search.communicate(timeout=max(10, deadline - time.monotonic()))
+    assert lost is not None and cancelled is not None, output[-3000:]
+    assert search.returncode == 0, output[-3000:]
+    study = load_study(storage, STUDY)
+    print_timeline(study, began)
+    return study, lost, cancelled, tmp, output
+
+
+def print_timeline(study: optuna.Study, began: float) -> None:
+    """Which trial ran where and when (`pytest -rP` shows it; the closing note quotes it)."""
+    for t in study.trials:
+        runs = [*t.user_attrs.get(EARLIER_ATTEMPTS, []), t.user_attrs.get(JOB, {})]
+        where = ", then ".join(
+            f"{r.get('host')} (job {r.get('slurm_job')}) "
+            f"{r.get('started', began) - began:.1f}-"
+            + (f"{r['ended'] - began:.1f} s" if "ended" in r else "lost")
+            for r in runs
+            if r
+        )
+        reason = t.user_attrs.get(FAIL_REASON, "")
+        print(f"trial {t.number}: {t.state.name:8} {where}  {reason}")
+
+
+def test_make_cluster_is_ready_with_accounting_and_nodes_that_book_memory(cluster):
+    local, printed = cluster
+    assert "SLURM cluster 'mnisttst' ready in" in printed
+    nodes = local.query("sinfo", "-h", "-N", "-o", "%N %T %m").split("\n")
+    assert [line.split()[:2] for line in nodes if line] == [["node1", "idle"], ["node2", "idle"]]
+    assert all(int(line.split()[2]) == local.settings.memory_mb for line in nodes if line)
+    assert "mnisttst" in local.query("sacctmgr", "-n", "list", "cluster")
+    too_big = subprocess.run(
+        ["sbatch", f"--mem={local.settings.memory_mb + 1}", "--wrap", "true"],
+        env=local.env,
+        capture_output=True,
+        text=True,
+    )
+    assert too_big.returncode != 0 and "Memory specification" in too_big.stderr
+
+
+def test_the_study_ends_with_exactly_n_trials(faulty_search):
+    study, *_ = faulty_search
+    states = [t.state for t in study.trials]
+    counted = states.count(optuna.trial.TrialState.COMPLETE)
+    counted += states.count(optuna.trial.TrialState.PRUNED)
+    assert counted == N_TRIALS
+    assert optuna.trial.TrialState.RUNNING not in states
+    assert optuna.trial.TrialState.WAITING not in states
+
+
+def test_both_nodes_ran_trials_at_the_same_time(faulty_search):
+    study, *_ = faulty_search
+    spans = {
+        host: [
+            (t.user_attrs[JOB]["started"], t.user_attrs[JOB]["ended"])
+            for t in study.trials
+            if t.user_attrs.get(JOB, {}).get("host") == host and "ended" in t.user_attrs[JOB]
+        ]
+        for host in ("node1", "node2")
+    }
+    assert any(a0 < b1 and b0 < a1 for a0, a1 in spans["node1"] for b0, b1 in spans["node2"])
+
+
+def test_the_trial_on_the_lost_node_ran_again_on_the_other(faulty_search):
+    study, lost, *_ = faulty_search
+    trial = study.trials[lost]
+    if trial.state == optuna.trial.TrialState.FAIL:  # the sweeper saw NODE_FAIL first
+        assert "on node2 lost its node (NODE_FAIL)" in trial.user_attrs[FAIL_REASON]
+        (again,) = [t for t in study.trials if t.system_attrs.get("failed_trial") == lost]
+        assert again.params == trial.params
+    else:  # SLURM requeued the job first: the same trial, its lost run recorded
+        again = trial
+        assert [r["host"] for r in trial.user_attrs[EARLIER_ATTEMPTS]] == ["node2"]
+    assert again.state.is_finished() and again.state != optuna.trial.TrialState.FAIL
+    assert again.user_attrs[JOB]["host"] == "node1"  # node2 was down
+
+
+def test_a_cancelled_job_fails_its_trial_as_cancelled(faulty_search):
+    study, _, cancelled, _, output = faulty_search
+    trial = study.trials[cancelled]
+    assert trial.state == optuna.trial.TrialState.FAIL
+    assert "cancelled" in trial.user_attrs[FAIL_REASON].lower(), trial.user_attrs[FAIL_REASON]
+    assert f"Trial {cancelled} failed" in output
+
+
+def test_accounting_lists_every_trials_job_on_its_node(cluster, faulty_search):
+    local, _ = cluster
+    study, *_ = faulty_search
+    listed = {}
+    for line in local.query(
+        "sacct", "-n", "-X", "-P", "-D", "-o", "JobID,State,NodeList"
+    ).splitlines():
+        job, state, node = line.split("|")
+        listed.setdefault(job, []).append((state, node))
+    for t in study.trials:
+        job = t.user_attrs.get(JOB, {})
+        if "slurm_job" in job:
+            assert job["host"] in [node for _, node in listed[job["slurm_job"]]]
+
+
+def test_one_parent_run_holds_every_trial(faulty_search):
+    study, _, _, tmp, _ = faulty_search
+    client = MlflowClient(f"sqlite:///{tmp}/mlruns/mlflow.db")
+    experiment = client.get_experiment_by_name("tune")
+    (parent,) = client.search_runs([experiment.experiment_id], "tags.multirun = 'parent'")
+    children = client.search_runs(
+        [experiment.experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'"
+    )
+    assert len(children) >= len(study.trials)
+    assert all(run.info.status != "RUNNING" for run in children)
