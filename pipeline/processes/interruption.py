@@ -37,6 +37,11 @@ def stop_requested() -> bool:
     return bool(_received)
 
 
+def received_signal() -> int | None:
+    """The first signal recorded and not acted on yet."""
+    return _received[0] if _received else None
+
+
 def check_for_stop() -> None:
     """Act on a recorded signal: raise `Terminated` (SIGTERM) or KeyboardInterrupt (Ctrl-C)."""
     if not _received:

@@ -246,3 +246,67 @@ def test_one_parent_run_holds_every_trial(faulty_search):
     )
     assert len(children) >= len(study.trials)
     assert all(run.info.status != "RUNNING" for run in children)
+
+
+@pytest.fixture(scope="module")
+def stopped_then_resumed(cluster, tmp_path_factory):
+    """A search sent SIGTERM while both nodes run its trials, then the same command again."""
+    local, _ = cluster
+    tmp = tmp_path_factory.mktemp("slurm-stopped")
+    storage = f"sqlite:///{tmp}/mlruns/optuna.db"
+    command = [
+        sys.executable,
+        "-m",
+        "pipeline.train",
+        *SEARCH[:3],
+        "hydra.sweeper.n_trials=4",
+        *SEARCH[5:],
+        *isolated_overrides(tmp),
+    ]
+    env = child_environment(SLURM_CONF=str(local.slurm_conf))
+    search = subprocess.Popen(
+        command,
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 240
+    jobs: list[str] = []
+    while search.poll() is None and time.monotonic() < deadline and len(jobs) < 2:
+        time.sleep(0.3)
+        try:
+            study = load_study(storage, STUDY)
+        except KeyError:
+            continue
+        running = running_on(study, "node1", 1) + running_on(study, "node2", 1)
+        jobs = [t.user_attrs[JOB]["slurm_job"] for t in running]
+    search.terminate()
+    stopped, _ = search.communicate(timeout=180)
+    states = local.query("sacct", "-n", "-X", "-P", "-o", "State", "-j", ",".join(jobs))
+    resumed = subprocess.run(
+        command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=480
+    )
+    return search.returncode, stopped, jobs, states, resumed, load_study(storage, STUDY)
+
+
+def test_a_stopped_sweeper_cancels_its_jobs_and_says_how_to_resume(stopped_then_resumed):
+    status, output, jobs, states, *_ = stopped_then_resumed
+    assert len(jobs) == 2, output[-3000:]
+    assert status == 143, output[-3000:]
+    assert (
+        output.strip().splitlines()[-1].startswith("interrupted: the search was stopped by SIGTERM")
+    )
+    assert "the same command resumes it" in output
+    assert [state.split()[0] for state in states.splitlines()] == ["CANCELLED", "CANCELLED"]
+
+
+def test_the_same_command_resumes_the_stopped_search_to_n_trials(stopped_then_resumed):
+    *_, resumed, study = stopped_then_resumed
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    states = [t.state for t in study.trials]
+    finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    assert sum(state in finished for state in states) == 4
+    assert optuna.trial.TrialState.RUNNING not in states
+    assert optuna.trial.TrialState.WAITING not in states

@@ -9,10 +9,12 @@ from more workers: the same command started again, on the same storage.
 """
 
 import logging
+import signal
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from pathlib import Path
 
 import optuna
 from hydra.errors import HydraException
@@ -20,6 +22,14 @@ from hydra.plugins.launcher import Launcher
 from omegaconf import DictConfig
 from optuna.trial import Trial, TrialState
 
+from pipeline.processes.interruption import (
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    TrainingInterrupted,
+    received_signal,
+    signals_recorded,
+    stop_requested,
+)
 from pipeline.search.sweeper.budget import (
     FAIL_REASON,
     claim_trial,
@@ -30,7 +40,13 @@ from pipeline.search.sweeper.budget import (
 from pipeline.search.sweeper.failure_rule import FailureRule
 from pipeline.search.sweeper.heartbeat import beats, heartbeat
 from pipeline.search.sweeper.job_overrides import param_overrides, trial_overrides
-from pipeline.search.sweeper.lost_jobs import LostJob, cancel_requeue, lost_job
+from pipeline.search.sweeper.lost_jobs import (
+    LostJob,
+    cancel_jobs,
+    cancel_requeue,
+    lost_job,
+    submitted_jobs,
+)
 from pipeline.search.sweeper.outcome import finish_trial
 from pipeline.search.sweeper.search_space import SearchSpace, sample
 from pipeline.search.trial_id import trial_id
@@ -84,16 +100,48 @@ class Search:
         # trials for one place, and the later would be failed as surplus (_budget.py).
         self._claim_lock = threading.Lock()
         self._stop = threading.Event()
+        self._stopping = False  # Ctrl-C or SIGTERM: the jobs in flight are being cancelled
+        self.stopped_trials: list[int] = []
 
     def run(self, slots: int) -> None:
-        if slots == 1:
+        if slots == 1 and self.validate is None:  # the basic launcher: the job in this thread
             self._slot()
         else:
-            with ThreadPoolExecutor(slots, thread_name_prefix="trial-slot") as pool:
-                for future in [pool.submit(self._slot) for _ in range(slots)]:
+            with signals_recorded(), ThreadPoolExecutor(slots, thread_name_prefix="slot") as pool:
+                futures = [pool.submit(self._slot) for _ in range(slots)]
+                while wait(futures, timeout=_POLL_S).not_done:
+                    if stop_requested() and not self._stopping:
+                        self._stop_jobs()
+                if self._stopping:
+                    raise self._stopped()
+                for future in futures:
                     future.result()
         if self.too_many_failures:
             raise TooManyFailures(f"{self.failure_rule.explain()}; last: {self.failures[-1]}")
+
+    def _stop_jobs(self) -> None:
+        """Ctrl-C or SIGTERM: no new trial; the jobs in flight cancelled (a SLURM launcher's,
+        queued or running; local launchers' children get the signal from the terminal or end
+        with this process), their trials failed and queued again for the same command."""
+        self._stopping = True
+        self._stop.set()
+        sweep_dir = Path(str(self.sweep_config.hydra.sweep.dir))
+        if getattr(self.launcher, "_EXECUTOR", None) == "slurm":
+            cancel_jobs(submitted_jobs(sweep_dir))
+
+    def _stopped(self) -> TrainingInterrupted:
+        terminated = received_signal() == signal.SIGTERM
+        cancelled = (
+            f"; the jobs of trials {', '.join(map(str, sorted(self.stopped_trials)))} were "
+            "cancelled and their trials queued again"
+            if self.stopped_trials
+            else ""
+        )
+        return TrainingInterrupted(
+            f"the search was stopped by {'SIGTERM' if terminated else 'Ctrl-C'}{cancelled}; "
+            "the same command resumes it",
+            EXIT_TERMINATED if terminated else EXIT_INTERRUPTED,
+        )
 
     def _slot(self) -> None:
         try:
@@ -156,8 +204,14 @@ class Search:
     def _fail_lost(self, trial: Trial, lost: LostJob) -> None:
         cancel_requeue(lost)
         host = self.storage.get_trial(trial_id(trial)).user_attrs.get(JOB, {}).get("host")
-        fail_trial(self.study, self.storage, trial_id(trial), trial.number, lost.reason(host))
-        if lost.retry:  # the cluster's failure, as a dead worker's: retried, not counted
+        reason = lost.reason(host)
+        if self._stopping:
+            reason = f"{reason} when the search was stopped"
+            self.stopped_trials.append(trial.number)
+        fail_trial(self.study, self.storage, trial_id(trial), trial.number, reason)
+        if (
+            lost.retry or self._stopping
+        ):  # the cluster's failure, as a dead worker's: retried, not counted
             queue_retry(self.study, self.storage.get_trial(trial_id(trial)), self.max_retry)
         else:
             self._record(trial, TrialState.FAIL)

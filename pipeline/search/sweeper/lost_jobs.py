@@ -4,11 +4,13 @@ the job's result; the trial fails with the scheduler's reason, and a job that lo
 is queued again (same parameters, up to `max_retry`), as a trial whose worker died is.
 
 SLURM requeues a batch job whose node failed on its own; the sweeper runs the retry itself,
-so it cancels that requeue: the trial never runs twice at once."""
+so it cancels that requeue: the trial never runs twice at once. A sweeper stopped by Ctrl-C or
+SIGTERM cancels the jobs it submitted, queued and running, rather than leave them orphaned."""
 
 import re
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 # submitit's UncompletedJobError: "Job 12 (task: 0) with path ...\nhas not produced any output
 # (state: NODE_FAIL)", or "Job 12 ... timed-out too many times."
@@ -58,3 +60,21 @@ def cancel_requeue(job: LostJob) -> None:
     gone already)."""
     if job.retry:
         subprocess.run(["scancel", job.job_id], capture_output=True, timeout=30)
+
+
+def submitted_jobs(sweep_dir: Path) -> list[str]:
+    """The SLURM jobs this sweep submitted that have not returned a result: submitit keeps a
+    folder per job, named by its id, under the sweep's `.submitit/`."""
+    folder = sweep_dir / ".submitit"
+    if not folder.is_dir():
+        return []
+    return sorted(
+        job.name
+        for job in folder.iterdir()
+        if job.name.isdigit() and not any(job.glob(f"{job.name}_*_result.pkl"))
+    )
+
+
+def cancel_jobs(job_ids: list[str]) -> None:
+    if job_ids:
+        subprocess.run(["scancel", *job_ids], capture_output=True, timeout=60)
