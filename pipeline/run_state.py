@@ -116,6 +116,8 @@ def lease(run_dir: Path, seconds: float):
     path = checkpoint_dir(run_dir) / LEASE_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     owner = {"host": socket.gethostname(), "pid": os.getpid()}
+    if "SLURM_JOB_ID" in os.environ:
+        owner["slurm_job"] = os.environ["SLURM_JOB_ID"]
 
     def renew() -> None:
         write_json_atomically(path, {**owner, "expires": time.time() + seconds})
@@ -136,6 +138,8 @@ def _alive(run_dir: Path, state: RunState) -> bool:
         held = None
     if held is None:  # no lease: finished cleanly, or written before leases existed
         return state.host == socket.gethostname() and _process_alive(state.pid)
+    if held.get("slurm_job") and held["slurm_job"] == os.environ.get("SLURM_JOB_ID"):
+        return False  # this job's earlier run, which SLURM ended before requeueing the job
     if held["host"] == socket.gethostname():
         return _process_alive(held["pid"])
     return held["expires"] > time.time()

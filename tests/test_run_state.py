@@ -60,6 +60,18 @@ def test_a_run_whose_lease_lapsed_on_another_host_is_resumable(interrupted):
     assert is_resumable(interrupted, FINGERPRINT)
 
 
+def test_a_slurm_job_requeued_onto_another_node_resumes_its_own_run(interrupted, monkeypatch):
+    """SLURM runs a job id once at a time: a lease of the same job is its earlier run's, ended by
+    the scheduler before the requeue, however long the lease had to go."""
+    lease_path = checkpoint_dir(interrupted) / LEASE_FILE
+    held = {"host": "node2", "pid": 1, "slurm_job": "77", "expires": time.time() + 60}
+    lease_path.write_text(json.dumps(held))
+    monkeypatch.setenv("SLURM_JOB_ID", "77")
+    assert is_resumable(interrupted, FINGERPRINT)
+    monkeypatch.setenv("SLURM_JOB_ID", "78")  # another job: the run may still be alive
+    assert not is_resumable(interrupted, FINGERPRINT)
+
+
 def test_the_lease_is_renewed_while_held_and_dropped_on_exit(tmp_path):
     path = checkpoint_dir(tmp_path) / LEASE_FILE
     with lease(tmp_path, seconds=0.3):

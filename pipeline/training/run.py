@@ -29,6 +29,7 @@ from pipeline.run_state import (
     claim,
     find_interrupted_run,
     fingerprint,
+    is_resumable,
     lease,
     load_state,
     release,
@@ -79,6 +80,8 @@ def resume_source(cfg: DictConfig, run_dir: Path, run_fingerprint: str) -> Path 
             raise ResumeError(f"trainer.resume_from={source}: no completed epoch to resume from")
         return source
     if cfg.trainer.resume:
+        if is_resumable(run_dir, run_fingerprint):  # a job a scheduler requeued into its folder
+            return run_dir
         source = find_interrupted_run(Path(cfg.paths.output_dir), run_fingerprint, exclude=run_dir)
         if source is not None and claim(source, run_dir):
             return source
@@ -91,7 +94,8 @@ def start_or_resume(cfg: DictConfig, run_dir: Path, steps: int) -> tuple[keras.M
     if source is not None:
         state = load_state(source)
         try:
-            copy_checkpoints(source, run_dir, state.completed_epochs)
+            if source != run_dir:
+                copy_checkpoints(source, run_dir, state.completed_epochs)
             model = load_checkpoint(run_dir, state.completed_epochs)
             check_for_stop()
             state = dataclasses.replace(
@@ -103,7 +107,8 @@ def start_or_resume(cfg: DictConfig, run_dir: Path, steps: int) -> tuple[keras.M
             save_state(run_dir, state)  # from here on this run is the one to resume
         except BaseException as error:
             # Until this run holds the state, the claim would leave nothing resumable.
-            release(source)
+            if source != run_dir:
+                release(source)
             interrupt = interrupt_behind(error)
             if interrupt is None:
                 raise

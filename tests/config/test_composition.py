@@ -110,7 +110,10 @@ def test_the_slurm_launcher_preset_composes_for_a_search_on_the_team_stack():
         return_hydra_config=True,
     )
     launcher = cfg.hydra.launcher
-    assert launcher._target_.endswith("SlurmLauncher") and (launcher.cpus_per_task, launcher.mem_gb) == (2, 4)
+    assert launcher._target_.endswith("SlurmLauncher") and (
+        launcher.cpus_per_task,
+        launcher.mem_gb,
+    ) == (2, 4)
     assert launcher.setup == [f"source {cfg.paths.root}/.venv/bin/activate"]
     ca_file = f"{cfg.paths.root}/.stack/tls/ca.crt"
     assert cfg.hydra.sweeper.storage == (
