@@ -63,15 +63,13 @@ def cancel_requeue(job: LostJob) -> None:
 
 
 def submitted_jobs(sweep_dir: Path) -> list[str]:
-    """The SLURM jobs this sweep submitted that have not returned a result: submitit keeps a
-    folder per job, named by its id, under the sweep's `.submitit/`."""
-    folder = sweep_dir / ".submitit"
-    if not folder.is_dir():
-        return []
+    """The SLURM jobs this sweep submitted that have not returned a result, from the files
+    submitit keeps per job (`<id>_submitted.pkl`, then `<id>_<task>_result.pkl`) under the
+    sweep's `.submitit/`."""
     return sorted(
-        job.name
-        for job in folder.iterdir()
-        if job.name.isdigit() and not any(job.glob(f"{job.name}_*_result.pkl"))
+        submitted.name.split("_")[0]
+        for submitted in (sweep_dir / ".submitit").glob("**/*_submitted.pkl")
+        if not any(submitted.parent.glob(f"{submitted.name.split('_')[0]}_*_result.pkl"))
     )
 
 
