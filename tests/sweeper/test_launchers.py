@@ -10,7 +10,7 @@ from mlflow import MlflowClient
 from pipeline.search.trial_link import JOB
 from tests.sweeper.helpers import start_worker, states
 
-pytestmark = pytest.mark.heavy
+pytestmark = [pytest.mark.heavy, pytest.mark.system]
 
 N_TRIALS = 4
 

@@ -4,6 +4,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from mlflow import MlflowClient
 
 from pipeline import PROJECT_ROOT
@@ -34,6 +35,7 @@ with mlflow.start_run(run_name=name):
 """
 
 
+@pytest.mark.system
 def test_jobs_logging_the_same_dataset_at_once_all_record_it(tmp_path):
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     client = MlflowClient(uri)

@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import pytest
 from mlflow import MlflowClient
 from omegaconf import OmegaConf
 
@@ -31,6 +32,7 @@ def open_at_once(uri: str, processes: int = 3) -> list[subprocess.CompletedProce
     ]
 
 
+@pytest.mark.system
 def test_three_processes_opening_a_new_sqlite_store_at_once_all_succeed(tmp_path):
     uri = f"sqlite:///{tmp_path}/new/mlflow.db"
     for result in open_at_once(uri):
