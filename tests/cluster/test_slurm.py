@@ -97,9 +97,20 @@ def running_on(
     ]
 
 
+def ran_again(study: optuna.Study, lost: int) -> bool:
+    """Whether the lost trial's work has run to its end on another node (the same trial,
+    requeued by SLURM, or its retry)."""
+    return any(
+        "ended" in t.user_attrs.get(JOB, {}) and t.user_attrs[JOB]["host"] != "node2"
+        for t in study.get_trials(deepcopy=False)
+        if t.number == lost or t.system_attrs.get("failed_trial") == lost
+    )
+
+
 @pytest.fixture(scope="module")
 def faulty_search(cluster, tmp_path_factory):
-    """The search, node2 lost while both nodes run a trial, then a later trial's job cancelled."""
+    """The search: node2 lost while both nodes run a trial, a later trial's job cancelled, node2
+    back once the lost trial has run again on node1."""
     local, _ = cluster
     tmp = tmp_path_factory.mktemp("slurm-search")
     overrides = isolated_overrides(tmp)
@@ -114,8 +125,9 @@ def faulty_search(cluster, tmp_path_factory):
         text=True,
     )
     lost = cancelled = None
+    node2_back = False
     deadline = time.monotonic() + 480
-    while search.poll() is None and time.monotonic() < deadline and cancelled is None:
+    while search.poll() is None and time.monotonic() < deadline:
         time.sleep(0.3)
         try:
             study = load_study(storage, STUDY)
@@ -126,7 +138,8 @@ def faulty_search(cluster, tmp_path_factory):
             if on_node2 and on_node1:
                 lost = on_node2[0].number
                 local.crash_node("node2")
-        else:
+            continue
+        if cancelled is None:
             later = [t for t in running_on(study, "node1") if t.number > lost]
             later = [t for t in later if t.system_attrs.get("failed_trial") != lost]
             if later and "slurm_job" in later[0].user_attrs[JOB]:
@@ -136,7 +149,10 @@ def faulty_search(cluster, tmp_path_factory):
                     env=local.env,
                     check=True,
                 )
-                local.start_node("node2")
+        if not node2_back and ran_again(study, lost):
+            local.start_node("node2")  # back once the lost trial's work is done elsewhere
+            node2_back = True
+    local.start_node("node2")
     output, _ = search.communicate(timeout=max(10, deadline - time.monotonic()))
     assert lost is not None and cancelled is not None, output[-3000:]
     assert search.returncode == 0, output[-3000:]
