@@ -13,13 +13,14 @@ from pathlib import Path
 from pipeline.cluster import network
 from pipeline.cluster.settings import ClusterSettings
 from pipeline.config import ConfigError
-from pipeline.processes.liveness import command_line, process_running
+from pipeline.processes.liveness import command_line, end_process, process_running
 from pipeline.stack.files import new_secret, private_dir, write_private
 
 PROGRAMS = ("munged", "mariadbd", "mariadb-install-db", "slurmdbd", "slurmctld", "slurmd", "sbatch")
 PACKAGES = "slurmctld slurmd slurm-client slurmdbd munge mariadb-server"
 SYSTEM_CONF = Path("/etc/slurm/slurm.conf")  # where sinfo, sbatch and submitit look by default
 READY_S = 60  # each daemon answers within this, or the start fails with its log's name
+STOP_S = 15  # each daemon's time to exit after SIGTERM, then SIGKILL
 
 
 class ClusterError(ConfigError):
@@ -274,16 +275,15 @@ StorageLoc=slurm_acct_db
         )
         self.etc.chmod(0o755)
 
-    def _answers(self, *argv: str) -> bool:
-        result = subprocess.run(argv, env=self.env, capture_output=True, text=True)
-        return result.returncode == 0 and "DOWN" not in result.stdout
+    def _succeeds(self, *argv: str) -> bool:
+        return subprocess.run(argv, env=self.env, capture_output=True).returncode == 0
 
     def _start_accounting(self) -> None:
         if not self.pid("slurmdbd"):
             _run(["slurmdbd"], env=self.env)
         # slurmctld exits at start when accounting does not answer yet
         _wait(
-            lambda: self._answers("sacctmgr", "-n", "list", "cluster"),
+            lambda: self._succeeds("sacctmgr", "-n", "list", "cluster"),
             "slurmdbd",
             self.logs / "slurmdbd.log",
         )
@@ -339,18 +339,13 @@ StorageLoc=slurm_acct_db
         network; the folder (configs, logs, the job database) stays."""
         if self.pid("slurmctld"):
             subprocess.run(["scancel", "--full", "--user=root"], env=self.env, capture_output=True)
-            deadline = time.monotonic() + 15
+            deadline = time.monotonic() + STOP_S
             while self.query("squeue", "-h", "-o", "%i").strip() and time.monotonic() < deadline:
                 time.sleep(0.2)
         for daemon in self.pid_files():
             pid = self.pid(daemon)
             if pid is not None:
-                os.kill(pid, signal.SIGTERM)
-                deadline = time.monotonic() + 15
-                while process_running(pid) and time.monotonic() < deadline:
-                    time.sleep(0.1)
-                if process_running(pid):
-                    os.kill(pid, signal.SIGKILL)
+                end_process(pid, STOP_S)
             self.pid_files()[daemon].unlink(missing_ok=True)
         for node in self.settings.node_names:  # job processes a crashed slurmd left behind
             self.crash_node(node)

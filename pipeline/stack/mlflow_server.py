@@ -11,7 +11,6 @@ environment, which only its owner can read.
 import json
 import os
 import shlex
-import signal
 import ssl
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.processes.liveness import command_line, process_running, started_at
+from pipeline.processes.liveness import command_line, end_process, process_running, started_at
 from pipeline.stack.files import private_dir, write_private
 from pipeline.stack.postgres import StackError
 from pipeline.stack.secrets import StackSecrets
@@ -194,12 +193,7 @@ class MlflowServer:
     def stop(self) -> None:
         pid = self.pid()
         if pid is not None:
-            os.killpg(pid, signal.SIGTERM)
-            deadline = time.monotonic() + STOP_TIMEOUT_S
-            while _running(pid) and time.monotonic() < deadline:
-                time.sleep(0.2)
-            if _running(pid):
-                os.killpg(pid, signal.SIGKILL)
+            end_process(pid, STOP_TIMEOUT_S, group=True)
         self.pid_file.unlink(missing_ok=True)
 
 
@@ -226,14 +220,3 @@ def _same_process(recorded: dict, now: dict) -> bool:
 def _is_mlflow_server(pid: int) -> bool:
     arguments = command_line(pid)
     return any(a.endswith("mlflow") for a in arguments) and "server" in arguments
-
-
-def _running(pid: int) -> bool:
-    """Whether `pid` still runs; reaps it first when it is this process's own child. A server
-    started by an earlier `make server` is init's child: once it exits it stays a zombie until
-    init reaps it (seconds here)."""
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
-    return process_running(pid)

@@ -7,7 +7,7 @@ import time
 
 import psutil
 
-from pipeline.processes.liveness import command_line, process_running, started_at
+from pipeline.processes.liveness import command_line, process_running, started_at, still_running
 
 
 def is_zombie(pid: int) -> bool:
@@ -59,3 +59,23 @@ def test_a_process_is_told_apart_from_a_later_one_by_its_start_time_and_command(
     finally:
         second.kill()
         second.wait()
+
+
+def test_an_exited_process_that_nobody_reaped_yet_has_stopped():
+    """A server from an earlier `make server` is not our child: once it exits it stays a zombie
+    until its parent reaps it (`end_process` must not wait for that). Here the parent is a
+    `sleep` that never does."""
+    parent = subprocess.Popen(
+        ["sh", "-c", "sleep 0 & echo $!; exec sleep 30"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        orphan = int(parent.stdout.readline())
+        deadline = time.monotonic() + 10
+        while not is_zombie(orphan):
+            assert time.monotonic() < deadline, "the child never exited"
+            time.sleep(0.05)
+        assert not still_running(orphan)
+        assert still_running(parent.pid)
+    finally:
+        parent.kill()
+        parent.wait()

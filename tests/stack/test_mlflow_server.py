@@ -2,31 +2,8 @@
 
 import json
 import subprocess
-import time
 
 import pytest
-
-from pipeline.stack.mlflow_server import _running
-from tests.processes.test_liveness import is_zombie
-
-
-def test_an_exited_server_that_nobody_reaped_yet_has_stopped():
-    """A server from an earlier `make server` is not our child: once it exits it stays a zombie
-    until its parent reaps it. Here the parent is a `sleep` that never does."""
-    parent = subprocess.Popen(
-        ["sh", "-c", "sleep 0 & echo $!; exec sleep 30"], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        orphan = int(parent.stdout.readline())
-        deadline = time.monotonic() + 10
-        while not is_zombie(orphan):
-            assert time.monotonic() < deadline, "the child never exited"
-            time.sleep(0.05)
-        assert not _running(orphan)
-        assert _running(parent.pid)
-    finally:
-        parent.kill()
-        parent.wait()
 
 
 @pytest.fixture

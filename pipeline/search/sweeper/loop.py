@@ -125,9 +125,8 @@ class Search:
         with this process), their trials failed and queued again for the same command."""
         self._stopping = True
         self._stop.set()
-        sweep_dir = Path(str(self.sweep_config.hydra.sweep.dir))
         if getattr(self.launcher, "_EXECUTOR", None) == "slurm":
-            cancel_jobs(submitted_jobs(sweep_dir))
+            cancel_jobs(submitted_jobs(Path(str(self.sweep_config.hydra.sweep.dir))))
 
     def _stopped(self) -> TrainingInterrupted:
         terminated = received_signal() == signal.SIGTERM
@@ -209,9 +208,7 @@ class Search:
             reason = f"{reason} when the search was stopped"
             self.stopped_trials.append(trial.number)
         fail_trial(self.study, self.storage, trial_id(trial), trial.number, reason)
-        if (
-            lost.retry or self._stopping
-        ):  # the cluster's failure, as a dead worker's: retried, not counted
+        if lost.retry or self._stopping:  # not the trial's own failure: run again, not counted
             queue_retry(self.study, self.storage.get_trial(trial_id(trial)), self.max_retry)
         else:
             self._record(trial, TrialState.FAIL)

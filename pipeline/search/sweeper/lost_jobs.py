@@ -59,7 +59,7 @@ def cancel_requeue(job: LostJob) -> None:
     """SLURM's own requeue of a job that lost its node, cancelled (best effort: the job may be
     gone already)."""
     if job.retry:
-        subprocess.run(["scancel", job.job_id], capture_output=True, timeout=30)
+        cancel_jobs([job.job_id])
 
 
 def submitted_jobs(sweep_dir: Path) -> list[str]:
