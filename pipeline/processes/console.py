@@ -86,6 +86,11 @@ def import_tensorflow() -> None:
     """Import TensorFlow and find its devices (where `cuInit` fails without a GPU), quietly
     unless library logs are wanted. Finding devices does not start the runtime, so thread
     settings still apply afterwards."""
+    # libpq before TensorFlow: TensorFlow makes its own TLS library's symbols global, and a
+    # libpq loaded after it calls those, so a TLS connection to PostgreSQL (a search's storage
+    # beyond loopback) crashes the process with `free(): invalid pointer`.
+    import psycopg  # noqa: F401
+
     if library_logs_wanted():
         return
     with _stderr_descriptor_silenced():

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import optuna
@@ -22,6 +23,8 @@ from pipeline.search.trial_link import EARLIER_ATTEMPTS, FAIL_REASON, JOB
 from tests.cluster.hosts import why_no_hosts
 from tests.environment import child_environment
 from tests.helpers import isolated_overrides
+from tests.servers import free_port
+from tests.stack.helpers import why_no_postgres
 from tests.sweeper.helpers import load_study
 
 pytestmark = [pytest.mark.heavy, pytest.mark.cluster]
@@ -326,3 +329,114 @@ def test_the_same_command_resumes_the_stopped_search_to_n_trials(stopped_then_re
     assert sum(state in finished for state in states) == 4
     assert optuna.trial.TrialState.RUNNING not in states
     assert optuna.trial.TrialState.WAITING not in states
+
+
+# The team stack on this host, reached by the nodes over the cluster's bridge (their only route).
+STACK_PASSWORD = f"Slurm-Stack-{uuid.uuid4().hex}"  # distinctive: a search for leaks finds it
+
+
+@pytest.fixture(scope="module")
+def stack_on_the_bridge(cluster):
+    """`make server` listening on the cluster's bridge, as docs/teams.md shows: beyond loopback,
+    so TLS, MLflow's accounts and a password (from PGPASSWORD, libpq's variable)."""
+    if reason := why_no_postgres():
+        pytest.skip(reason)
+    local, _ = cluster
+    folder = Path(tempfile.mkdtemp(prefix="mnist-slurm-stack-"))
+    folder.chmod(0o755)  # PostgreSQL's own user passes through to the stack's folder
+    bridge = f"{local.settings.subnet}.1"
+    overrides = [
+        f"tracking.server.host={bridge}",
+        f"tracking.server.allow=[{local.settings.subnet}.0/24]",
+        f"tracking.server.dir={folder}/stack",
+        f"tracking.server.mlflow_port={free_port()}",
+        f"tracking.server.postgres_port={free_port()}",
+        "tracking.server.workers=1",
+    ]
+
+    def stack(action: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "pipeline.stack", action, *overrides],
+            cwd=PROJECT_ROOT,
+            env=child_environment(PGPASSWORD=STACK_PASSWORD),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    started = stack("start")
+    try:
+        assert started.returncode == 0, started.stderr[-3000:]
+        yield folder, overrides
+    finally:
+        stopped = stack("stop")
+        shutil.rmtree(folder, ignore_errors=True)
+        assert stopped.returncode == 0, stopped.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def search_with_the_stack(cluster, stack_on_the_bridge):
+    """The same search with `tracking=server`: the sweeper here, its trials on the nodes, all of
+    them tracked to the stack and sharing the study in its PostgreSQL."""
+    local, _ = cluster
+    folder, overrides = stack_on_the_bridge
+    search = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline.train",
+            *SEARCH[:3],
+            "hydra.sweeper.n_trials=2",
+            "trainer.epochs=2",
+            *SEARCH[6:],
+            "hydra.sweeper.study_name=slurm-stack",
+            "tracking=server",
+            *overrides,
+            f"tracking.server.ca_file={folder}/stack/tls/ca.crt",
+            f"paths.output_dir={folder}/outputs",
+        ],
+        cwd=PROJECT_ROOT,
+        env=child_environment(SLURM_CONF=str(local.slurm_conf), PGPASSWORD=STACK_PASSWORD),
+        capture_output=True,
+        text=True,
+        timeout=480,
+    )
+    assert search.returncode == 0, search.stderr[-2000:] + job_errors(folder / "outputs")
+    port = next(o.split("=")[1] for o in overrides if o.startswith("tracking.server.postgres_port"))
+    socket = f"host={folder}/stack/postgres/run&port={port}&passfile={folder}/stack/secrets/pgpass"
+    study = load_study(f"postgresql://mnist@/optuna?{socket}", "slurm-stack")
+    return study, MlflowClient(f"postgresql://mnist@/mlflow?{socket}"), search, folder
+
+
+def job_errors(outputs: Path) -> str:
+    """The end of every job's error log under `outputs` (submitit's folders): why a job failed."""
+    return "".join(
+        f"\n--- {log}:\n{log.read_text(errors='replace')[-1500:]}"
+        for log in sorted(outputs.rglob("*_log.*"))
+    )
+
+
+def test_a_search_on_the_nodes_tracks_to_the_stack_beyond_loopback(search_with_the_stack):
+    study, client, *_ = search_with_the_stack
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 2
+    assert {t.user_attrs[JOB]["host"] for t in study.trials} == {"node1", "node2"}
+    experiment = client.get_experiment_by_name("tune")
+    (parent,) = client.search_runs([experiment.experiment_id], "tags.multirun = 'parent'")
+    children = client.search_runs(
+        [experiment.experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'"
+    )
+    assert len(children) == 2 and all(run.info.status == "FINISHED" for run in children)
+    assert all(
+        len(client.get_metric_history(run.info.run_id, "val/accuracy")) == 2 for run in children
+    )
+
+
+def test_the_stacks_password_is_in_no_file_of_the_search_nor_its_output(search_with_the_stack):
+    *_, search, folder = search_with_the_stack
+    assert STACK_PASSWORD not in search.stdout + search.stderr
+    leaks = [
+        path
+        for path in (folder / "outputs").rglob("*")
+        if path.is_file() and STACK_PASSWORD.encode() in path.read_bytes()
+    ]
+    assert not leaks

@@ -6,7 +6,7 @@ import optuna
 import pytest
 from omegaconf import OmegaConf
 
-from pipeline.search.sweeper.loop import Search, TooManyFailures
+from pipeline.search.sweeper.loop import Search
 from tests.sweeper.helpers import states
 
 pytestmark = pytest.mark.heavy
@@ -39,28 +39,39 @@ def test_failing_trials_are_failed_with_their_reason_and_the_search_completes(
     assert states(sqlite_storage, "test")["COMPLETE"] == 6
 
 
-def test_search_stops_when_a_batch_fails_more_than_max_failure_rate(run_app, sqlite_storage):
+def stopped_with_one_line(capsys, match: str) -> None:
+    """A search stopped by its failure rule ends in one line on stderr and exit 1."""
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error[-1].startswith("error: the search stopped: ") and match in error[-1], error
+    assert not any("TooManyFailures" in line for line in error)  # no traceback of the sweeper
+
+
+def test_search_stops_when_a_batch_fails_more_than_max_failure_rate(
+    run_app, sqlite_storage, capsys
+):
     """One slot (the basic launcher): a batch is one trial, so any failure is 100% of it."""
-    with pytest.raises(
-        TooManyFailures, match=r"1 of the last 1 trials failed, more than max_failure_rate=0.2"
-    ):
+    with pytest.raises(SystemExit, match="1"):
         run_app(
             f"hydra.sweeper.storage={sqlite_storage}",
             "hydra.sweeper.n_trials=10",
             "fail_above=-5",
             "hydra.sweeper.max_failure_rate=0.2",
         )
+    stopped_with_one_line(capsys, "1 of the last 1 trials failed, more than max_failure_rate=0.2")
     assert states(sqlite_storage, "test") == {"FAIL": 1}
 
 
-def test_at_1_failures_never_stop_the_search_but_n_trials_in_a_row_do(run_app, sqlite_storage):
-    with pytest.raises(TooManyFailures, match="3 trials failed in a row"):
+def test_at_1_failures_never_stop_the_search_but_n_trials_in_a_row_do(
+    run_app, sqlite_storage, capsys
+):
+    with pytest.raises(SystemExit, match="1"):
         run_app(
             f"hydra.sweeper.storage={sqlite_storage}",
             "hydra.sweeper.n_trials=3",
             "fail_above=-5",
             "hydra.sweeper.max_failure_rate=1.0",
         )
+    stopped_with_one_line(capsys, "3 trials failed in a row")
     assert states(sqlite_storage, "test") == {"FAIL": 3}
 
 

@@ -65,6 +65,7 @@ class OptunaSweeperImpl(Sweeper):
 
     def sweep(self, arguments: list[str]) -> Any:
         from pipeline.search.patience import StorageUnavailable
+        from pipeline.search.sweeper.loop import TooManyFailures
 
         try:
             return self._sweep(arguments)
@@ -72,6 +73,9 @@ class OptunaSweeperImpl(Sweeper):
             # One line and exit 1 (SystemExit passes through Hydra's error report); no
             # results: they would wait on the storage again. The same command resumes.
             print(f"error: {error}", file=sys.stderr)
+            sys.exit(1)
+        except TooManyFailures as error:  # each failure's reason is logged above it
+            print(f"error: the search stopped: {error}", file=sys.stderr)
             sys.exit(1)
 
     def _sweep(self, arguments: list[str]) -> Any:
