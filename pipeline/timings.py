@@ -67,9 +67,9 @@ class Stopwatch:
 # `figures_s`), `tracking_wait_s` (the end's wait for the tracking queue, where the model
 # upload usually falls; `model_upload_s`, measured in the sending thread, overlaps it and is
 # left out of the sum), and per epoch `train_s`, `validation_s`, `checkpoint_s`,
-# `epoch_tracking_s`. A phase a job skipped is absent (0 here). Tracing a new model is charged
-# to the first epoch: it is estimated as the first epoch's training time minus the median of
-# the later ones. What a process spends outside its jobs (interpreter, TensorFlow's import,
+# `epoch_tracking_s`, `train_batches`. A phase a job skipped is absent (0 here). Tracing a new
+# model falls in the job's first step (`first_batch_s`): tracing is that step's time less an
+# ordinary step of the same epoch (for older files, the first epoch less the median of the later). What a process spends outside its jobs (interpreter, TensorFlow's import,
 # Hydra, the sweeper, the MLflow parent run) is its wall time minus the jobs' `job_s`.
 # Runs from before the file existed have none: the breakdown is then empty, not an error.
 
@@ -95,12 +95,21 @@ def job_parts(timings: dict) -> dict[str, float]:
     parts["results_metrics_and_files_s"] = (
         float(timings.get("results_tracking_s", 0.0)) - parts["figures_s"]
     )
-    # With a single epoch tracing cannot be told apart from the steps: it stays in training_steps_s.
-    tracing = max(train[0] - median(train[1:]), 0.0) if len(train) > 1 else 0.0
+    tracing = _tracing_seconds(timings, train)
     parts["tracing_s"] = tracing
     parts["training_steps_s"] = float(sum(train)) - tracing
     parts["other_in_job_s"] = float(timings.get("job_s", 0.0)) - sum(parts.values())
     return parts
+
+
+def _tracing_seconds(timings: dict, train: list[float]) -> float:
+    """The first step's time beyond an ordinary step of the same epoch (measured); for jobs
+    without the first step's time, the first epoch's beyond the median of the later ones."""
+    first, batches = timings.get("first_batch_s"), timings.get("train_batches", [])
+    if first is not None and batches and batches[0] > 1:
+        return max(first - (train[0] - first) / (batches[0] - 1), 0.0)
+    # With a single epoch tracing cannot be told apart from the steps: it stays in training_steps_s.
+    return max(train[0] - median(train[1:]), 0.0) if len(train) > 1 else 0.0
 
 
 def read_timings(root: Path) -> list[dict]:

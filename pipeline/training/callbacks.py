@@ -32,6 +32,13 @@ class EpochStats(keras.callbacks.Callback):
         self._epoch_start = time.perf_counter()
         self._epoch_cpu_start = time.process_time()  # all of the process's threads
         self._train_seconds = None
+        self._batches = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        # The first step of a job traces its model: timed apart, so tracing is measured.
+        if self._batches == 0 and "first_batch_s" not in self.timings.phases:
+            self.timings.add("first_batch_s", time.perf_counter() - self._epoch_start)
+        self._batches += 1
 
     def on_test_begin(self, logs=None):
         # Validation at the end of an epoch: the training part of the epoch is over.
@@ -48,6 +55,7 @@ class EpochStats(keras.callbacks.Callback):
         logs["samples_per_second"] = self.train_samples / train_seconds
         logs["cpu_utilization"] = (time.process_time() - self._epoch_cpu_start) / elapsed
         self.timings.append("train_s", train_seconds)
+        self.timings.append("train_batches", self._batches)
         self.timings.append("validation_s", elapsed - train_seconds)
         self._epoch_start = None
 

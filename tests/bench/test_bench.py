@@ -132,6 +132,20 @@ def test_job_parts_add_up_to_the_job_and_separate_tracing(tmp_path):
     assert trial_breakdown(tmp_path, 30.0)["outside_jobs_s"] == pytest.approx(10.0)
 
 
+def test_tracing_is_the_first_step_beyond_an_ordinary_step_of_its_epoch():
+    from pipeline.timings import job_parts
+
+    timings = {
+        "job_s": 20.0,
+        "train_s": [6.0, 4.0],
+        "first_batch_s": 2.5,
+        "train_batches": [11, 11],
+    }
+    parts = job_parts(timings)  # the other 10 steps of epoch 1: 0.35 s each
+    assert parts["tracing_s"] == pytest.approx(2.15)
+    assert parts["training_steps_s"] == pytest.approx(7.85)
+
+
 @pytest.mark.slow  # two whole processes, each importing TensorFlow: a benchmark's run, not the product's
 def test_search_section_runs_both_arms_end_to_end(tmp_path):
     from pipeline.bench.__main__ import main

@@ -1,6 +1,7 @@
 """End-to-end smoke training: both loops, determinism, resume, divergence. (A run killed on the
 command line and resumed by the same command: tests/test_user_errors.py.)"""
 
+import json
 import os
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 
 from pipeline.processes.interruption import TrainingInterrupted
 from pipeline.run_state import checkpoint_path, find_interrupted_run, load_state
+from pipeline.timings import TIMINGS_FILE
 from pipeline.training import callbacks as training_callbacks
 from pipeline.training import run as training_run
 from pipeline.training.run import train_and_evaluate
@@ -63,6 +65,13 @@ def test_a_run_leaves_checkpoints_summary_and_test_figures(trained_runs):
     assert metrics["objective"] == {"val_accuracy": max(metrics["history"]["val_accuracy"])}
     assert 0.0 <= metrics["test_precision_class_3"] <= 1.0
     assert metrics["dataset"]["digest"]
+
+
+def test_a_run_times_its_first_step_apart_and_counts_its_steps(trained_runs):
+    timings = json.loads((trained_runs["fit"] / TIMINGS_FILE).read_text())
+    (first_epoch, _), batches = timings["train_s"], timings["train_batches"]
+    assert batches[0] > 1 and batches == [batches[0]] * 2
+    assert 0 < timings["first_batch_s"] < first_epoch  # tracing falls in the first step
 
 
 def test_training_learns_something(trained_runs):
