@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import secrets
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -36,6 +37,7 @@ CLUSTER = (
     )
     + ("ports.database=17033",)
 )
+TIMEOUT_S = 3 * 3600  # a hung command ends the drill, and its cluster, instead of waiting forever
 STACK_PORTS = ("tracking.server.mlflow_port=17501", "tracking.server.postgres_port=17533")
 
 
@@ -49,7 +51,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--work-s", type=float, default=1.0, help="seconds of work per trial")
     parser.add_argument("--storage", choices=("sqlite", "stack"), default="sqlite")
-    parser.add_argument("--output", type=Path, default=None, help="the figures as JSON")
+    parser.add_argument(
+        "--output", type=Path, default=None, help="a results file for python -m pipeline.bench.docs"
+    )
     return parser.parse_args(argv)
 
 
@@ -74,17 +78,22 @@ class Stores:
             *STACK_PORTS,
         ]
         os.environ["PGPASSWORD"] = secrets.token_urlsafe(24)  # libpq's variable; jobs inherit it
-        self._stack("start")
-        tracking = compose_config("tracking=server", *self.overrides).tracking
-        use_stack_server(tracking)  # the admin's account and the stack's CA, for the jobs too
+        try:
+            self._stack("start")
+            tracking = compose_config("tracking=server", *self.overrides).tracking
+            use_stack_server(tracking)  # the admin's account and the stack's CA, for the jobs too
+        except BaseException:
+            self._stack("stop", check=False)  # whatever part of it started
+            raise
         self.storage, self.tracking_uri = tracking.optuna_storage, tracking.uri
 
-    def _stack(self, action: str) -> None:
+    def _stack(self, action: str, check: bool = True) -> None:
         subprocess.run(
             [sys.executable, "-m", "pipeline.stack", action, *self.overrides],
             cwd=PROJECT_ROOT,
-            check=True,
+            check=check,
             stdout=subprocess.DEVNULL,
+            timeout=300,
         )
 
     def close(self) -> None:
@@ -122,7 +131,9 @@ def run_search(args: argparse.Namespace, stores: Stores, folder: Path, env: dict
 def timed(command: list[str], env: dict) -> float:
     """Seconds from `command`'s start to its exit; its error output if it fails."""
     started = time.monotonic()
-    done = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT_S
+    )
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command[:3])} failed:\n{done.stderr[-3000:]}")
     return time.monotonic() - started
@@ -213,21 +224,30 @@ def drill(args: argparse.Namespace, folder: Path) -> dict:
             report_s=report_seconds(stores, folder, env),
         )
     finally:
-        if stores is not None:
-            stores.close()
-        cluster.stop()
+        try:
+            if stores is not None:
+                stores.close()
+        finally:
+            cluster.stop()
     return figures
 
 
 def main(argv: list[str]) -> int:
+    from pipeline.bench.__main__ import machine
+
     args = parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="mnist-scale-") as tmp:
         folder = Path(tmp)
         folder.chmod(0o711)  # munged and PostgreSQL's user pass through it
         figures = drill(args, folder)
     print(json.dumps(figures, indent=2))
-    if args.output:
-        args.output.write_text(json.dumps(figures, indent=2))
+    if args.output:  # a benchmark results file: `python -m pipeline.bench.docs FILE` shows it
+        results = {
+            "machine": machine(),
+            "command": shlex.join(["python", "-m", "pipeline.bench.cluster_scale", *argv]),
+            "sections": {f"cluster_scale_{args.storage}": figures},
+        }
+        args.output.write_text(json.dumps(results, indent=2))
     return 0
 
 

@@ -20,6 +20,7 @@ from pipeline.cluster import network
 from pipeline.cluster.settings import load_settings
 from pipeline.cluster.slurm import PROGRAMS, LocalCluster
 from pipeline.search.trial_link import EARLIER_ATTEMPTS, FAIL_REASON, JOB
+from pipeline.tracking.credentials import read_credentials_file
 from tests.cluster.hosts import why_no_hosts
 from tests.environment import child_environment
 from tests.helpers import isolated_overrides
@@ -431,12 +432,14 @@ def test_a_search_on_the_nodes_tracks_to_the_stack_beyond_loopback(search_with_t
     )
 
 
-def test_the_stacks_password_is_in_no_file_of_the_search_nor_its_output(search_with_the_stack):
+def test_the_stacks_passwords_are_in_no_file_of_the_search_nor_its_output(search_with_the_stack):
     *_, search, folder = search_with_the_stack
-    assert STACK_PASSWORD not in search.stdout + search.stderr
-    leaks = [
-        path
-        for path in (folder / "outputs").rglob("*")
-        if path.is_file() and STACK_PASSWORD.encode() in path.read_bytes()
-    ]
-    assert not leaks
+    _, admin_password = read_credentials_file(folder / "stack" / "secrets" / "mlflow-admin")
+    for secret in (STACK_PASSWORD, admin_password):
+        assert secret and secret not in search.stdout + search.stderr
+        leaks = [
+            path
+            for path in (folder / "outputs").rglob("*")
+            if path.is_file() and secret.encode() in path.read_bytes()
+        ]
+        assert not leaks

@@ -50,13 +50,14 @@ def test_search_stops_when_a_batch_fails_more_than_max_failure_rate(
     run_app, sqlite_storage, capsys
 ):
     """One slot (the basic launcher): a batch is one trial, so any failure is 100% of it."""
-    with pytest.raises(SystemExit, match="1"):
+    with pytest.raises(SystemExit) as stopped:
         run_app(
             f"hydra.sweeper.storage={sqlite_storage}",
             "hydra.sweeper.n_trials=10",
             "fail_above=-5",
             "hydra.sweeper.max_failure_rate=0.2",
         )
+    assert stopped.value.code == 1
     stopped_with_one_line(capsys, "1 of the last 1 trials failed, more than max_failure_rate=0.2")
     assert states(sqlite_storage, "test") == {"FAIL": 1}
 
@@ -64,13 +65,14 @@ def test_search_stops_when_a_batch_fails_more_than_max_failure_rate(
 def test_at_1_failures_never_stop_the_search_but_n_trials_in_a_row_do(
     run_app, sqlite_storage, capsys
 ):
-    with pytest.raises(SystemExit, match="1"):
+    with pytest.raises(SystemExit) as stopped:
         run_app(
             f"hydra.sweeper.storage={sqlite_storage}",
             "hydra.sweeper.n_trials=3",
             "fail_above=-5",
             "hydra.sweeper.max_failure_rate=1.0",
         )
+    assert stopped.value.code == 1
     stopped_with_one_line(capsys, "3 trials failed in a row")
     assert states(sqlite_storage, "test") == {"FAIL": 3}
 

@@ -2,6 +2,7 @@
 A real `mlflow server`, hung (SIGSTOP: requests time out) or killed and started again on the
 same port; MLflow's own retries shortened so that each outage outlasts them."""
 
+import os
 import re
 import statistics
 import subprocess
@@ -34,19 +35,27 @@ SHORT_RETRIES = (
 )
 
 
+REQUEST_SETTINGS = (delivery.RETRIES_ENV, delivery.TIMEOUT_ENV)
+
+
 @pytest.fixture(autouse=True)
-def own_request_settings(monkeypatch):
+def own_request_settings():
     """A training in this process sets MLflow's request settings in its environment: they end
     with the test."""
-    for name in (delivery.RETRIES_ENV, delivery.TIMEOUT_ENV):
-        monkeypatch.delenv(name, raising=False)
+    saved = {name: os.environ.get(name) for name in REQUEST_SETTINGS}
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
-def checking_client(monkeypatch, server: TrackingServer) -> MlflowClient:
+def checking_client(server: TrackingServer) -> MlflowClient:
     """The test's own queries after the outage, with MLflow's default retries and timeout: the
     server may still be working through the requests it took while hung."""
-    for name in (delivery.RETRIES_ENV, delivery.TIMEOUT_ENV):
-        monkeypatch.delenv(name, raising=False)
+    for name in REQUEST_SETTINGS:
+        os.environ.pop(name, None)
     return MlflowClient(server.url)
 
 
@@ -131,7 +140,7 @@ def test_training_goes_on_while_the_server_hangs_and_the_run_ends_finished(
     undisturbed, away = epochs[1:2], epochs[3:]  # epoch 1 traces the model; 3 ends with the freeze
     assert statistics.median(away) <= 1.5 * statistics.median(undisturbed), (undisturbed, away)
 
-    client = checking_client(monkeypatch, server)
+    client = checking_client(server)
     run = only_run(client, cfg)
     assert run.info.status == "FINISHED" and MODEL_URI_TAG in run.data.tags
     assert_every_step_once(client, run.info.run_id)
@@ -144,7 +153,7 @@ def test_training_goes_on_while_the_server_hangs_and_the_run_ends_finished(
 
 
 def test_a_run_that_ends_while_the_server_hangs_is_delivered_later_by_sync_each_step_once(
-    tmp_path, server, monkeypatch
+    tmp_path, server
 ):
     from pipeline.sync import main as sync
 
@@ -184,9 +193,9 @@ def test_a_run_that_ends_while_the_server_hangs_is_delivered_later_by_sync_each_
     started = time.monotonic()
     assert sync([str(run_dir)]) == 0
     print(f"\nsync delivered {left.group(1)} records in {time.monotonic() - started:.2f} s")
-    client = checking_client(monkeypatch, server)
+    client = checking_client(server)
     run = client.get_run(run_id)
     assert run.info.status == "FINISHED" and MODEL_URI_TAG in run.data.tags
     assert_every_step_once(client, run_id, epochs)
     assert sync([str(run_dir)]) == 0  # again: nothing left, nothing twice
-    assert_every_step_once(checking_client(monkeypatch, server), run_id, epochs)
+    assert_every_step_once(checking_client(server), run_id, epochs)
