@@ -117,8 +117,8 @@ report: $(STAMP) ## Compare the latest multirun of EXPERIMENT per arm: table + p
 sync: $(STAMP) ## Deliver what runs queued while their tracking store was away (RUN=run directory, else every run; ARGS=overrides)
 	@$(BIN)/python -m pipeline.sync $(if $(RUN),$(RUN),--all) $(ARGS)
 
-bench: data ## Benchmarks against baselines measured in the same run (about 30 min; ARGS="--sections throughput"; searches, about 2.5 h: ARGS="--sections search multirun search_parallel")
-	$(BIN)/python -m pipeline.bench $(ARGS)
+bench: data ## Benchmarks against baselines measured in the same run, and the tables of docs/performance.md made from them (about 30 min; ARGS="--sections throughput"; searches, about 2.5 h: ARGS="--sections search multirun search_parallel")
+	$(BIN)/python -m pipeline.bench --docs $(ARGS)
 
 chromium: ## Install Debian's Chromium with apt where it is missing (as root): the browser check of the UI links
 	@if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then \

@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import os
 import platform
+import shlex
 import sys
 import tempfile
 from pathlib import Path
@@ -89,12 +90,38 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--output", type=Path, default=PROJECT_ROOT / "bench" / "results.json")
     parser.add_argument("--no-mlflow", action="store_true", help="do not log the results to MLflow")
+    parser.add_argument(
+        "--docs",
+        action="store_true",
+        help="make docs/performance.md's tables of these sections from the results (make bench)",
+    )
     return parser.parse_args(argv)
 
 
+def cpu_flags() -> tuple[str, bool]:
+    """The CPU's model name and whether it has AVX-512 (machines of one kind differ about 3x
+    with and without it: a figure names which it came from)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "", False
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in info.splitlines()
+            if line.startswith("model name")
+        ),
+        "",
+    )
+    return model, " avx512f" in info
+
+
 def machine() -> dict:
+    model, avx512 = cpu_flags()
     return {
         "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "avx512": avx512,
         "processor": platform.processor() or platform.machine(),
         "python": platform.python_version(),
         "date": dt.datetime.now().isoformat(timespec="seconds"),
@@ -292,6 +319,7 @@ def main(argv: list[str]) -> int:
     }
     results = {
         "machine": machine(),
+        "command": shlex.join(["python", "-m", "pipeline.bench", *argv]),
         "arguments": {k: str(v) for k, v in vars(args).items()},
         "sections": {},
     }
@@ -306,6 +334,11 @@ def main(argv: list[str]) -> int:
     print(f"results in {args.output}")
     if not args.no_mlflow:
         print(f"MLflow run {log_to_mlflow(results)} in experiment 'benchmarks'")
+    if args.docs:
+        from pipeline.bench import docs
+
+        docs.update([args.output])
+        print(f"tables of {', '.join(args.sections)} made again in docs/performance.md")
     return 0
 
 
