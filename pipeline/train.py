@@ -26,8 +26,11 @@ def main(cfg: DictConfig) -> float | tuple[float, ...]:
     from pipeline.processes.console import import_tensorflow
 
     import_tensorflow()
+    from pipeline.processes.memory import freeze_startup_objects
     from pipeline.training.checkpointing import OutOfSpace
     from pipeline.training.run import train_and_evaluate
+
+    freeze_startup_objects()
 
     try:
         return train_and_evaluate(cfg)
