@@ -69,7 +69,8 @@ class Stopwatch:
 # left out of the sum), and per epoch `train_s`, `validation_s`, `checkpoint_s`,
 # `epoch_tracking_s`, `train_batches`. A phase a job skipped is absent (0 here). Tracing a new
 # model falls in the job's first step (`first_batch_s`): tracing is that step's time less an
-# ordinary step of the same epoch (for older files, the first epoch less the median of the later). What a process spends outside its jobs (interpreter, TensorFlow's import,
+# ordinary step of the same epoch (for older files, the first epoch less the median of the
+# later ones). What a process spends outside its jobs (interpreter, TensorFlow's import,
 # Hydra, the sweeper, the MLflow parent run) is its wall time minus the jobs' `job_s`.
 # Runs from before the file existed have none: the breakdown is then empty, not an error.
 

@@ -30,12 +30,12 @@ APP = PROJECT_ROOT / "tests" / "sweeper" / "app" / "objective.py"
 STUDY, EXPERIMENT = "scale", "tiny"
 # Apart from `make cluster`'s and the tests' clusters, so the drill never meets them.
 CLUSTER = (
-    ("name=scale", "subnet=10.231.90")
-    + tuple(
-        f"ports.{name}={port}"
-        for name, port in (("controller", 17817), ("node", 17818), ("accounting", 17819))
-    )
-    + ("ports.database=17033",)
+    "name=scale",
+    "subnet=10.231.90",
+    "ports.controller=17817",
+    "ports.node=17818",
+    "ports.accounting=17819",
+    "ports.database=17033",
 )
 TIMEOUT_S = 3 * 3600  # a hung command ends the drill, and its cluster, instead of waiting forever
 STACK_PORTS = ("tracking.server.mlflow_port=17501", "tracking.server.postgres_port=17533")

@@ -263,17 +263,14 @@ def provenance(entries: list[dict]) -> str:
 
 
 def render_block(name: str, figures: dict) -> str | None:
-    sections = COMBINED.get(name, (name,))
-    entries = [figures[section] for section in sections if section in figures]
-    if not entries:
+    present = [section for section in COMBINED.get(name, (name,)) if section in figures]
+    if not present:
         return None
     if name in COMBINED:
-        body = searches(
-            {section: figures[section]["figures"] for section in sections if section in figures}
-        )
+        body = searches({section: figures[section]["figures"] for section in present})
     else:
-        body = RENDERERS[name](entries[0]["figures"])
-    return f"{body}\n\n{provenance(entries)}"
+        body = RENDERERS[name](figures[name]["figures"])
+    return f"{body}\n\n{provenance([figures[section] for section in present])}"
 
 
 def merge(figures: dict, results: dict) -> None:
@@ -305,7 +302,7 @@ def update(results_files: list[Path]) -> None:
     """Merge the results files into the page's figures and make its tables again: both files
     are written only once every block has rendered (atomically, so a failure leaves both as
     they were)."""
-    from pipeline.run_state import write_json_atomically
+    from pipeline.run_state import write_json_atomically, write_text_atomically
 
     figures = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
     for path in results_files:
@@ -318,9 +315,7 @@ def update(results_files: list[Path]) -> None:
     except (KeyError, TypeError) as error:
         raise ValueError(f"the figures lack what a table shows ({error!r})") from None
     write_json_atomically(FIGURES, figures)
-    temporary = PAGE.with_suffix(".md.tmp")
-    temporary.write_text(page)
-    temporary.replace(PAGE)
+    write_text_atomically(PAGE, page)
 
 
 def main(argv: list[str]) -> int:
