@@ -42,6 +42,7 @@ _NOT_FINGERPRINTED_TRAINER = (
     "lease_seconds",
     "verbose",
     "test_evaluation",
+    "reuse_traced",  # the same numbers either way (pipeline/training/reuse.py)
 )
 
 

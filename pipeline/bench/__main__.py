@@ -82,6 +82,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="replace entries of the optimizers experiment's grid (default: one seed, 6 jobs)",
     )
     search.add_argument(
+        "--pipeline-overrides",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="overrides for the pipeline's side only, to measure a lever "
+        "(e.g. trainer.reuse_traced=false)",
+    )
+    search.add_argument(
         "--parallel-arms",
         nargs="+",
         default=list(PARALLEL_ARMS),
@@ -249,7 +257,11 @@ def bench_search(args: argparse.Namespace, tmp: str) -> dict:
     from pipeline.bench.search_speed import search_benchmark
 
     return search_benchmark(
-        search_subset(args), args.search_trials, args.repeats, Path(tmp) / "search"
+        search_subset(args),
+        args.search_trials,
+        args.repeats,
+        Path(tmp) / "search",
+        args.pipeline_overrides,
     )
 
 
@@ -257,7 +269,11 @@ def bench_multirun(args: argparse.Namespace, tmp: str) -> dict:
     from pipeline.bench.search_speed import multirun_benchmark
 
     return multirun_benchmark(
-        search_subset(args), args.multirun_params, args.repeats, Path(tmp) / "multirun"
+        search_subset(args),
+        args.multirun_params,
+        args.repeats,
+        Path(tmp) / "multirun",
+        args.pipeline_overrides,
     )
 
 

@@ -286,13 +286,15 @@ def compare(
     }
 
 
-def search_benchmark(subset: Subset, n_trials: int, repeats: int, workdir: Path) -> dict:
+def search_benchmark(
+    subset: Subset, n_trials: int, repeats: int, workdir: Path, pipeline_overrides=()
+) -> dict:
     trials = fixed_trials(n_trials)
     queue = f"hydra.sweeper.enqueue_trials={enqueue_literal(trials)}"
     result = compare(
         "search",
         n_trials,
-        lambda run_dir: search_command(run_dir, subset, trials, queue),
+        lambda run_dir: search_command(run_dir, subset, trials, queue, *pipeline_overrides),
         search_spec(subset, trials),
         workdir,
         repeats,
@@ -301,14 +303,14 @@ def search_benchmark(subset: Subset, n_trials: int, repeats: int, workdir: Path)
 
 
 def multirun_benchmark(
-    subset: Subset, grid_changes: list[str], repeats: int, workdir: Path
+    subset: Subset, grid_changes: list[str], repeats: int, workdir: Path, pipeline_overrides=()
 ) -> dict:
     grid = multirun_grid(grid_changes)
     jobs = len(list(itertools.product(*grid.values())))
     result = compare(
         "multirun",
         jobs,
-        lambda run_dir: multirun_command(run_dir, subset, grid),
+        lambda run_dir: multirun_command(run_dir, subset, grid) + list(pipeline_overrides),
         grid_spec(subset, grid),
         workdir,
         repeats,

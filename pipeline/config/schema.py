@@ -107,6 +107,7 @@ class TrainerConfig:
     extra_objectives: list[str] = field(default_factory=list)
     test_evaluation: bool = True
     jit_compile: bool = False
+    reuse_traced: bool = True
     mixed_precision: bool = False
     intra_op_threads: int = 0
     inter_op_threads: int = 0

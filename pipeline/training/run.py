@@ -47,8 +47,9 @@ from pipeline.training.callbacks import (
 from pipeline.training.checkpointing import EpochCheckpoint, copy_checkpoints, load_checkpoint
 from pipeline.training.inputs import evaluation_batches, training_batches
 from pipeline.training.loops import LOOPS, LoopInputs
-from pipeline.training.models import build_model
+from pipeline.training.models import build_model, keras_only
 from pipeline.training.optimizers import build_optimizer, steps_per_epoch
+from pipeline.training.reuse import reuse_traced
 from pipeline.training.runtime import configure_runtime
 
 
@@ -127,6 +128,8 @@ def start_or_resume(cfg: DictConfig, run_dir: Path, steps: int) -> tuple[keras.M
         metrics=["accuracy"],
         jit_compile=cfg.trainer.jit_compile,
     )
+    if cfg.trainer.reuse_traced:
+        model = reuse_traced(model, cfg.trainer.deterministic)
     return model, RunState(run_fingerprint)
 
 
@@ -287,7 +290,10 @@ def _train_tracked(job: Job, model: keras.Model, steps: int) -> float | tuple[fl
         if test is not None:
             metrics.update(test.as_dict("test"), confusion_matrix=test.confusion.tolist())
         (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
-        tracker.log_results(model, splits, test, probabilities, objective)
+        # What is logged is the model as it is now, in Keras's own layers: a served model loads
+        # without this project, and the next job's reuse of `model` cannot change it.
+        logged = keras_only(model) if cfg.tracking.enabled and cfg.tracking.log_model else model
+        tracker.log_results(logged, splits, test, probabilities, objective)
         check_for_stop()
     check_for_stop()  # one that came while the run waited for its tracking queue
     timings.write(run_dir)

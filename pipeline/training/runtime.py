@@ -12,7 +12,8 @@ log = logging.getLogger(__name__)
 def configure_runtime(trainer_cfg: DictConfig) -> None:
     # Each job starts from a blank Keras state, as if alone in its process: a multirun's or a
     # search's later jobs would otherwise carry every earlier model's graph state (layer
-    # names counting up, memory growing) and pay for it in garbage-collection pauses.
+    # names counting up, memory growing) and pay for it in garbage-collection pauses. (The
+    # models pipeline/training/reuse.py keeps are the process's own, and outlive this.)
     keras.backend.clear_session()
     try:
         if trainer_cfg.intra_op_threads:

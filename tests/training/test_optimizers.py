@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from pipeline.config.choices import group_options
-from pipeline.training.optimizers import build_optimizer
+from pipeline.training.optimizers import WarmupSchedule, build_optimizer
 from tests.helpers import compose_config
 
 
@@ -73,3 +73,21 @@ def test_schedules_survive_a_checkpoint(tmp_path):
     assert float(restored.optimizer._learning_rate(7)) == pytest.approx(
         float(model.optimizer._learning_rate(7))
     )
+
+
+def test_a_schedule_keeps_its_numbers_through_its_config():
+    cfg = compose_config("schedule=cosine", "schedule.warmup_epochs=0.5")
+    schedule = build_optimizer(cfg.optimizer, cfg.schedule, 10, 3)._learning_rate
+    restored = keras.optimizers.schedules.deserialize(
+        keras.optimizers.schedules.serialize(schedule)
+    )
+    assert restored.get_config() == schedule.get_config()
+    np.testing.assert_array_equal(
+        [float(restored(step)) for step in range(30)], [float(schedule(step)) for step in range(30)]
+    )
+
+
+def test_checkpoints_with_the_earlier_warmup_schedule_still_load():
+    earlier = WarmupSchedule(keras.optimizers.schedules.CosineDecay(0.002, 20), 5)
+    restored = keras.optimizers.schedules.deserialize(keras.optimizers.schedules.serialize(earlier))
+    assert float(restored(3)) == pytest.approx(float(earlier(3)))
