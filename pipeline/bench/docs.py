@@ -144,7 +144,10 @@ def searches(results: dict) -> str:
                 f"{s(f['pipeline_s'])}, {f['pipeline_trials_per_hour']:.0f}/h",
                 f"{s(f['hand_written_s'])}, {f['hand_written_trials_per_hour']:.0f}/h",
                 x(f["pipeline_vs_hand_written"]),
-                pct(f["pipeline_steps_share"]) if "pipeline_steps_share" in f else "-",
+                " / ".join(
+                    pct(f[key]) if key in f else "-"
+                    for key in ("pipeline_steps_share", "hand_written_steps_share")
+                ),
             ]
         )
         t = f["pipeline_trial"]
@@ -171,7 +174,13 @@ def searches(results: dict) -> str:
                 ]
             )
     out = table(
-        ["", "pipeline", "hand-written, same run", "ratio", "wall time in training steps"],
+        [
+            "",
+            "pipeline",
+            "hand-written, same run",
+            "ratio",
+            "wall time in training steps: pipeline / hand-written",
+        ],
         rows,
     )
     if parts:

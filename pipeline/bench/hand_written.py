@@ -24,7 +24,28 @@ import numpy as np  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
 from pipeline.data import load_splits  # noqa: E402
+from pipeline.timings import job_parts  # noqa: E402
 from pipeline.training.optimizers import build_optimizer, steps_per_epoch  # noqa: E402
+
+
+class TrainingClock(keras.callbacks.Callback):
+    """Each epoch's training time (to its validation), for the share of time in steps; epoch
+    hooks only: a batch hook would make Keras wait for every step."""
+
+    def __init__(self):
+        super().__init__()
+        self.train_s: list[float] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_test_begin(self, logs=None):
+        self.train_s.append(time.perf_counter() - self._start)
+
+    def steps_s(self) -> float:
+        """The epochs' training less tracing (the first epoch beyond a later one's median),
+        as pipeline/timings.py reads a job's timings."""
+        return job_parts({"train_s": self.train_s})["training_steps_s"]
 
 
 def convnet(model: dict, dropout: float) -> keras.Model:
@@ -74,7 +95,8 @@ def fit(
     dropout: float,
     batch_size: int,
     seed: int,
-) -> keras.Model:
+) -> tuple[keras.Model, float]:
+    """The trained model, and its seconds in training steps."""
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     x, y = arrays["train"]
@@ -87,10 +109,17 @@ def fit(
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
+    clock = TrainingClock()
     model.fit(
-        x, y, batch_size=batch_size, epochs=spec["epochs"], validation_data=arrays["val"], verbose=0
+        x,
+        y,
+        batch_size=batch_size,
+        epochs=spec["epochs"],
+        validation_data=arrays["val"],
+        verbose=0,
+        callbacks=[clock],
     )
-    return model
+    return model, clock.steps_s()
 
 
 def best_val_accuracy(model: keras.Model) -> float:
@@ -100,7 +129,7 @@ def best_val_accuracy(model: keras.Model) -> float:
 def search(spec: dict, arrays: dict) -> dict:
     import optuna
 
-    trial_seconds = []
+    trial_seconds, steps_seconds = [], []
 
     def objective(trial: optuna.Trial) -> float:
         # conf/search/default.yaml's space, written out as a user would; the enqueued sets fix every value
@@ -114,8 +143,11 @@ def search(spec: dict, arrays: dict) -> dict:
         batch_size = trial.suggest_categorical("trainer.batch_size", [64, 128, 256])
         if name == "sgd":
             optimizer["momentum"] = trial.suggest_float("optimizer.momentum", 0.0, 0.95)
-        model = fit(spec, arrays, optimizer, spec["schedule"], dropout, batch_size, spec["seed"])
+        model, steps_s = fit(
+            spec, arrays, optimizer, spec["schedule"], dropout, batch_size, spec["seed"]
+        )
         trial_seconds.append(time.perf_counter() - start)
+        steps_seconds.append(steps_s)
         return best_val_accuracy(model)
 
     study = optuna.create_study(
@@ -126,16 +158,17 @@ def search(spec: dict, arrays: dict) -> dict:
     study.optimize(objective, n_trials=len(spec["trials"]))
     return {
         "trial_s": trial_seconds,
+        "steps_s": steps_seconds,
         "best_val_accuracy": study.best_value,
         "params": [trial.params for trial in study.trials],
     }
 
 
 def grid(spec: dict, arrays: dict) -> dict:
-    job_seconds, val_accuracy, test_accuracy = [], [], []
+    job_seconds, steps_seconds, val_accuracy, test_accuracy = [], [], [], []
     for job in spec["jobs"]:
         start = time.perf_counter()
-        model = fit(
+        model, steps_s = fit(
             spec,
             arrays,
             job["optimizer"],
@@ -146,10 +179,12 @@ def grid(spec: dict, arrays: dict) -> dict:
         )
         _, accuracy = model.evaluate(*arrays["test"], batch_size=job["batch_size"], verbose=0)
         job_seconds.append(time.perf_counter() - start)
+        steps_seconds.append(steps_s)
         val_accuracy.append(best_val_accuracy(model))
         test_accuracy.append(float(accuracy))
     return {
         "trial_s": job_seconds,
+        "steps_s": steps_seconds,
         "best_val_accuracy": max(val_accuracy),
         "test_accuracy": test_accuracy,
     }
