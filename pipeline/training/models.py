@@ -23,8 +23,8 @@ class TunableDropout(keras.layers.Dropout):
 
     def __init__(self, rate, **kwargs):
         super().__init__(rate, **kwargs)
-        if not 0 < rate < 1:
-            raise ValueError(f"TunableDropout rate {rate}: expected 0 < rate < 1")
+        if not 0 < rate < 1 or self.noise_shape is not None:
+            raise ValueError(f"TunableDropout: rate {rate} must be in (0, 1), with no noise_shape")
         object.__setattr__(self, "_rate_variable", keras.Variable(rate, trainable=False))
 
     def set_rate(self, rate: float) -> None:
