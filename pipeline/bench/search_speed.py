@@ -269,10 +269,8 @@ def compare(
         for ours, theirs in zip(walls["pipeline"], walls["hand_written"], strict=False)
     ]
     ours, theirs = median(walls["pipeline"]), median(walls["hand_written"])
-    breakdown, theirs_per_trial = (
-        _mean_of(per_trial["pipeline"]),
-        _mean_of(per_trial["hand_written"]),
-    )
+    breakdown = _mean_of(per_trial["pipeline"])
+    theirs_per_trial = _mean_of(per_trial["hand_written"])
     return {
         # issue 24's measure: the share of the whole process's wall time in training steps
         "pipeline_steps_share": breakdown.get("training_steps_s", 0.0) * jobs / ours,

@@ -99,9 +99,8 @@ def build_schedule(
         peak=learning_rate * schedule_cfg.peak_lr_factor,
         warmup_steps=warmup_steps,
         decay_steps=max(epochs * steps_per_epoch - warmup_steps, 1),
-        # Keras's alpha; unused by (and absent from) the exponential file
-        final_fraction=schedule_cfg.get("final_lr_fraction", 0.0),
-        decay_per_epoch=schedule_cfg.get("decay_per_epoch", 1.0),
+        final_fraction=schedule_cfg.final_lr_fraction,  # the schema's defaults where unused
+        decay_per_epoch=schedule_cfg.decay_per_epoch,
         steps_per_epoch=steps_per_epoch,
     )
 
