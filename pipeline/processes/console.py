@@ -82,6 +82,23 @@ def _stderr_descriptor_silenced():
         os.close(devnull)
 
 
+@contextmanager
+def _scikit_learn_hidden():
+    """`import sklearn` fails inside: Keras's scikit-learn wrappers, which this project never
+    uses, import scikit-learn whenever it is installed (MLflow installs it), about a second of
+    every process that imports TensorFlow. Keras defines them without it; a later
+    `import sklearn` (Optuna's importances) works as usual."""
+    if "sklearn" in sys.modules:
+        yield
+        return
+    sys.modules["sklearn"] = None  # the import system's "not importable" mark
+    try:
+        yield
+    finally:
+        if "sklearn" in sys.modules and sys.modules["sklearn"] is None:
+            del sys.modules["sklearn"]
+
+
 def import_tensorflow() -> None:
     """Import TensorFlow and find its devices (where `cuInit` fails without a GPU), quietly
     unless library logs are wanted. Finding devices does not start the runtime, so thread
@@ -91,12 +108,14 @@ def import_tensorflow() -> None:
     # beyond loopback) crashes the process with `free(): invalid pointer`.
     import psycopg  # noqa: F401
 
-    if library_logs_wanted():
-        return
-    with _stderr_descriptor_silenced():
-        import tensorflow as tf
+    with _scikit_learn_hidden():
+        if library_logs_wanted():
+            import tensorflow  # noqa: F401
+        else:
+            with _stderr_descriptor_silenced():
+                import tensorflow as tf
 
-        tf.config.list_physical_devices()
+                tf.config.list_physical_devices()
 
 
 def without_library_lines(lines: Iterable[str], out: IO[str]) -> None:

@@ -88,3 +88,22 @@ def test_a_servers_error_stream_loses_abseils_lines_only(monkeypatch):
     out = io.StringIO()
     without_library_lines(lines, out)
     assert out.getvalue() == "".join(lines)
+
+
+def test_tensorflow_comes_without_scikit_learn_which_stays_importable():
+    """Keras imports scikit-learn for wrappers the pipeline never uses: about a second of every
+    training process. A later import (Optuna's importances) still finds it."""
+    probe = (
+        "import sys\n"
+        "from pipeline.processes.console import import_tensorflow\n"
+        "import_tensorflow()\n"
+        "import keras.src.wrappers.fixes as keras_wrappers\n"
+        "print('sklearn' in sys.modules, keras_wrappers.sklearn is None)\n"
+        "import sklearn.ensemble\n"
+        "print(sklearn.ensemble.RandomForestRegressor.__name__)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.splitlines() == ["False True", "RandomForestRegressor"]
