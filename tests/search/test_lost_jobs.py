@@ -3,7 +3,7 @@
 import pytest
 from submitit.core.utils import FailedJobError, UncompletedJobError
 
-from pipeline.search.sweeper.lost_jobs import lost_job
+from pipeline.search.sweeper.lost_jobs import lost_job, node_in_state
 
 
 def no_output(job_id: str, state: str) -> UncompletedJobError:
@@ -34,3 +34,13 @@ def test_a_job_out_of_time_after_its_requeues():
 def test_other_errors_are_not_the_schedulers():
     assert lost_job(FailedJobError("Job (task=0) failed during processing")) is None
     assert lost_job(RuntimeError("Job 3 (state: NODE_FAIL)")) is None
+
+
+def test_the_lost_run_is_found_among_a_requeued_jobs_runs():
+    # `sacct -n -X -P -D -j 3 -o State,NodeList` after node2 failed and SLURM started the
+    # requeued job on node1 (which the sweeper then cancelled).
+    listed = "NODE_FAIL|node2\nCANCELLED by 0|node1\n"
+    assert node_in_state(listed, "NODE_FAIL") == "node2"
+    assert node_in_state(listed, "CANCELLED") == "node1"
+    assert node_in_state(listed, "TIMEOUT") is None
+    assert node_in_state("", "NODE_FAIL") is None

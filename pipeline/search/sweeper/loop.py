@@ -46,6 +46,7 @@ from pipeline.search.sweeper.lost_jobs import (
     cancel_requeue,
     lost_job,
     submitted_jobs,
+    where_lost,
 )
 from pipeline.search.sweeper.outcome import finish_trial
 from pipeline.search.sweeper.search_space import SearchSpace, sample
@@ -202,7 +203,8 @@ class Search:
 
     def _fail_lost(self, trial: Trial, lost: LostJob) -> None:
         cancel_requeue(lost)
-        host = self.storage.get_trial(trial_id(trial)).user_attrs.get(JOB, {}).get("host")
+        recorded = self.storage.get_trial(trial_id(trial)).user_attrs.get(JOB, {})
+        host = where_lost(lost) or recorded.get("host")  # the job's own record, if no accounting
         reason = lost.reason(host)
         if self._stopping:
             reason = f"{reason} when the search was stopped"

@@ -55,6 +55,41 @@ def lost_job(error: BaseException) -> LostJob | None:
     return None
 
 
+def where_lost(job: LostJob) -> str | None:
+    """The node of the job's run that ended in `job.state`, as SLURM's accounting lists it;
+    None where it cannot tell (no accounting, or not SLURM).
+
+    The trial's own record of its host is not enough: SLURM may requeue a job that lost its
+    node and start it on another before the sweeper cancels that requeue, and the new run
+    records its host over the lost one's. `sacct -D` lists every run of a requeued job."""
+    try:
+        listed = subprocess.run(
+            ["sacct", "-n", "-X", "-P", "-D", "-j", job.job_id, "-o", "State,NodeList"],
+            capture_output=True,
+            text=True,
+            timeout=10,  # accounting away: the trial's own record will do
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found = node_in_state(listed.stdout, job.state)
+    if found is None and job.retry:  # accounting may keep a requeued run's record as REQUEUED
+        found = node_in_state(listed.stdout, "REQUEUED")
+    return found
+
+
+def node_in_state(sacct_lines: str, state: str) -> str | None:
+    """The node list of the last `State|NodeList` line whose state (less its "by UID") is
+    `state`."""
+    nodes = [
+        node
+        for line in sacct_lines.splitlines()
+        if "|" in line
+        for listed_state, node in [line.split("|", 1)]
+        if listed_state.split() and listed_state.split()[0] == state and node
+    ]
+    return nodes[-1] if nodes else None
+
+
 def cancel_requeue(job: LostJob) -> None:
     """SLURM's own requeue of a job that lost its node, cancelled (best effort: the job may be
     gone already)."""
