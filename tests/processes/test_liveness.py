@@ -64,18 +64,33 @@ def test_a_process_is_told_apart_from_a_later_one_by_its_start_time_and_command(
 def test_an_exited_process_that_nobody_reaped_yet_has_stopped():
     """A server from an earlier `make server` is not our child: once it exits it stays a zombie
     until its parent reaps it (`end_process` must not wait for that). Here the parent is a
-    `sleep` that never does."""
+    `sleep` that never does. The orphan (`cat`) exits only when the test closes its pipe, after
+    the shell has become that `sleep`: a shell that saw it exit first could reap it."""
+    read_end, write_end = os.pipe()
     parent = subprocess.Popen(
-        ["sh", "-c", "sleep 0 & echo $!; exec sleep 30"], stdout=subprocess.PIPE, text=True
+        # A background job's stdin is /dev/null unless redirected: the pipe goes through fd 3.
+        ["sh", "-c", "exec 3<&0; cat <&3 >/dev/null & echo $!; exec sleep 30 3<&-"],
+        stdin=read_end,
+        stdout=subprocess.PIPE,
+        text=True,
     )
+    os.close(read_end)
     try:
         orphan = int(parent.stdout.readline())
         deadline = time.monotonic() + 10
+        while command_line(parent.pid) != ["sleep", "30"]:
+            assert time.monotonic() < deadline, command_line(parent.pid)
+            time.sleep(0.02)
+        assert still_running(orphan)
+        os.close(write_end)
+        write_end = None
         while not is_zombie(orphan):
-            assert time.monotonic() < deadline, "the child never exited"
+            assert time.monotonic() < deadline + 10, "the orphan never exited"
             time.sleep(0.05)
         assert not still_running(orphan)
         assert still_running(parent.pid)
     finally:
+        if write_end is not None:
+            os.close(write_end)
         parent.kill()
         parent.wait()
