@@ -54,6 +54,7 @@ from pipeline.tracking.records import (
     metric_name,
 )
 from pipeline.tracking.store import experiment_id
+from pipeline.tracking.system_metrics import QueuedSystemMetrics
 
 # Where a run's state keeps its MLflow run id, so a resumed training continues that run.
 RUN_ID_KEY = "mlflow_run_id"
@@ -95,6 +96,7 @@ class Tracker:
         self.outbox.open(cfg.tracking.uri, run_id)
         self.models: dict[int, tuple] = {}  # model records of this process: (model, input example)
         self.sender: Sender | None = None
+        self.system_metrics: QueuedSystemMetrics | None = None
 
     def start_sending(self) -> None:
         self.outbox.take_delivery()
@@ -102,6 +104,14 @@ class Tracker:
         self.sender = Sender(
             delivery, self.cfg.tracking.uri, self.cfg.tracking.delivery.max_backoff
         ).start()
+        if self.cfg.tracking.system_metrics:
+            self.system_metrics = QueuedSystemMetrics(
+                self.outbox,
+                self.run_id,
+                self.cfg.tracking.uri,
+                self.cfg.tracking.system_metrics_interval,
+            )
+            self.system_metrics.start()
 
     def callbacks(self) -> list:
         """Keras callbacks to add after the checkpoint callback."""
@@ -243,6 +253,8 @@ class Tracker:
         directory for `mnist-sync`."""
         with self.stopwatch, self.timings.measure("tracking_wait_s"):
             try:
+                if self.system_metrics is not None:  # its last sample goes before the end
+                    self.system_metrics.finish()
                 drained = self.sender.drain(
                     wait, stop_requested if status == FINISHED else lambda: False
                 )
@@ -283,14 +295,8 @@ def _now_ms() -> int:
 def end_run_offline(status: str) -> None:
     """End the active run in this process while its store is away: MLflow's end_run pops it
     and then fails, quickly, to tell the store (the queue's END record will)."""
-    from mlflow.tracking.fluent import run_id_to_system_metrics_monitor
-
-    run = mlflow.active_run()
-    if run is None:
+    if mlflow.active_run() is None:
         return
-    # Its sampling thread ends by itself at its next sample, when it cannot read the run;
-    # finishing it here would wait on a last flush to the absent store.
-    run_id_to_system_metrics_monitor.pop(run.info.run_id, None)
     with _requests_without_retries(), suppress(Exception):
         mlflow.end_run(status)
 
@@ -326,14 +332,12 @@ def _run_exists(client: MlflowClient, run_id: str) -> bool:
 def _start_or_continue(cfg: DictConfig, state: RunState):
     """The active run: the resumed training's own run, else a new one (a child run when the
     multirun callback put its parent's id into the job's config)."""
-    # System metrics: a thread samples psutil (and NVML) every interval until the run ends.
-    mlflow.set_system_metrics_sampling_interval(cfg.tracking.system_metrics_interval)
-    system_metrics = cfg.tracking.system_metrics
+    # System metrics go through the run's queue (`QueuedSystemMetrics`), not MLflow's monitor.
     previous = state.extra.get(RUN_ID_KEY)
     if previous and _run_exists(MlflowClient(cfg.tracking.uri), previous):
-        return mlflow.start_run(run_id=previous, log_system_metrics=system_metrics)
+        return mlflow.start_run(run_id=previous, log_system_metrics=False)
     return mlflow.start_run(
-        log_system_metrics=system_metrics,
+        log_system_metrics=False,
         experiment_id=experiment_id(cfg.tracking),
         run_name=run_name(cfg),
         parent_run_id=cfg.tracking.parent_run_id,

@@ -18,7 +18,7 @@ REGISTERED_NAME = "mnist-smoke"
 
 
 SYSTEM_METRICS_INTERVAL = (
-    0.5  # seconds: a smoke run lasts a few, MLflow's default 10 would record none
+    0.5  # seconds: a smoke run lasts a few, MLflow's default 10 would record one sample
 )
 
 

@@ -21,7 +21,7 @@ from pipeline.tracking.records import MODEL_URI_TAG
 from pipeline.training import run as training_run
 from tests.helpers import child_environment
 from tests.servers import TrackingServer, free_port
-from tests.tracking.helpers import only_run, tracked_config, train
+from tests.tracking.helpers import SYSTEM_METRICS_INTERVAL, only_run, tracked_config, train
 
 pytestmark = [pytest.mark.heavy, pytest.mark.system]
 
@@ -95,11 +95,12 @@ class EpochClock(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if epoch + 1 == self.stop_after:
             self.server.freeze()
+            self.frozen_ms = time.time() * 1000
 
     def on_train_end(self, logs=None):
         assert self.found_away.wait(60), "the run never found the server away"
         self.server.thaw()
-        self.thawed = time.monotonic()
+        self.thawed, self.thawed_ms = time.monotonic(), time.time() * 1000
 
 
 def assert_every_step_once(client: MlflowClient, run_id: str, epochs: int = EPOCHS) -> None:
@@ -117,7 +118,12 @@ def assert_every_step_once(client: MlflowClient, run_id: str, epochs: int = EPOC
 def test_training_goes_on_while_the_server_hangs_and_the_run_ends_finished(
     tmp_path, server, monkeypatch, capfd
 ):
-    cfg = outage_config(tmp_path, server)
+    cfg = outage_config(
+        tmp_path,
+        server,
+        "tracking.system_metrics=true",
+        f"tracking.system_metrics_interval={SYSTEM_METRICS_INTERVAL}",
+    )
     found_away = threading.Event()
     went_away = delivery.Sender._went_away
 
@@ -144,6 +150,11 @@ def test_training_goes_on_while_the_server_hangs_and_the_run_ends_finished(
     run = only_run(client, cfg)
     assert run.info.status == "FINISHED" and MODEL_URI_TAG in run.data.tags
     assert_every_step_once(client, run.info.run_id)
+    # System metrics were sampled all along: while the server hung and after it came back.
+    samples = client.get_metric_history(run.info.run_id, "system/cpu_utilization_percentage")
+    assert sorted(m.step for m in samples) == list(range(len(samples)))
+    assert any(clock.frozen_ms < m.timestamp < clock.thawed_ms for m in samples), samples
+    assert max(m.timestamp for m in samples) > clock.thawed_ms, samples
     said = [line for line in capfd.readouterr().err.splitlines() if line.startswith("tracking:")]
     assert len(said) == 2 and "is away" in said[0] and "is back" in said[1], said
     print(

@@ -1,4 +1,13 @@
-"""MLflow's system metrics: recorded by default, off with `tracking.system_metrics=false`."""
+"""System metrics: recorded by default, off with `tracking.system_metrics=false`; sampled with
+MLflow's monitors into the run's tracking queue."""
+
+import time
+
+import pytest
+from mlflow import MlflowClient
+
+from pipeline.tracking.outbox import END, METRICS, Outbox
+from pipeline.tracking.system_metrics import QueuedSystemMetrics
 
 # What MLflow's CPU monitor records on every machine (GPU figures only where NVML finds one).
 SYSTEM_METRICS = ("system/cpu_utilization_percentage", "system/system_memory_usage_megabytes")
@@ -20,3 +29,71 @@ def test_the_switch_turns_them_off(smoke_store):
     for run in smoke_store.children:
         assert run.info.end_time - run.info.start_time > 200  # ms: longer than one sample
         assert system_metric_names(run) == set()
+
+
+# The sampler on its own (pipeline/tracking/system_metrics.py), into a real queue of a run in a
+# real SQLite store.
+
+
+@pytest.fixture(scope="module")
+def experiment(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("system-metrics-store")
+    uri = f"sqlite:///{folder}/mlflow.db"
+    client = MlflowClient(uri)
+    return uri, client, client.create_experiment("system-metrics")
+
+
+def queued_samples(outbox: Outbox) -> list[list]:
+    return [
+        record["metrics"]
+        for record in outbox.records()
+        if record.op == METRICS and record["metrics"][0][0].startswith("system/")
+    ]
+
+
+def sampler(tmp_path, uri: str, run_id: str, interval: float) -> QueuedSystemMetrics:
+    outbox = Outbox(tmp_path / "run")
+    outbox.open(uri, run_id)
+    return QueuedSystemMetrics(outbox, run_id, uri, interval)
+
+
+def test_samples_are_queued_every_interval_one_step_each_and_none_after_the_end(
+    tmp_path, experiment
+):
+    uri, client, experiment_id = experiment
+    monitor = sampler(tmp_path, uri, client.create_run(experiment_id).info.run_id, 0.05)
+    monitor.start()
+    deadline = time.monotonic() + 30
+    while len(queued_samples(monitor.outbox)) < 3:
+        assert time.monotonic() < deadline, "fewer than 3 samples in 30 s"
+        time.sleep(0.05)
+    monitor.finish()
+    samples = queued_samples(monitor.outbox)
+    monitor.outbox.put(END, status="FINISHED")
+    time.sleep(0.2)  # several intervals: a thread still sampling would queue after the end
+    assert queued_samples(monitor.outbox) == samples
+    assert [record[0][3] for record in samples] == list(range(len(samples)))
+    names = {name for name, *_ in samples[0]}
+    assert set(SYSTEM_METRICS) <= names
+    for name, value, _, _ in samples[-1]:
+        if name == "system/cpu_utilization_percentage":
+            assert 0 <= value <= 100
+
+
+def test_a_run_shorter_than_one_interval_gets_one_sample(tmp_path, experiment):
+    uri, client, experiment_id = experiment
+    monitor = sampler(tmp_path, uri, client.create_run(experiment_id).info.run_id, 600)
+    monitor.start()
+    monitor.finish()
+    assert [record[0][3] for record in queued_samples(monitor.outbox)] == [0]
+
+
+def test_a_continued_run_goes_on_from_its_last_step(tmp_path, experiment):
+    uri, client, experiment_id = experiment
+    run_id = client.create_run(experiment_id).info.run_id
+    for step in range(3):
+        client.log_metric(run_id, SYSTEM_METRICS[0], 10.0, step=step)
+    monitor = sampler(tmp_path, uri, run_id, 600)
+    monitor.start()
+    monitor.finish()
+    assert [record[0][3] for record in queued_samples(monitor.outbox)] == [3]
