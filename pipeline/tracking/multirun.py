@@ -128,11 +128,14 @@ class MultirunTracking(Callback):
         _ready_store(config)
         from mlflow import MlflowClient
 
+        from pipeline.tracking.delivery import apply_request_settings
+
+        apply_request_settings(config.tracking.delivery)  # the queue's bounds, as in every job
         self.client = MlflowClient(config.tracking.uri)
         self.parent_id = self.parent_run(config)
         pass_parent_to_jobs(config, self.parent_id)
         # A failing job stops Hydra before on_multirun_end: the parent must not stay RUNNING.
-        atexit.register(self._end_parent, "FAILED")
+        atexit.register(self._end_parent, config.tracking, "FAILED")
 
     def parent_run(self, config: DictConfig) -> str:
         """The multirun's parent run id (hook: a search's study may have one already)."""
@@ -162,8 +165,28 @@ class MultirunTracking(Callback):
         return parent.info.run_id
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        """The summary (children.csv, the best child, the count), the UI's links, the parent
+        FINISHED. A store that is away is waited for as long as a run waits for its queue."""
         if self.parent_id is None:
             return
+        from pipeline.processes.console import first_line
+        from pipeline.tracking.store_wait import say
+
+        wait = self._store_wait(config.tracking, "the multirun's summary")
+        links: list[str] = []
+        error = wait.attempt(lambda: self._write_summary(config)) or wait.attempt(
+            lambda: links.append(self._links_text(config))
+        )
+        if links:
+            print(links[0])
+        if error is not None:
+            say(
+                f"tracking: {config.tracking.uri} did not take the multirun's summary ({first_line(error)})"
+            )
+        self._end_parent(config.tracking, "FINISHED", wait)
+
+    def _write_summary(self, config: DictConfig) -> None:
+        """Each part sets a value, so that it can be attempted again after a failed request."""
         objective, mode = config.trainer.objective, config.trainer.objective_mode
         parent = self.client.get_run(self.parent_id)
         self.before_summary(parent)
@@ -177,19 +200,42 @@ class MultirunTracking(Callback):
             self.client.set_tag(
                 self.parent_id, BEST_CHILD_TAG, f"{best['run_name']} ({best[OVERRIDES_TAG]})"
             )
-            self.client.log_metric(
-                self.parent_id, best_metric_name(objective), best[best_metric_name(objective)]
-            )
+            name, value = best_metric_name(objective), best[best_metric_name(objective)]
+            if parent.data.metrics.get(name) != value:  # a metric is added, not set
+                self.client.log_metric(self.parent_id, name, value)
         self.client.set_tag(self.parent_id, CHILDREN_TAG, str(len(table)))
+
+    def _links_text(self, config: DictConfig) -> str:
         from pipeline.tracking.ui_links import multirun_links
 
-        print(multirun_links(self.client, config.tracking.ui_url, self.parent_id).text())
-        self._end_parent("FINISHED")
+        return multirun_links(self.client, config.tracking.ui_url, self.parent_id).text()
 
-    def _end_parent(self, status: str) -> None:
-        """End the parent run with `status`, an MLflow run status name (FINISHED, FAILED)."""
+    @staticmethod
+    def _store_wait(tracking: DictConfig, what: str):
+        from pipeline.tracking.store_wait import StoreWait
+
+        return StoreWait(
+            tracking.uri, tracking.delivery.final_wait, tracking.delivery.max_backoff, what
+        )
+
+    def _end_parent(self, tracking: DictConfig, status: str, wait=None) -> None:
+        """End the parent run with `status`, an MLflow run status name (FINISHED, FAILED); a
+        store that does not come back in time leaves it RUNNING there, in one line."""
         if self.parent_id is None:
             return
-        self.client.set_terminated(self.parent_id, status)
+        from pipeline.processes.console import first_line
+        from pipeline.tracking.store_wait import say
+
+        parent_id, self.parent_id = self.parent_id, None
         atexit.unregister(self._end_parent)
-        self.parent_id = None
+        wait = wait or self._store_wait(tracking, "the multirun's parent run")
+        try:
+            error = wait.attempt(lambda: self.client.set_terminated(parent_id, status))
+        except KeyboardInterrupt:
+            error = KeyboardInterrupt("interrupted while waiting")
+        if error is not None:
+            say(
+                f"tracking: {tracking.uri} did not take the end of the multirun's parent run "
+                f"{parent_id} ({first_line(error)}); it stays RUNNING there, its jobs' runs are "
+                "recorded (`make sync` delivers what they queued)"
+            )

@@ -1,0 +1,148 @@
+"""A multirun's parent run when its tracking server is away at the end: the summary waits for
+it as a run's queue does, and a server that does not come back costs one line, not a
+traceback. A real `mlflow server`, hung (SIGSTOP) or killed; the callback as Hydra calls it."""
+
+import os
+import threading
+import time
+
+import pytest
+from hydra import compose, initialize_config_dir
+from mlflow import MlflowClient
+
+import pipeline.config  # noqa: F401  (registers schemas and resolvers)
+from pipeline import PROJECT_ROOT
+from pipeline.tracking import delivery, store_wait
+from pipeline.tracking.multirun import MultirunTracking
+from pipeline.tracking.records import (
+    BEST_CHILD_RUN_ID_TAG,
+    CHILDREN_TAG,
+    OVERRIDES_TAG,
+    PARENT_ID_TAG,
+    best_metric_name,
+)
+from tests.servers import TrackingServer, free_port
+
+pytestmark = [pytest.mark.heavy, pytest.mark.system]
+
+OBJECTIVE = best_metric_name("val_accuracy")
+
+
+@pytest.fixture(autouse=True)
+def own_request_settings(monkeypatch):
+    """The callback sets MLflow's request settings in this process's environment: they end
+    with the test."""
+    for name in (delivery.RETRIES_ENV, delivery.TIMEOUT_ENV):
+        monkeypatch.setenv(name, os.environ.get(name, ""))  # records the value to restore
+        monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def server(tmp_path):
+    server = TrackingServer(tmp_path / "tracking-server", free_port())
+    server.start()
+    yield server
+    if server.process is not None:
+        server.thaw()  # a failed test may leave it hung
+    server.stop()
+
+
+def multirun_config(tmp_path, server: TrackingServer, final_wait: float):
+    with initialize_config_dir(config_dir=str(PROJECT_ROOT / "conf"), version_base="1.3"):
+        return compose(
+            config_name="config",
+            overrides=[
+                "trainer=smoke",
+                f"tracking.uri={server.url}",
+                f"paths.output_dir={tmp_path}/outputs",
+                "tracking.delivery.request_retries=0",
+                "tracking.delivery.request_timeout=2",
+                "tracking.delivery.max_backoff=1",
+                f"tracking.delivery.final_wait={final_wait}",
+            ],
+            return_hydra_config=True,
+        )
+
+
+def start_with_two_jobs(callback: MultirunTracking, cfg, client: MlflowClient) -> str:
+    """The multirun's start, and two finished child runs; the id of the better one."""
+    callback.on_multirun_start(cfg)
+    experiment_id = client.get_run(callback.parent_id).info.experiment_id
+    runs = []
+    for dropout, value in (("0.25", 0.91), ("0.5", 0.95)):
+        run = client.create_run(
+            experiment_id,
+            run_name=f"dropout {dropout}",
+            tags={PARENT_ID_TAG: callback.parent_id, OVERRIDES_TAG: f"model.dropout={dropout}"},
+        )
+        client.log_metric(run.info.run_id, OBJECTIVE, value)
+        client.set_terminated(run.info.run_id, "FINISHED")
+        runs.append(run.info.run_id)
+    return runs[1]
+
+
+def tracking_lines(capfd) -> list[str]:
+    return [line for line in capfd.readouterr().err.splitlines() if line.startswith("tracking:")]
+
+
+def test_the_summary_waits_for_a_hung_server_and_lands_once(tmp_path, server, monkeypatch, capfd):
+    cfg = multirun_config(tmp_path, server, final_wait=60)
+    client = MlflowClient(server.url)
+    callback = MultirunTracking()
+    best = start_with_two_jobs(callback, cfg, client)
+    parent_id = callback.parent_id
+
+    found_away = threading.Event()
+    went_away = store_wait.StoreWait._went_away
+
+    def noticed(wait, error):
+        went_away(wait, error)
+        found_away.set()
+
+    monkeypatch.setattr(store_wait.StoreWait, "_went_away", noticed)
+
+    def thaw_once_found_away():
+        assert found_away.wait(60), "the summary never found the server away"
+        server.thaw()
+
+    server.freeze()
+    thawing = threading.Thread(target=thaw_once_found_away)
+    thawing.start()
+    callback.on_multirun_end(cfg)
+    thawing.join()
+
+    parent = client.get_run(parent_id)
+    assert parent.info.status == "FINISHED"
+    assert parent.data.tags[BEST_CHILD_RUN_ID_TAG] == best
+    assert parent.data.tags[CHILDREN_TAG] == "2"
+    assert [m.value for m in client.get_metric_history(parent_id, OBJECTIVE)] == [0.95]
+    assert [f.path for f in client.list_artifacts(parent_id)] == ["children.csv"]
+    said = tracking_lines(capfd)
+    assert len(said) == 2 and "is away" in said[0] and "is back" in said[1], said
+    assert callback.parent_id is None  # nothing left for the exit handler
+
+
+def test_a_server_that_stays_away_costs_a_line_and_leaves_the_parent_running(
+    tmp_path, server, capfd
+):
+    cfg = multirun_config(tmp_path, server, final_wait=3)
+    client = MlflowClient(server.url)
+    callback = MultirunTracking()
+    start_with_two_jobs(callback, cfg, client)
+    parent_id = callback.parent_id
+
+    server.stop()
+    started = time.monotonic()
+    callback.on_multirun_end(cfg)  # no exception: the jobs' runs are recorded already
+    waited = time.monotonic() - started
+    said = tracking_lines(capfd)
+    assert len(said) == 3, said
+    assert "is away" in said[0]
+    assert "did not take the multirun's summary" in said[1]
+    assert f"parent run {parent_id}" in said[2] and "stays RUNNING" in said[2]
+    assert callback.parent_id is None
+    print(f"\nthe end gave up {waited:.1f} s after it began (final_wait 3 s)")
+
+    server.start()
+    parent = client.get_run(parent_id)
+    assert parent.info.status == "RUNNING" and CHILDREN_TAG not in parent.data.tags
