@@ -57,6 +57,14 @@ def _ready_store(config: DictConfig) -> None:
         sys.exit(2)
 
 
+def delivery_settings(tracking: DictConfig) -> DictConfig:
+    """`tracking.delivery`, else the schema's defaults (an app of its own, such as the tests'
+    tiny sweeper app, may use this callback with a shorter tracking config)."""
+    from pipeline.config.schema import DeliveryConfig
+
+    return OmegaConf.select(tracking, "delivery") or OmegaConf.structured(DeliveryConfig)
+
+
 def sweep_params(config: DictConfig) -> dict[str, str]:
     """What the sweep varies: command-line overrides and the sweeper's `params`."""
     params = {}
@@ -130,7 +138,7 @@ class MultirunTracking(Callback):
 
         from pipeline.tracking.delivery import apply_request_settings
 
-        apply_request_settings(config.tracking.delivery)  # the queue's bounds, as in every job
+        apply_request_settings(delivery_settings(config.tracking))  # the bounds every job has
         self.client = MlflowClient(config.tracking.uri)
         self.parent_id = self.parent_run(config)
         pass_parent_to_jobs(config, self.parent_id)
@@ -214,9 +222,8 @@ class MultirunTracking(Callback):
     def _store_wait(tracking: DictConfig, what: str):
         from pipeline.tracking.store_wait import StoreWait
 
-        return StoreWait(
-            tracking.uri, tracking.delivery.final_wait, tracking.delivery.max_backoff, what
-        )
+        delivery = delivery_settings(tracking)
+        return StoreWait(tracking.uri, delivery.final_wait, delivery.max_backoff, what)
 
     def _end_parent(self, tracking: DictConfig, status: str, wait=None) -> None:
         """End the parent run with `status`, an MLflow run status name (FINISHED, FAILED); a
