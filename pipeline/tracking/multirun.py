@@ -182,9 +182,14 @@ class MultirunTracking(Callback):
 
         wait = self._store_wait(config.tracking, "the multirun's summary")
         links: list[str] = []
-        error = wait.attempt(lambda: self._write_summary(config)) or wait.attempt(
-            lambda: links.append(self._links_text(config))
-        )
+        try:
+            error = wait.attempt(lambda: self._write_summary(config)) or wait.attempt(
+                lambda: links.append(self._links_text(config))
+            )
+        except KeyboardInterrupt:  # the parent KILLED, within the wait an interrupted run has
+            wait = self._store_wait(config.tracking, "the multirun's parent run", interrupted=True)
+            self._end_parent(config.tracking, "KILLED", wait)
+            raise
         if links:
             print(links[0])
         if error is not None:
@@ -219,11 +224,12 @@ class MultirunTracking(Callback):
         return multirun_links(self.client, config.tracking.ui_url, self.parent_id).text()
 
     @staticmethod
-    def _store_wait(tracking: DictConfig, what: str):
+    def _store_wait(tracking: DictConfig, what: str, interrupted: bool = False):
         from pipeline.tracking.store_wait import StoreWait
 
         delivery = delivery_settings(tracking)
-        return StoreWait(tracking.uri, delivery.final_wait, delivery.max_backoff, what)
+        seconds = delivery.interrupted_wait if interrupted else delivery.final_wait
+        return StoreWait(tracking.uri, seconds, delivery.max_backoff, what)
 
     def _end_parent(self, tracking: DictConfig, status: str, wait=None) -> None:
         """End the parent run with `status`, an MLflow run status name (FINISHED, FAILED); a

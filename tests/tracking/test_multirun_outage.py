@@ -47,7 +47,7 @@ def server(tmp_path):
     server.stop()
 
 
-def multirun_config(tmp_path, server: TrackingServer, final_wait: float):
+def multirun_config(tmp_path, server: TrackingServer, final_wait: float, *overrides: str):
     with initialize_config_dir(config_dir=str(PROJECT_ROOT / "conf"), version_base="1.3"):
         return compose(
             config_name="config",
@@ -59,6 +59,7 @@ def multirun_config(tmp_path, server: TrackingServer, final_wait: float):
                 "tracking.delivery.request_timeout=2",
                 "tracking.delivery.max_backoff=1",
                 f"tracking.delivery.final_wait={final_wait}",
+                *overrides,
             ],
             return_hydra_config=True,
         )
@@ -120,6 +121,33 @@ def test_the_summary_waits_for_a_hung_server_and_lands_once(tmp_path, server, mo
     said = tracking_lines(capfd)
     assert len(said) == 2 and "is away" in said[0] and "is back" in said[1], said
     assert callback.parent_id is None  # nothing left for the exit handler
+
+
+def test_ctrl_c_while_the_summary_waits_ends_the_parent_killed(
+    tmp_path, server, monkeypatch, capfd
+):
+    cfg = multirun_config(tmp_path, server, 60, "tracking.delivery.interrupted_wait=5")
+    client = MlflowClient(server.url)
+    callback = MultirunTracking()
+    start_with_two_jobs(callback, cfg, client)
+    parent_id = callback.parent_id
+    went_away = store_wait.StoreWait._went_away
+
+    def ctrl_c_once_found_away(wait, error):
+        went_away(wait, error)
+        if not hasattr(ctrl_c_once_found_away, "pressed"):
+            ctrl_c_once_found_away.pressed = True
+            server.thaw()  # the end, after the Ctrl-C, finds the server answering
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(store_wait.StoreWait, "_went_away", ctrl_c_once_found_away)
+    server.freeze()
+    with pytest.raises(KeyboardInterrupt):
+        callback.on_multirun_end(cfg)
+    assert client.get_run(parent_id).info.status == "KILLED"
+    assert callback.parent_id is None
+    said = tracking_lines(capfd)
+    assert len(said) == 1 and "is away" in said[0], said
 
 
 def test_a_server_that_stays_away_costs_a_line_and_leaves_the_parent_running(
