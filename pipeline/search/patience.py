@@ -13,14 +13,13 @@ done; parameters, values and attributes are set, not added.
 """
 
 import functools
-import sys
-import time
 
 import optuna
 import sqlalchemy.exc
 from optuna.storages import RDBStorage
 
 from pipeline.processes.console import first_line
+from pipeline.processes.patience import Patience
 
 _FIRST_BACKOFF, _MAX_BACKOFF = 0.2, 2.0
 # What a restarting database raises: SQLAlchemy's connection errors, and Optuna's wrapper of
@@ -71,47 +70,36 @@ class StorageUnavailable(RuntimeError):
     """The storage stayed unreachable for longer than the patience; the message is one line."""
 
 
-class Patience:
+class StoragePatience(Patience):
     """Calls that wait out an unreachable database for up to `seconds`, saying so once."""
 
     def __init__(self, seconds: float, shown_url: str):
-        self.seconds, self.shown_url = seconds, shown_url
-        self._away_since = None
+        super().__init__(seconds, _FIRST_BACKOFF, _MAX_BACKOFF)
+        self.shown_url = shown_url
 
-    def call(self, call, *args, **kwargs):
-        backoff = _FIRST_BACKOFF
-        while True:
-            try:
-                result = call(*args, **kwargs)
-            except TRANSIENT as error:
-                now = time.monotonic()
-                if self._away_since is None:
-                    self._away_since = now
-                    _say(
-                        f"optuna: the storage {self.shown_url} is unreachable ({_reason(error)}); "
-                        f"waiting up to {self.seconds:.0f} s for it"
-                    )
-                if now - self._away_since >= self.seconds:
-                    raise StorageUnavailable(
-                        f"the Optuna storage {self.shown_url} has been unreachable for {self.seconds:.0f} s "
-                        f"({_reason(error)}); run the same command again to resume the search"
-                    ) from None
-                time.sleep(backoff)
-                backoff = min(backoff * 2, _MAX_BACKOFF)
-                continue
-            if self._away_since is not None:
-                away, self._away_since = time.monotonic() - self._away_since, None
-                _say(f"optuna: the storage {self.shown_url} is back after {away:.0f} s")
-            return result
+    def transient(self, error: BaseException) -> bool:
+        return isinstance(error, TRANSIENT)
 
-    def __getstate__(self):  # pickled into launcher processes: the outage clock starts anew there
-        return {**self.__dict__, "_away_since": None}
+    def away_line(self, error: BaseException) -> str:
+        return (
+            f"optuna: the storage {self.shown_url} is unreachable ({_reason(error)}); "
+            f"waiting up to {self.seconds:.0f} s for it"
+        )
+
+    def back_line(self, seconds_away: float) -> str:
+        return f"optuna: the storage {self.shown_url} is back after {seconds_away:.0f} s"
+
+    def gave_up(self, error: BaseException) -> BaseException:
+        return StorageUnavailable(
+            f"the Optuna storage {self.shown_url} has been unreachable for {self.seconds:.0f} s "
+            f"({_reason(error)}); run the same command again to resume the search"
+        )
 
 
 class PatientRDBStorage(RDBStorage):
     """RDBStorage whose calls to the database go through `patience`."""
 
-    def __init__(self, url: str, *, patience: Patience, **kwargs):
+    def __init__(self, url: str, *, patience: StoragePatience, **kwargs):
         self.patience = patience
         super().__init__(url, **kwargs)
 
@@ -147,7 +135,3 @@ for _name in _DATABASE_METHODS:
 def _reason(error: BaseException) -> str:
     """What the database said: SQLAlchemy's and Optuna's wrappers carry it as their cause."""
     return first_line(error.__cause__ or error.__context__ or error, limit=160)
-
-
-def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)

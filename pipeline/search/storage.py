@@ -31,7 +31,7 @@ def open_storage(
     import optuna
     import sqlalchemy
 
-    from pipeline.search.patience import Patience, PatientRDBStorage
+    from pipeline.search.patience import PatientRDBStorage, StoragePatience
 
     if is_journal(url):
         path = Path(url)
@@ -50,7 +50,7 @@ def open_storage(
     engine = {"pool_pre_ping": True}
     if url.startswith("sqlite:"):
         engine["connect_args"] = {"timeout": SQLITE_LOCK_TIMEOUT_S}
-    waits = Patience(
+    waits = StoragePatience(
         patience or DEFAULT_PATIENCE_S,
         sqlalchemy.engine.make_url(url).render_as_string(hide_password=True),
     )

@@ -10,7 +10,6 @@ at fixed paths, tags and the end status are set, not added; a model is logged on
 """
 
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric
 
 from pipeline.processes.console import first_line
+from pipeline.processes.patience import say
 from pipeline.timings import JobTimings
 from pipeline.tracking.outbox import ARTIFACTS, END, METRICS, MODEL, TAGS, Outbox, Record
 from pipeline.tracking.records import MODEL_URI_TAG, REGISTERED_VERSION_TAG
@@ -28,7 +28,7 @@ from pipeline.tracking.records import MODEL_URI_TAG, REGISTERED_VERSION_TAG
 MODEL_FILE, EXAMPLE_FILE = "model.keras", "example.npy"
 # MLflow's own per-request settings (read from the environment at each request).
 RETRIES_ENV, TIMEOUT_ENV = "MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT"
-_FIRST_BACKOFF = 0.5
+FIRST_BACKOFF = 0.5
 
 
 class RecordRejected(RuntimeError):
@@ -169,7 +169,7 @@ class Sender:
         delivery: Delivery,
         where: str,
         max_backoff: float,
-        say: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
+        say: Callable[[str], None] = say,
     ):
         self.delivery, self.where, self.max_backoff, self.say = delivery, where, max_backoff, say
         self._closing = threading.Event()  # no more records will come: drain, then stop
@@ -228,7 +228,7 @@ class Sender:
 
     def _deliver_with_retries(self, record: Record) -> bool:
         """True once `record` is delivered (or rejected); False when told to give up first."""
-        backoff, maybe_sent = _FIRST_BACKOFF, False
+        backoff, maybe_sent = FIRST_BACKOFF, False
         rejected = len(self.delivery.report.rejected)
         while not self._give_up.is_set():
             error = self.delivery.attempt(record, maybe_sent)

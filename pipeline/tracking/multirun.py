@@ -178,7 +178,7 @@ class MultirunTracking(Callback):
         if self.parent_id is None:
             return
         from pipeline.processes.console import first_line
-        from pipeline.tracking.store_wait import say
+        from pipeline.processes.patience import say
 
         wait = self._store_wait(config.tracking, "the multirun's summary")
         links: list[str] = []
@@ -213,7 +213,8 @@ class MultirunTracking(Callback):
             self.client.set_tag(
                 self.parent_id, BEST_CHILD_TAG, f"{best['run_name']} ({best[OVERRIDES_TAG]})"
             )
-            name, value = best_metric_name(objective), best[best_metric_name(objective)]
+            name = best_metric_name(objective)
+            value = best[name]
             if parent.data.metrics.get(name) != value:  # a metric is added, not set
                 self.client.log_metric(self.parent_id, name, value)
         self.client.set_tag(self.parent_id, CHILDREN_TAG, str(len(table)))
@@ -237,7 +238,7 @@ class MultirunTracking(Callback):
         if self.parent_id is None:
             return
         from pipeline.processes.console import first_line
-        from pipeline.tracking.store_wait import say
+        from pipeline.processes.patience import say
 
         parent_id, self.parent_id = self.parent_id, None
         atexit.unregister(self._end_parent)

@@ -1,5 +1,6 @@
 """Helpers for the tests in this folder (the fixtures are in conftest.py)."""
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +23,9 @@ SYSTEM_METRICS_INTERVAL = (
 )
 
 
-def tracked_config(store: Path, *overrides: str) -> DictConfig:
-    """The smoke preset with outputs and the MLflow store (SQLite) under `store`."""
+def tracked_config(store: Path, *overrides: str, hydra: bool = False) -> DictConfig:
+    """The smoke preset with outputs and the MLflow store (SQLite) under `store`; with `hydra`,
+    Hydra's own config too (what a multirun's callbacks read)."""
     with initialize_config_dir(config_dir=str(PROJECT_ROOT / "conf"), version_base="1.3"):
         return compose(
             config_name="config",
@@ -33,7 +35,22 @@ def tracked_config(store: Path, *overrides: str) -> DictConfig:
                 f"paths.mlruns_dir={store}/mlruns",
                 *overrides,
             ],
+            return_hydra_config=hydra,
         )
+
+
+def event_after(monkeypatch, owner, name: str) -> threading.Event:
+    """An event set each time `owner.name` (a method of a class, or a module's function) has
+    returned: what a test waits on before it changes the world (a server thawed, say)."""
+    event, original = threading.Event(), getattr(owner, name)
+
+    def called(*args, **kwargs):
+        result = original(*args, **kwargs)
+        event.set()
+        return result
+
+    monkeypatch.setattr(owner, name, called)
+    return event
 
 
 def train(cfg: DictConfig, name: str) -> Path:

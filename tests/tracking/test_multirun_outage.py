@@ -7,12 +7,10 @@ import threading
 import time
 
 import pytest
-from hydra import compose, initialize_config_dir
 from mlflow import MlflowClient
 
-import pipeline.config  # noqa: F401  (registers schemas and resolvers)
-from pipeline import PROJECT_ROOT
-from pipeline.tracking import delivery, store_wait
+from pipeline.processes import patience
+from pipeline.tracking import delivery
 from pipeline.tracking.multirun import MultirunTracking
 from pipeline.tracking.records import (
     BEST_CHILD_RUN_ID_TAG,
@@ -22,6 +20,7 @@ from pipeline.tracking.records import (
     best_metric_name,
 )
 from tests.servers import TrackingServer, free_port
+from tests.tracking.helpers import event_after, tracked_config
 
 pytestmark = [pytest.mark.heavy, pytest.mark.system]
 
@@ -48,21 +47,16 @@ def server(tmp_path):
 
 
 def multirun_config(tmp_path, server: TrackingServer, final_wait: float, *overrides: str):
-    with initialize_config_dir(config_dir=str(PROJECT_ROOT / "conf"), version_base="1.3"):
-        return compose(
-            config_name="config",
-            overrides=[
-                "trainer=smoke",
-                f"tracking.uri={server.url}",
-                f"paths.output_dir={tmp_path}/outputs",
-                "tracking.delivery.request_retries=0",
-                "tracking.delivery.request_timeout=2",
-                "tracking.delivery.max_backoff=1",
-                f"tracking.delivery.final_wait={final_wait}",
-                *overrides,
-            ],
-            return_hydra_config=True,
-        )
+    return tracked_config(
+        tmp_path,
+        f"tracking.uri={server.url}",
+        "tracking.delivery.request_retries=0",
+        "tracking.delivery.request_timeout=2",
+        "tracking.delivery.max_backoff=1",
+        f"tracking.delivery.final_wait={final_wait}",
+        *overrides,
+        hydra=True,
+    )
 
 
 def start_with_two_jobs(callback: MultirunTracking, cfg, client: MlflowClient) -> str:
@@ -93,14 +87,7 @@ def test_the_summary_waits_for_a_hung_server_and_lands_once(tmp_path, server, mo
     best = start_with_two_jobs(callback, cfg, client)
     parent_id = callback.parent_id
 
-    found_away = threading.Event()
-    went_away = store_wait.StoreWait._went_away
-
-    def noticed(wait, error):
-        went_away(wait, error)
-        found_away.set()
-
-    monkeypatch.setattr(store_wait.StoreWait, "_went_away", noticed)
+    found_away = event_after(monkeypatch, patience, "say")  # its first line: "is away"
 
     def thaw_once_found_away():
         assert found_away.wait(60), "the summary never found the server away"
@@ -131,16 +118,16 @@ def test_ctrl_c_while_the_summary_waits_ends_the_parent_killed(
     callback = MultirunTracking()
     start_with_two_jobs(callback, cfg, client)
     parent_id = callback.parent_id
-    went_away = store_wait.StoreWait._went_away
+    said_away = patience.say
 
-    def ctrl_c_once_found_away(wait, error):
-        went_away(wait, error)
+    def ctrl_c_once_found_away(line):
+        said_away(line)
         if not hasattr(ctrl_c_once_found_away, "pressed"):
             ctrl_c_once_found_away.pressed = True
             server.thaw()  # the end, after the Ctrl-C, finds the server answering
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(store_wait.StoreWait, "_went_away", ctrl_c_once_found_away)
+    monkeypatch.setattr(patience, "say", ctrl_c_once_found_away)
     server.freeze()
     with pytest.raises(KeyboardInterrupt):
         callback.on_multirun_end(cfg)

@@ -21,7 +21,13 @@ from pipeline.tracking.records import MODEL_URI_TAG
 from pipeline.training import run as training_run
 from tests.helpers import child_environment
 from tests.servers import TrackingServer, free_port
-from tests.tracking.helpers import SYSTEM_METRICS_INTERVAL, only_run, tracked_config, train
+from tests.tracking.helpers import (
+    SYSTEM_METRICS_INTERVAL,
+    event_after,
+    only_run,
+    tracked_config,
+    train,
+)
 
 pytestmark = [pytest.mark.heavy, pytest.mark.system]
 
@@ -124,14 +130,7 @@ def test_training_goes_on_while_the_server_hangs_and_the_run_ends_finished(
         "tracking.system_metrics=true",
         f"tracking.system_metrics_interval={SYSTEM_METRICS_INTERVAL}",
     )
-    found_away = threading.Event()
-    went_away = delivery.Sender._went_away
-
-    def noticed(sender, error):
-        went_away(sender, error)
-        found_away.set()
-
-    monkeypatch.setattr(delivery.Sender, "_went_away", noticed)
+    found_away = event_after(monkeypatch, delivery.Sender, "_went_away")
     clock = EpochClock(server, stop_after=3, found_away=found_away)
     callbacks = training_run.training_callbacks
     monkeypatch.setattr(
