@@ -42,12 +42,15 @@ def searches(tmp_path_factory):
             "hydra.sweeper.study_name=workers",
             f"hydra.sweeper.n_trials={N_TRIALS}",
             "hydra.sweeper.plots=false",
-            # The seeded sampler's points report below -8 at their second or third step (pruned
-            # there, after 2-3 s: long enough to overlap), but x = -0.66 (-2.4, -4.7, -7.1) completes.
+            # Points far from x=2 report below -8 at an early step and are pruned there; the
+            # seeded sampler's x = -0.66 (-2.4, -4.7, -7.1) completes.
             "hydra/sweeper/pruner=threshold",
             "hydra.sweeper.pruner.lower=-8",
             "steps=3",
             "sleep=1.0",
+            # The first two trials wait for each other: a loaded machine may start the second
+            # slot's process after the first slot's pruned trial has ended.
+            f"meet={tmp}/meet",
             "tracking.enabled=true",
             f"tracking.uri={store}",
             f"tracking.artifact_root={tmp}/artifacts",

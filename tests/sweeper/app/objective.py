@@ -2,13 +2,17 @@
 
 `steps` > 0 reports a value per step to the trial (like the training job's epochs) and
 stops when the pruner says so; `fail_above` makes trials with a larger `x` raise;
-`sleep` slows each step, so a worker can be killed mid-search; `objectives: 2` also
-returns -|x|, for multi-objective searches. With `tracking.enabled`, each job is an MLflow
+`sleep` slows each step, so a worker can be killed mid-search; `meet` names a folder where
+each job waits (a bounded while) until `meet_count` jobs have arrived, so jobs that do run at
+once are seen to, however slowly their processes start; `objectives: 2` also returns -|x|, for
+multi-objective searches. With `tracking.enabled`, each job is an MLflow
 child run of the project's multirun callback's parent, found in the job's config.
 """
 
+import os
 import time
 from contextlib import nullcontext
+from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
@@ -20,11 +24,27 @@ class Boom(RuntimeError):
     pass
 
 
+MEET_WAIT_S = 60.0  # long for a loaded machine's process start, short for a failing test
+
+
+def meet(folder: str, count: int) -> None:
+    """Arrive in `folder` and wait until `count` jobs have, or until MEET_WAIT_S has passed: jobs
+    in one slot never meet, and the test that asks whether they ran at once then fails."""
+    arrivals = Path(folder)
+    arrivals.mkdir(parents=True, exist_ok=True)
+    (arrivals / str(os.getpid())).touch()
+    deadline = time.monotonic() + MEET_WAIT_S
+    while len(list(arrivals.iterdir())) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def objective(cfg: DictConfig) -> float:
     if cfg.fail_above is not None and cfg.x > cfg.fail_above:
         raise Boom(f"x={cfg.x} is above {cfg.fail_above}")
     value = -((cfg.x - 2.0) ** 2) - cfg.y
     link = TrialLink(cfg.trial) if has_trial(cfg) else None
+    if cfg.meet is not None:
+        meet(cfg.meet, cfg.meet_count)
     for step in range(cfg.steps):
         time.sleep(cfg.sleep)
         if link is not None and link.report(value * (step + 1) / cfg.steps, step):
