@@ -130,18 +130,21 @@ def test_grid_sampler_runs_each_point_once(run_app, tmp_path):
     ]
 
 
-def test_slots_run_jobs_side_by_side_and_refill_as_each_ends(run_app, sqlite_storage, monkeypatch):
+def test_slots_run_jobs_side_by_side_and_refill_as_each_ends(
+    run_app, sqlite_storage, monkeypatch, tmp_path
+):
     # The basic launcher keeps one slot (jobs share this process); the tiny app is
     # thread-safe, so two slots exercise what a process-per-job launcher gets.
     run_in_slots = Search.run
     monkeypatch.setattr(Search, "run", lambda search, slots: run_in_slots(search, 2))
-    # 1 s per trial: the second slot's thread starts before the first's trial ends, however busy the host.
-    # 4 trials: each slot runs a second one when its first ends.
+    # The first two trials wait for each other, however busy the host; 4 trials: each slot
+    # runs a second one when its first ends.
     run_app(
         f"hydra.sweeper.storage={sqlite_storage}",
         "hydra.sweeper.n_trials=4",
         "steps=2",
         "sleep=0.5",
+        f"meet={tmp_path}/meet",
     )
     trials = optuna.load_study(study_name="test", storage=sqlite_storage).trials
     assert states(sqlite_storage, "test")["COMPLETE"] == 4

@@ -10,6 +10,7 @@ child run of the project's multirun callback's parent, found in the job's config
 """
 
 import os
+import threading
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -32,7 +33,7 @@ def meet(folder: str, count: int) -> None:
     in one slot never meet, and the test that asks whether they ran at once then fails."""
     arrivals = Path(folder)
     arrivals.mkdir(parents=True, exist_ok=True)
-    (arrivals / str(os.getpid())).touch()
+    (arrivals / f"{os.getpid()}-{threading.get_ident()}").touch()  # a slot may be a thread
     deadline = time.monotonic() + MEET_WAIT_S
     while len(list(arrivals.iterdir())) < count and time.monotonic() < deadline:
         time.sleep(0.05)
