@@ -114,7 +114,7 @@ sweep: data ## Run a named experiment as a multirun (EXPERIMENT=optimizers; see 
 report: $(STAMP) ## Compare the latest multirun of EXPERIMENT per arm: table + plots in outputs/reports/ (ARGS="--all --target 0.98")
 	@$(BIN)/python -m pipeline.report $(EXPERIMENT) $(ARGS)
 
-sync: $(STAMP) ## Deliver what runs queued while their tracking store was away (RUN=run directory, else every run; ARGS=overrides)
+sync: $(STAMP) ## Deliver what runs queued while their tracking store was away (RUN=a run or multirun folder, else every run; ARGS=overrides)
 	@$(BIN)/python -m pipeline.sync $(if $(RUN),$(RUN),--all) $(ARGS)
 
 bench: data ## Benchmarks against baselines measured in the same run, and the tables of docs/performance.md made from them (about 30 min; ARGS="--sections throughput"; searches, about 2.5 h: ARGS="--sections search multirun search_parallel")

@@ -2,8 +2,9 @@
 tracking store that was away when they ended (`pipeline/tracking/outbox.py`).
 
 Each run directory's queue goes to the store and run it names, in order, each record once;
-the run's final status last. `--all` takes every run under `paths.output_dir` with
-records left. Overrides are the training config's: `tracking=server` signs in to the team
+the run's final status last. A multirun's folder delivers its jobs' queues, then its parent
+run's (the summary, from the children as the store then has them, and the end). `--all`
+takes every run under `paths.output_dir` with records left, jobs before parents. Overrides are the training config's: `tracking=server` signs in to the team
 stack the way a training does. A store still away is one line and exit 1; nothing is lost,
 the same command goes on later.
 """
@@ -60,13 +61,15 @@ def main(argv: list[str]) -> int:
 
     use_stack_server(cfg.tracking)
     apply_request_settings(cfg.tracking.delivery)
-    outboxes = [Outbox(folder) for folder in args.run_dirs]
+    outboxes = []
+    for folder in args.run_dirs:
+        own, jobs = Outbox(folder), [o for o in outboxes_under(folder) if o.folder.parent != folder]
+        if own.target() is None and not jobs:
+            print(f"error: {folder} has no tracking queue", file=sys.stderr)
+            return 2
+        outboxes += jobs + ([own] if own.target() is not None else [])  # a multirun's jobs first
     if args.all_runs:
         outboxes += outboxes_under(Path(cfg.paths.output_dir))
-    for outbox in outboxes:
-        if outbox.target() is None:
-            print(f"error: {outbox.folder.parent} has no tracking queue", file=sys.stderr)
-            return 2
     status = 0
     for outbox in outboxes:
         target, run_dir = outbox.target(), outbox.folder.parent

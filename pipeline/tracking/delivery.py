@@ -5,8 +5,8 @@ During a run a `Sender` thread delivers as records arrive, so training never wai
 server; `mnist-sync` delivers what a run left behind (`deliver_all`). Each record lands
 once: a metrics record that may have reached the store before a failure (or before a kill
 of the process delivering it) is checked against the run's history first; artifacts land
-at fixed paths, tags and the end status are set, not added; a model is logged once, its
-`models:/` uri tag marking it done.
+at fixed paths, tags, a multirun's summary and the end status are set, not added; a model is
+logged once, its `models:/` uri tag marking it done.
 """
 
 import os
@@ -22,7 +22,7 @@ from mlflow.entities import Metric
 from pipeline.processes.console import first_line
 from pipeline.processes.patience import say
 from pipeline.timings import JobTimings
-from pipeline.tracking.outbox import ARTIFACTS, END, METRICS, MODEL, TAGS, Outbox, Record
+from pipeline.tracking.outbox import ARTIFACTS, END, METRICS, MODEL, SUMMARY, TAGS, Outbox, Record
 from pipeline.tracking.records import MODEL_URI_TAG, REGISTERED_VERSION_TAG
 
 MODEL_FILE, EXAMPLE_FILE = "model.keras", "example.npy"
@@ -98,6 +98,10 @@ class Delivery:
             self._log_model(record)
             if self.timings is not None:
                 self.timings.add("model_upload_s", time.perf_counter() - started)
+        elif record.op == SUMMARY:
+            from pipeline.tracking.multirun_summary import write_summary  # imports pandas
+
+            write_summary(self.client, self.run_id, record["objective"], record["mode"])
         elif record.op == END:
             self.client.set_terminated(self.run_id, record["status"])
         else:

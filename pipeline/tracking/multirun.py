@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import atexit
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,25 +23,18 @@ from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from pipeline.tracking.naming import PARENT_RUN_OVERRIDE, git_state, redact, user_overrides
 from pipeline.tracking.records import (
-    BEST_CHILD_RUN_ID_TAG,
-    BEST_CHILD_TAG,
-    CHILDREN_TAG,
     MULTIRUN_TAG,
     OBJECTIVE_TAG,
     OVERRIDES_TAG,
-    PARENT_ID_TAG,
     PARENT_VALUE,
     SWEEP_DIR_TAG,
     SWEEP_PARAM_PREFIX,
-    best_metric_name,
 )
 
 if TYPE_CHECKING:
-    import pandas as pd
     from mlflow import MlflowClient
 
-# Children's figures in the parent's summary table, beside the objective.
-_SUMMARY_METRICS = ("test/accuracy", "test/loss")
+    from pipeline.tracking.outbox import Outbox
 
 
 def _ready_store(config: DictConfig) -> None:
@@ -88,35 +80,6 @@ def pass_parent_to_jobs(config: DictConfig, parent_id: str) -> None:
         config.hydra.overrides.task = [*task, f"{PARENT_RUN_OVERRIDE}={parent_id}"]
 
 
-def children_table(client: MlflowClient, parent: Any, objective: str) -> pd.DataFrame:
-    import pandas as pd
-
-    children = client.search_runs(
-        [parent.info.experiment_id], f"tags.`{PARENT_ID_TAG}` = '{parent.info.run_id}'"
-    )
-    return pd.DataFrame(
-        [
-            {
-                "run_id": run.info.run_id,
-                "run_name": run.info.run_name,
-                "status": run.info.status,
-                OVERRIDES_TAG: run.data.tags.get(OVERRIDES_TAG, ""),
-                best_metric_name(objective): run.data.metrics.get(best_metric_name(objective)),
-                **{name: run.data.metrics.get(name) for name in _SUMMARY_METRICS},
-            }
-            for run in children
-        ]
-    )
-
-
-def best_child(table: pd.DataFrame, objective: str, mode: str) -> pd.Series | None:
-    scored = table.dropna(subset=[best_metric_name(objective)]) if len(table) else table
-    if not len(scored):
-        return None
-    column = scored[best_metric_name(objective)]
-    return scored.loc[column.idxmax() if mode == "max" else column.idxmin()]
-
-
 class MultirunTracking(Callback):
     """One parent run per multirun, its jobs' runs its children, a summary at the end.
     `pipeline.search.multirun.MlflowTracking` (the callback conf/config.yaml names) adds what
@@ -125,6 +88,8 @@ class MultirunTracking(Callback):
     def __init__(self) -> None:
         self.parent_id: str | None = None
         self.client: MlflowClient | None = None
+        self.sweep_dir: Path | None = None
+        self.summary_queued = False  # then the end goes to the queue too, behind it
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         if config.tracking.enabled:
@@ -140,6 +105,7 @@ class MultirunTracking(Callback):
 
         apply_request_settings(delivery_settings(config.tracking))  # the bounds every job has
         self.client = MlflowClient(config.tracking.uri)
+        self.sweep_dir = Path(str(config.hydra.sweep.dir))
         self.parent_id = self.parent_run(config)
         pass_parent_to_jobs(config, self.parent_id)
         # A failing job stops Hydra before on_multirun_end: the parent must not stay RUNNING.
@@ -147,8 +113,8 @@ class MultirunTracking(Callback):
 
     def parent_run(self, config: DictConfig) -> str:
         """The multirun's parent run id (hook: a search's study may have one already)."""
-        sweep_dir = Path(str(config.hydra.sweep.dir))
-        return self.create_parent(config, f"multirun {sweep_dir.parent.name} {sweep_dir.name}", {})
+        name = f"multirun {self.sweep_dir.parent.name} {self.sweep_dir.name}"
+        return self.create_parent(config, name, {})
 
     def before_summary(self, parent: Any) -> None:
         """Called with the parent run before its summary is written (hook)."""
@@ -174,18 +140,21 @@ class MultirunTracking(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """The summary (children.csv, the best child, the count), the UI's links, the parent
-        FINISHED. A store that is away is waited for as long as a run waits for its queue."""
+        FINISHED. A store that is away is waited for as long as a run waits for its queue;
+        past that, the summary and the end are queued in the sweep folder for `mnist-sync`."""
         if self.parent_id is None:
             return
         from pipeline.processes.console import first_line
         from pipeline.processes.patience import say
+        from pipeline.tracking.outbox import SUMMARY
 
         wait = self._store_wait(config.tracking, "the multirun's summary")
+        objective, mode = config.trainer.objective, config.trainer.objective_mode
         links: list[str] = []
         try:
-            error = wait.attempt(lambda: self._write_summary(config)) or wait.attempt(
-                lambda: links.append(self._links_text(config))
-            )
+            error = wait.attempt(lambda: self._write_summary(objective, mode))
+            if error is None:
+                wait.attempt(lambda: links.append(self._links_text(config)))
         except KeyboardInterrupt:  # the parent KILLED, within the wait an interrupted run has
             wait = self._store_wait(config.tracking, "the multirun's parent run", interrupted=True)
             self._end_parent(config.tracking, "KILLED", wait)
@@ -193,31 +162,18 @@ class MultirunTracking(Callback):
         if links:
             print(links[0])
         if error is not None:
+            self._queue(config.tracking).put(SUMMARY, objective=objective, mode=mode)
+            self.summary_queued = True
             say(
-                f"tracking: {config.tracking.uri} did not take the multirun's summary ({first_line(error)})"
+                f"tracking: {config.tracking.uri} did not take the multirun's summary "
+                f"({first_line(error)}); it is queued in {self.sweep_dir}"
             )
         self._end_parent(config.tracking, "FINISHED", wait)
 
-    def _write_summary(self, config: DictConfig) -> None:
-        """Each part sets a value, so that it can be attempted again after a failed request."""
-        objective, mode = config.trainer.objective, config.trainer.objective_mode
-        parent = self.client.get_run(self.parent_id)
-        self.before_summary(parent)
-        table = children_table(self.client, parent, objective)
-        with tempfile.TemporaryDirectory() as tmp:
-            table.to_csv(Path(tmp) / "children.csv", index=False)
-            self.client.log_artifact(self.parent_id, str(Path(tmp) / "children.csv"))
-        best = best_child(table, objective, mode)
-        if best is not None:
-            self.client.set_tag(self.parent_id, BEST_CHILD_RUN_ID_TAG, best["run_id"])
-            self.client.set_tag(
-                self.parent_id, BEST_CHILD_TAG, f"{best['run_name']} ({best[OVERRIDES_TAG]})"
-            )
-            name = best_metric_name(objective)
-            value = best[name]
-            if parent.data.metrics.get(name) != value:  # a metric is added, not set
-                self.client.log_metric(self.parent_id, name, value)
-        self.client.set_tag(self.parent_id, CHILDREN_TAG, str(len(table)))
+    def _write_summary(self, objective: str, mode: str) -> None:
+        from pipeline.tracking.multirun_summary import write_summary
+
+        write_summary(self.client, self.parent_id, objective, mode, self.before_summary)
 
     def _links_text(self, config: DictConfig) -> str:
         from pipeline.tracking.ui_links import multirun_links
@@ -232,24 +188,42 @@ class MultirunTracking(Callback):
         seconds = delivery.interrupted_wait if interrupted else delivery.final_wait
         return StoreWait(tracking.uri, seconds, delivery.max_backoff, what)
 
+    def _queue(self, tracking: DictConfig) -> Outbox:
+        """The parent's tracking queue, in the sweep folder (its jobs' queues are in theirs)."""
+        from pipeline.tracking.outbox import Outbox
+
+        outbox = Outbox(self.sweep_dir)
+        outbox.open(tracking.uri, self.parent_id)
+        return outbox
+
     def _end_parent(self, tracking: DictConfig, status: str, wait=None) -> None:
         """End the parent run with `status`, an MLflow run status name (FINISHED, FAILED); a
-        store that does not come back in time leaves it RUNNING there, in one line."""
+        store that does not come back in time gets the end queued, after the summary if that
+        is queued too (the end then waits there behind it)."""
         if self.parent_id is None:
             return
         from pipeline.processes.console import first_line
         from pipeline.processes.patience import say
+        from pipeline.tracking.outbox import END
 
-        parent_id, self.parent_id = self.parent_id, None
         atexit.unregister(self._end_parent)
-        wait = wait or self._store_wait(tracking, "the multirun's parent run")
-        try:
-            error = wait.attempt(lambda: self.client.set_terminated(parent_id, status))
-        except KeyboardInterrupt:
-            error = KeyboardInterrupt("interrupted while waiting")
-        if error is not None:
-            say(
-                f"tracking: {tracking.uri} did not take the end of the multirun's parent run "
-                f"{parent_id} ({first_line(error)}); it stays RUNNING there, its jobs' runs are "
-                "recorded (`make sync` delivers what they queued)"
-            )
+        queue = self._queue(tracking) if self.summary_queued else None
+        error = None
+        if queue is None:
+            wait = wait or self._store_wait(tracking, "the multirun's parent run")
+            try:
+                error = wait.attempt(lambda: self.client.set_terminated(self.parent_id, status))
+            except KeyboardInterrupt:
+                error = KeyboardInterrupt("interrupted while waiting")
+            if error is not None:
+                queue = self._queue(tracking)
+        parent_id, self.parent_id = self.parent_id, None
+        if queue is None:
+            return
+        queue.put(END, status=status)
+        reason = f" ({first_line(error)})" if error is not None else ""
+        say(
+            f"tracking: {tracking.uri} did not take the end of the multirun's parent run "
+            f"{parent_id}{reason}; it stays RUNNING there until `make sync RUN={self.sweep_dir}` "
+            "delivers its queue and its jobs'"
+        )

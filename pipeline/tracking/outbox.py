@@ -1,5 +1,6 @@
 """A run's durable tracking queue: what the run records, written to its run directory
-first and delivered to the tracking store, in order, by `pipeline.tracking.delivery`.
+first and delivered to the tracking store, in order, by `pipeline.tracking.delivery`. A
+multirun's parent run has one in the sweep folder only when its store was away at the end.
 
 Appending is all the training loop does (a line of JSON, flushed to disk), so it never
 waits on a tracking server; a run that ends while its server is away leaves the queue for
@@ -35,6 +36,7 @@ ARTIFACTS = (
 MODEL = (
     "model"  # "register_as", "alias"; files/N/model.keras (+ example.npy), written by `keep_model`
 )
+SUMMARY = "summary"  # "objective", "mode": a multirun parent's summary, from its children then
 END = "end"  # "status": FINISHED | FAILED | KILLED
 
 
@@ -187,12 +189,10 @@ class Outbox:
 
 
 def outboxes_under(folder: Path) -> list[Outbox]:
-    """Every run directory's queue under `folder` with records still to deliver."""
-    found = (
-        Outbox(path.parent.parent)
-        for path in sorted(Path(folder).rglob("queue.jsonl"))
-        if path.parent.name == OUTBOX_DIR
-    )
+    """Every run directory's queue under `folder` with records still to deliver, deeper
+    folders first: a multirun's jobs before its parent, whose summary reads theirs."""
+    paths = sorted(Path(folder).rglob("queue.jsonl"), key=lambda p: (-len(p.parts), p))
+    found = (Outbox(path.parent.parent) for path in paths if path.parent.name == OUTBOX_DIR)
     return [outbox for outbox in found if outbox.pending()]
 
 

@@ -1,6 +1,7 @@
 """A multirun's parent run when its tracking server is away at the end: the summary waits for
 it as a run's queue does, and a server that does not come back costs one line, not a
-traceback. A real `mlflow server`, hung (SIGSTOP) or killed; the callback as Hydra calls it."""
+traceback. A real `mlflow server`, hung (SIGSTOP) or killed (then `make sync` delivers the summary and the end it queued); the
+callback as Hydra calls it."""
 
 import os
 import threading
@@ -137,14 +138,12 @@ def test_ctrl_c_while_the_summary_waits_ends_the_parent_killed(
     assert len(said) == 1 and "is away" in said[0], said
 
 
-def test_a_server_that_stays_away_costs_a_line_and_leaves_the_parent_running(
-    tmp_path, server, capfd
-):
+def test_a_server_that_stays_away_gets_the_summary_and_end_from_make_sync(tmp_path, server, capfd):
     cfg = multirun_config(tmp_path, server, final_wait=3)
     client = MlflowClient(server.url)
     callback = MultirunTracking()
-    start_with_two_jobs(callback, cfg, client)
-    parent_id = callback.parent_id
+    best = start_with_two_jobs(callback, cfg, client)
+    parent_id, sweep_dir = callback.parent_id, callback.sweep_dir
 
     server.stop()
     started = time.monotonic()
@@ -153,11 +152,19 @@ def test_a_server_that_stays_away_costs_a_line_and_leaves_the_parent_running(
     said = tracking_lines(capfd)
     assert len(said) == 3, said
     assert "is away" in said[0]
-    assert "did not take the multirun's summary" in said[1]
+    assert "did not take the multirun's summary" in said[1] and str(sweep_dir) in said[1]
     assert f"parent run {parent_id}" in said[2] and "stays RUNNING" in said[2]
+    assert f"make sync RUN={sweep_dir}" in said[2]
     assert callback.parent_id is None
     print(f"\nthe end gave up {waited:.1f} s after it began (final_wait 3 s)")
 
     server.start()
+    assert client.get_run(parent_id).info.status == "RUNNING"
+    from pipeline.sync import main
+
+    assert main([str(sweep_dir), "tracking.delivery.request_retries=0"]) == 0
     parent = client.get_run(parent_id)
-    assert parent.info.status == "RUNNING" and CHILDREN_TAG not in parent.data.tags
+    assert parent.info.status == "FINISHED"
+    assert parent.data.tags[BEST_CHILD_RUN_ID_TAG] == best
+    assert parent.data.tags[CHILDREN_TAG] == "2"
+    assert [f.path for f in client.list_artifacts(parent_id)] == ["children.csv"]

@@ -14,10 +14,18 @@ from pipeline.tracking.outbox import (
     ARTIFACTS,
     END,
     METRICS,
+    SUMMARY,
     TAGS,
     Outbox,
     OutboxBusy,
     outboxes_under,
+)
+from pipeline.tracking.records import (
+    BEST_CHILD_RUN_ID_TAG,
+    CHILDREN_TAG,
+    OVERRIDES_TAG,
+    PARENT_ID_TAG,
+    best_metric_name,
 )
 from tests.helpers import child_environment
 from tests.servers import free_port
@@ -201,3 +209,42 @@ def test_sync_refuses_a_folder_without_a_queue(tmp_path, capsys):
 
     assert main([str(tmp_path)]) == 2
     assert capsys.readouterr().err.strip() == f"error: {tmp_path} has no tracking queue"
+
+
+def test_a_multirun_folder_delivers_its_jobs_then_its_parents_summary_and_end(
+    tmp_path, experiment, monkeypatch
+):
+    """The store was away when the multirun ended: its jobs queued their last epoch and end,
+    the parent its summary and end. The summary is written when delivered, from the children
+    as the store has them then: after their queues."""
+    from pipeline.sync import main
+
+    for name in ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT"):
+        monkeypatch.setenv(name, "0")  # restored afterwards: the command sets them for its process
+    uri, client, experiment_id = experiment
+    objective = best_metric_name("val_accuracy")
+    parent_id = client.create_run(experiment_id, run_name="multirun").info.run_id
+    sweep = tmp_path / "multiruns" / "2026-12-03" / "10-00-00-000000"
+    jobs = []
+    for number, (dropout, value) in enumerate((("0.25", 0.91), ("0.5", 0.95))):
+        tags = {PARENT_ID_TAG: parent_id, OVERRIDES_TAG: f"model.dropout={dropout}"}
+        run_id = client.create_run(experiment_id, tags=tags).info.run_id
+        job = Outbox(sweep / str(number))
+        job.open(uri, run_id)
+        job.put(METRICS, metrics=[[objective, value, 1000, 1]])
+        job.put(END, status="FINISHED")
+        jobs.append(run_id)
+    parent = Outbox(sweep)
+    parent.open(uri, parent_id)
+    parent.put(SUMMARY, objective="val_accuracy", mode="max")
+    parent.put(END, status="FINISHED")
+    assert [o.folder.parent for o in outboxes_under(tmp_path)] == [sweep / "0", sweep / "1", sweep]
+
+    assert main([str(sweep)]) == 0
+    run = client.get_run(parent_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.tags[BEST_CHILD_RUN_ID_TAG] == jobs[1] and run.data.tags[CHILDREN_TAG] == "2"
+    assert run.data.metrics[objective] == 0.95
+    assert [f.path for f in client.list_artifacts(parent_id)] == ["children.csv"]
+    assert {client.get_run(job).info.status for job in jobs} == {"FINISHED"}
+    assert not parent.pending() and not outboxes_under(tmp_path)
