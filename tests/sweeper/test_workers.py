@@ -6,7 +6,6 @@ import time
 import optuna
 import pytest
 
-from pipeline.search.trial_link import JOB
 from tests.servers import free_port
 from tests.sweeper.helpers import load_study, start_worker, states
 
@@ -24,37 +23,22 @@ def search_args(tmp_path, storage: str, n_trials: int, sleep: float, sweep: str)
     ]
 
 
-def wait_for_complete(storage: str, count: int, timeout: float = 60) -> None:
+def wait_for_file(path, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if states(storage, "workers")["COMPLETE"] >= count:
-                return
-        except KeyError:  # the study is not created yet
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"fewer than {count} trials completed in {timeout} s")
-
-
-def wait_for_a_job_in_progress(storage: str, timeout: float = 60) -> None:
-    """Until a trial's job has started and not ended: killing the worker then is mid-trial,
-    however slowly a busy host moves between trials."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        study = load_study(storage, "workers")
-        if any(
-            JOB in t.user_attrs and "ended" not in t.user_attrs[JOB]
-            for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-        ):
-            return
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no {path} within {timeout} s")
         time.sleep(0.1)
-    raise TimeoutError(f"no job in progress within {timeout} s")
 
 
 def test_killed_search_resumed_by_the_same_command_ends_with_n_trials(tmp_path, sqlite_storage):
-    worker = start_worker(*search_args(tmp_path, sqlite_storage, 5, 0.5, "first"))
-    wait_for_complete(sqlite_storage, 2)
-    wait_for_a_job_in_progress(sqlite_storage)
+    held = tmp_path / "held"
+    worker = start_worker(
+        *search_args(tmp_path, sqlite_storage, 5, 0.5, "first"),
+        "hold_from=2",  # trial 2 waits mid-trial (never released): killed there, however busy the host
+        f"hold_dir={held}",
+    )
+    wait_for_file(held / "held-2")
     worker.send_signal(signal.SIGKILL)  # mid-trial: its trial stays RUNNING
     worker.wait()
     assert states(sqlite_storage, "workers")["RUNNING"] == 1
@@ -72,11 +56,13 @@ def test_killed_search_resumed_by_the_same_command_ends_with_n_trials(tmp_path, 
 
 
 def test_two_workers_on_one_sqlite_storage_finish_exactly_n_trials(tmp_path, sqlite_storage):
-    # 8 trials of 1 s: both share the work even when a busy host starts one worker seconds later.
+    # Each worker's first trial waits for the other's: both share the work, however many
+    # seconds apart a busy host starts them.
     workers = [
         start_worker(
             *search_args(tmp_path, sqlite_storage, 8, 1.0, f"worker{i}"),
             f"hydra.sweeper.sampler.seed={i}",
+            f"meet={tmp_path}/meet",
         )
         for i in range(2)
     ]

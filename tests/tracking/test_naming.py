@@ -44,19 +44,18 @@ def test_config_time_modules_do_not_import_tensorflow():
     )
 
 
-def test_stopwatch_sums_only_the_time_inside_its_blocks():
-    import time
+def test_stopwatch_sums_only_the_time_inside_its_blocks(monkeypatch):
+    from pipeline import timings
 
-    from pipeline.timings import Stopwatch
-
-    stopwatch = Stopwatch()
+    now = [100.0]  # the clock moves only when the test says: exact sums, however busy the host
+    monkeypatch.setattr(timings.time, "perf_counter", lambda: now[0])
+    stopwatch = timings.Stopwatch()
     with stopwatch:
-        time.sleep(0.05)
-    time.sleep(1.0)  # outside: counted, it alone would exceed the bound below
+        now[0] += 0.25
+    now[0] += 10.0  # outside its blocks
     with stopwatch:
-        time.sleep(0.05)
-    # A sleep lasts at least what it asks, and on a loaded host up to some tenths of a second more.
-    assert 0.1 <= stopwatch.seconds < 0.9
+        now[0] += 0.5
+    assert stopwatch.seconds == 0.75
 
 
 def test_passwords_are_never_logged():

@@ -4,6 +4,7 @@ order, durability, each record once, and `mnist-sync`."""
 import json
 import subprocess
 import sys
+import threading
 
 import pytest
 from mlflow import MlflowClient
@@ -143,13 +144,17 @@ def test_a_sender_says_once_that_the_store_is_away_and_keeps_the_records(
     away = away_server()
     outbox = Outbox(tmp_path / "run")
     outbox.open(away, run_id)
-    lines = []
-    sender = Sender(
-        Delivery(outbox, MlflowClient(away)), away, max_backoff=0.2, say=lines.append
-    ).start()
+    lines, said = [], threading.Event()
+
+    def say(line):
+        lines.append(line)
+        said.set()
+
+    sender = Sender(Delivery(outbox, MlflowClient(away)), away, max_backoff=0.2, say=say).start()
     outbox.put(METRICS, metrics=[["train/loss", 1.0, 1000, 0]])
     outbox.put(END, status="FINISHED")
-    assert not sender.drain(1.5, stop=lambda: False)
+    assert said.wait(60), "the sender never found the store away"
+    assert not sender.drain(0.5, stop=lambda: False)  # retried in the meantime: said once
     assert sender.finish(0) == 2
     assert len(lines) == 1 and "is away" in lines[0] and str(outbox.folder) in lines[0]
 

@@ -4,8 +4,9 @@
 stops when the pruner says so; `fail_above` makes trials with a larger `x` raise;
 `sleep` slows each step, so a worker can be killed mid-search; `meet` names a folder where
 each job waits (a bounded while) until `meet_count` jobs have arrived, so jobs that do run at
-once are seen to, however slowly their processes start; `objectives: 2` also returns -|x|, for
-multi-objective searches. With `tracking.enabled`, each job is an MLflow
+once are seen to, however slowly their processes start; `hold_from` holds the trials numbered
+that or higher in the folder `hold_dir` (`held-N`) until a `release` file appears there, so a
+test can act while one is surely mid-trial; `objectives: 2` also returns -|x|, for multi-objective searches. With `tracking.enabled`, each job is an MLflow
 child run of the project's multirun callback's parent, found in the job's config.
 """
 
@@ -28,15 +29,27 @@ class Boom(RuntimeError):
 MEET_WAIT_S = 60.0  # long for a loaded machine's process start, short for a failing test
 
 
+def wait_for(condition, seconds: float = MEET_WAIT_S) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def meet(folder: str, count: int) -> None:
     """Arrive in `folder` and wait until `count` jobs have, or until MEET_WAIT_S has passed: jobs
     in one slot never meet, and the test that asks whether they ran at once then fails."""
     arrivals = Path(folder)
     arrivals.mkdir(parents=True, exist_ok=True)
     (arrivals / f"{os.getpid()}-{threading.get_ident()}").touch()  # a slot may be a thread
-    deadline = time.monotonic() + MEET_WAIT_S
-    while len(list(arrivals.iterdir())) < count and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: len(list(arrivals.iterdir())) >= count)
+
+
+def hold(folder: str, number: int) -> None:
+    """Say that trial `number` is held in `folder`, and wait for its `release` file."""
+    held = Path(folder)
+    held.mkdir(parents=True, exist_ok=True)
+    (held / f"held-{number}").touch()
+    wait_for((held / "release").exists)
 
 
 def objective(cfg: DictConfig) -> float:
@@ -46,6 +59,8 @@ def objective(cfg: DictConfig) -> float:
     link = TrialLink(cfg.trial) if has_trial(cfg) else None
     if cfg.meet is not None:
         meet(cfg.meet, cfg.meet_count)
+    if cfg.hold_from is not None and has_trial(cfg) and cfg.trial.number >= cfg.hold_from:
+        hold(cfg.hold_dir, cfg.trial.number)
     for step in range(cfg.steps):
         time.sleep(cfg.sleep)
         if link is not None and link.report(value * (step + 1) / cfg.steps, step):
