@@ -133,13 +133,15 @@ class Cluster:
             f"hydra.sweeper.study_name={STUDY}",
             f"hydra.sweeper.n_trials={N_TRIALS}",
             "hydra.sweeper.heartbeat_interval=1",
-            "hydra.sweeper.grace_period=3",
+            "hydra.sweeper.grace_period=10",
             "hydra.sweeper.plots=false",
             # A trial takes 3 s (two 1 s steps and a last 1 s): the test kills worker-1 inside its
-            # second one, polling every 0.3 s; heartbeats every 1 s fail the lost trial after 3 s.
+            # second one, polling every 0.3 s; heartbeats every 1 s fail the lost trial after 10 s
+            # (a live one beats on, however busy the host that trains beside it).
             f"hydra.sweeper.sampler.seed={seed}",
             "steps=2",
             "sleep=1.0",
+            f"meet={self.folder}/meet",  # the hosts' first trials wait for each other: they overlap
             "tracking.enabled=true",
             f"tracking.uri={self.tracking_uri}",
             f"hydra.sweep.dir={self.folder}/sweeps/{host.name}",

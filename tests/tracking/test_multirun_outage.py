@@ -77,6 +77,12 @@ def start_with_two_jobs(callback: MultirunTracking, cfg, client: MlflowClient) -
     return runs[1]
 
 
+def no_request_times_out_after_the_thaw() -> None:
+    """The server works through what it took while hung: no request may time out then (a
+    second 'is away' line), however busy the host. MLflow reads this at each request."""
+    os.environ[delivery.TIMEOUT_ENV] = "120"
+
+
 def tracking_lines(capfd) -> list[str]:
     return [line for line in capfd.readouterr().err.splitlines() if line.startswith("tracking:")]
 
@@ -92,6 +98,7 @@ def test_the_summary_waits_for_a_hung_server_and_lands_once(tmp_path, server, mo
 
     def thaw_once_found_away():
         assert found_away.wait(60), "the summary never found the server away"
+        no_request_times_out_after_the_thaw()
         server.thaw()
 
     server.freeze()
@@ -125,6 +132,7 @@ def test_ctrl_c_while_the_summary_waits_ends_the_parent_killed(
         said_away(line)
         if not hasattr(ctrl_c_once_found_away, "pressed"):
             ctrl_c_once_found_away.pressed = True
+            no_request_times_out_after_the_thaw()
             server.thaw()  # the end, after the Ctrl-C, finds the server answering
             raise KeyboardInterrupt
 

@@ -4,7 +4,6 @@ same port; MLflow's own retries shortened so that each outage outlasts them."""
 
 import os
 import re
-import statistics
 import subprocess
 import sys
 import threading
@@ -94,19 +93,46 @@ class EpochClock(keras.callbacks.Callback):
         super().__init__()
         self.server, self.stop_after, self.found_away = server, stop_after, found_away
         self.begins: list[float] = []
+        self.hung = threading.Event()
+        self.epochs_while_hung = 0
+        self.training_thread: threading.Thread | None = None
 
     def on_epoch_begin(self, epoch, logs=None):
         self.begins.append(time.monotonic())
+        self.training_thread = threading.current_thread()
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.hung.is_set():
+            self.epochs_while_hung += 1
         if epoch + 1 == self.stop_after:
             self.server.freeze()
             self.frozen_ms = time.time() * 1000
+            self.hung.set()
 
     def on_train_end(self, logs=None):
         assert self.found_away.wait(60), "the run never found the server away"
+        # The server works through what it took while hung: no request may time out then
+        # (a second 'is away' line), however busy the host.
+        os.environ[delivery.TIMEOUT_ENV] = "120"
+        self.hung.clear()
         self.server.thaw()
         self.thawed, self.thawed_ms = time.monotonic(), time.time() * 1000
+
+
+def requests_while_hung(monkeypatch, clock: EpochClock) -> list[threading.Thread]:
+    """The threads that send MLflow's HTTP requests while the server hangs (MLflow sends every
+    request, artifacts included, through a `requests` session)."""
+    import requests
+
+    threads, send = [], requests.Session.request
+
+    def request(session, *args, **kwargs):
+        if clock.hung.is_set():
+            threads.append(threading.current_thread())
+        return send(session, *args, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "request", request)
+    return threads
 
 
 def assert_every_step_once(client: MlflowClient, run_id: str, epochs: int = EPOCHS) -> None:
@@ -136,14 +162,15 @@ def test_training_goes_on_while_the_server_hangs_and_the_run_ends_finished(
     monkeypatch.setattr(
         training_run, "training_callbacks", lambda *args: callbacks(*args) + [clock]
     )
+    hung_requests = requests_while_hung(monkeypatch, clock)
     train(cfg, "outage")
     delivered = time.monotonic() - clock.thawed
 
-    epochs = [
-        later - earlier for earlier, later in zip(clock.begins, clock.begins[1:], strict=False)
-    ]
-    undisturbed, away = epochs[1:2], epochs[3:]  # epoch 1 traces the model; 3 ends with the freeze
-    assert statistics.median(away) <= 1.5 * statistics.median(undisturbed), (undisturbed, away)
+    # Training went on while the server hung (it thaws only once training has ended) and
+    # never sent a request itself: each would have waited for its timeout. The epochs'
+    # seconds, printed below, show it too; a ratio of them would depend on the host's load.
+    assert clock.epochs_while_hung == EPOCHS - clock.stop_after
+    assert clock.training_thread not in hung_requests, hung_requests
 
     client = checking_client(server)
     run = only_run(client, cfg)
@@ -156,6 +183,10 @@ def test_training_goes_on_while_the_server_hangs_and_the_run_ends_finished(
     assert max(m.timestamp for m in samples) > clock.thawed_ms, samples
     said = [line for line in capfd.readouterr().err.splitlines() if line.startswith("tracking:")]
     assert len(said) == 2 and "is away" in said[0] and "is back" in said[1], said
+    epochs = [
+        later - earlier for earlier, later in zip(clock.begins, clock.begins[1:], strict=False)
+    ]
+    undisturbed, away = epochs[1:2], epochs[3:]  # epoch 1 traces the model; 3 ends with the freeze
     print(
         f"\nepoch seconds, server up: {undisturbed}; hung: {[round(e, 3) for e in away]}; "
         f"the rest delivered and the run ended {delivered:.2f} s after it came back"
