@@ -15,14 +15,18 @@ EXIT_DATA_ERROR = 2
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline.data", description=__doc__)
     parser.add_argument("name", nargs="?", default="mnist", choices=DATASET_NAMES)
-    parser.add_argument("--cache-dir", type=Path, default=PROJECT_ROOT / "data", help="default: %(default)s")
+    parser.add_argument(
+        "--cache-dir", type=Path, default=PROJECT_ROOT / "data", help="default: %(default)s"
+    )
     args = parser.parse_args(argv)
     try:
         dataset = load_dataset(args.name, None, args.cache_dir.resolve(), allow_download=True)
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_DATA_ERROR
-    print(f"{args.name}  source: {dataset.source}  sha256: {dataset.digest}  cache: {dataset.cache_path}")
+    print(
+        f"{args.name}  source: {dataset.source}  sha256: {dataset.digest}  cache: {dataset.cache_path}"
+    )
     return 0
 
 

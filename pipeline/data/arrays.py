@@ -30,7 +30,9 @@ def canonical_arrays(
     )
 
 
-def _canonical_part(x: np.ndarray, y: np.ndarray, part: str, origin: str) -> tuple[np.ndarray, np.ndarray]:
+def _canonical_part(
+    x: np.ndarray, y: np.ndarray, part: str, origin: str
+) -> tuple[np.ndarray, np.ndarray]:
     if x.dtype != np.uint8:
         raise DataError(f"{origin}: {part} images have dtype {x.dtype}, expected uint8")
     if x.ndim != 3 or x.shape[1:] != IMAGE_SHAPE or x.shape[0] == 0:
@@ -38,7 +40,11 @@ def _canonical_part(x: np.ndarray, y: np.ndarray, part: str, origin: str) -> tup
     if y.dtype.kind not in "iu":
         raise DataError(f"{origin}: {part} labels have dtype {y.dtype}, expected integers")
     if y.shape != (x.shape[0],):
-        raise DataError(f"{origin}: {part} labels have shape {y.shape}, expected ({x.shape[0]},) to match the images")
+        raise DataError(
+            f"{origin}: {part} labels have shape {y.shape}, expected ({x.shape[0]},) to match the images"
+        )
     if y.min() < 0 or y.max() >= NUM_CLASSES:
-        raise DataError(f"{origin}: {part} labels range over {y.min()}..{y.max()}, expected 0..{NUM_CLASSES - 1}")
+        raise DataError(
+            f"{origin}: {part} labels range over {y.min()}..{y.max()}, expected 0..{NUM_CLASSES - 1}"
+        )
     return np.ascontiguousarray(x), y.astype(np.uint8)

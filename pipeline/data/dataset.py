@@ -2,7 +2,14 @@
 
 from pathlib import Path
 
-from pipeline.data.cache import CachedDataset, manifest_path, read_cache, serialize, sha256_hex, write_cache
+from pipeline.data.cache import (
+    CachedDataset,
+    manifest_path,
+    read_cache,
+    serialize,
+    sha256_hex,
+    write_cache,
+)
 from pipeline.data.sources import fetch
 
 DIGEST_PREFIX_LENGTH = 12
@@ -14,7 +21,9 @@ DIGEST_PREFIX_LENGTH = 12
 _loaded: dict[tuple, tuple[tuple, CachedDataset]] = {}
 
 
-def load_dataset(name: str, path: str | None, cache_dir: Path, allow_download: bool) -> CachedDataset:
+def load_dataset(
+    name: str, path: str | None, cache_dir: Path, allow_download: bool
+) -> CachedDataset:
     """The dataset `name`: from the user's `path` if given, else from `<cache_dir>/<name>.npz` or its sources.
 
     A user's file is the truth and may change: it is read again whenever its size or times
@@ -33,8 +42,12 @@ def load_dataset(name: str, path: str | None, cache_dir: Path, allow_download: b
 def _file_signature(path: Path) -> tuple:
     """(name, inode, size, mtime, ctime) of a file, or of each file in a folder; empty when absent."""
     files = sorted(path.iterdir()) if path.is_dir() else [path]
-    return tuple((str(f), s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns)
-                 for f in files if f.is_file() for s in [f.stat()])
+    return tuple(
+        (str(f), s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns)
+        for f in files
+        if f.is_file()
+        for s in [f.stat()]
+    )
 
 
 def _load(name: str, path: str | None, cache_dir: Path, allow_download: bool) -> CachedDataset:
@@ -49,6 +62,8 @@ def _load(name: str, path: str | None, cache_dir: Path, allow_download: bool) ->
     payload = serialize(fetched.arrays)
     digest = sha256_hex(payload)
     npz_path = cache_dir / f"{name}-{digest[:DIGEST_PREFIX_LENGTH]}.npz"
-    if manifest_path(npz_path).is_file():  # content-addressed: a committed entry of this name holds these bytes
+    if manifest_path(
+        npz_path
+    ).is_file():  # content-addressed: a committed entry of this name holds these bytes
         return CachedDataset(fetched.arrays, fetched.source, digest, npz_path)
     return write_cache(npz_path, fetched.arrays, fetched.source, payload)

@@ -34,7 +34,9 @@ def read_idx(path: Path, ndim: int) -> np.ndarray:
     shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     expected_size = header_size + math.prod(shape)  # exact: no int64 overflow on a forged header
     if len(raw) != expected_size:
-        raise DataError(f"{path}: {len(raw)} bytes, expected {expected_size} for shape {shape} (truncated or corrupt)")
+        raise DataError(
+            f"{path}: {len(raw)} bytes, expected {expected_size} for shape {shape} (truncated or corrupt)"
+        )
     return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(shape)
 
 

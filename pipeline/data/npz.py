@@ -12,10 +12,12 @@ from pipeline.data.errors import DataError, one_line
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 # A fixed member timestamp makes equal arrays give byte-equal files, hence equal digests on every machine.
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-ZIP_MAGIC = b"PK\x03\x04"   # an npz is a zip archive; an empty one starts "PK\x05\x06" and holds no keys
+ZIP_MAGIC = (
+    b"PK\x03\x04"  # an npz is a zip archive; an empty one starts "PK\x05\x06" and holds no keys
+)
 NPY_MAGIC = b"\x93NUMPY"
 GZIP_MAGIC = b"\x1f\x8b"
-_HEAD_SIZE = 512             # enough to tell these formats (and text) apart
+_HEAD_SIZE = 512  # enough to tell these formats (and text) apart
 
 
 def read_npz(file: Path | BinaryIO, origin: str = "") -> DatasetArrays:
@@ -24,18 +26,24 @@ def read_npz(file: Path | BinaryIO, origin: str = "") -> DatasetArrays:
     try:
         head = _head(file)
         if not head.startswith(ZIP_MAGIC):
-            raise DataError(f"{origin}: {not_an_npz(head)}; expected a Keras-format npz (keys {', '.join(NPZ_KEYS)})")
+            raise DataError(
+                f"{origin}: {not_an_npz(head)}; expected a Keras-format npz (keys {', '.join(NPZ_KEYS)})"
+            )
         with np.load(file, allow_pickle=False) as archive:
             missing = [key for key in NPZ_KEYS if key not in archive.files]
             if missing:
-                raise DataError(f"{origin}: npz lacks key(s) {', '.join(missing)}; expected {', '.join(NPZ_KEYS)}")
+                raise DataError(
+                    f"{origin}: npz lacks key(s) {', '.join(missing)}; expected {', '.join(NPZ_KEYS)}"
+                )
             arrays = [archive[key] for key in NPZ_KEYS]
     except DataError:
         raise
-    except OSError as error:   # unreadable: permissions, a device error
+    except OSError as error:  # unreadable: permissions, a device error
         raise DataError(f"{origin}: cannot read ({error.strerror or one_line(error)})") from error
-    except (ValueError, EOFError, zipfile.BadZipFile) as error:   # a zip, but cut short or damaged
-        raise DataError(f"{origin}: truncated or damaged npz archive ({one_line(error)})") from error
+    except (ValueError, EOFError, zipfile.BadZipFile) as error:  # a zip, but cut short or damaged
+        raise DataError(
+            f"{origin}: truncated or damaged npz archive ({one_line(error)})"
+        ) from error
     return canonical_arrays(*arrays, origin=origin)
 
 
@@ -56,13 +64,15 @@ def not_an_npz(head: bytes) -> str:
     if head.startswith(NPY_MAGIC):
         return "a single .npy array, not an npz archive"
     if head.startswith(GZIP_MAGIC):
-        return "a gzip file, not an npz archive (gzipped IDX files go in a folder named by data.path)"
+        return (
+            "a gzip file, not an npz archive (gzipped IDX files go in a folder named by data.path)"
+        )
     if b"\0" in head:
         return "not an npz archive (unrecognised binary format)"
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as error:
-        if error.start < len(head) - 3:   # not merely a character cut at the end of the head
+        if error.start < len(head) - 3:  # not merely a character cut at the end of the head
             return "not an npz archive (unrecognised binary format)"
     return "a text file, not an npz archive"
 

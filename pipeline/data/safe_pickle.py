@@ -39,5 +39,7 @@ def load_numpy_pickle(data: bytes, origin: str) -> object:
     try:
         # latin1 turns Python 2 byte strings into the raw buffers numpy's array state expects.
         return NumpyOnlyUnpickler(io.BytesIO(data), encoding="latin1").load()
-    except Exception as error:  # a malformed pickle can raise almost anything; none of it is executed code
+    except (
+        Exception
+    ) as error:  # a malformed pickle can raise almost anything; none of it is executed code
         raise DataError(f"{origin}: refused or unreadable pickle ({one_line(error)})") from error

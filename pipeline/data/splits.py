@@ -27,8 +27,10 @@ class Splits:
 def split_indices(num_rows: int, validation_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(train rows, validation rows), each in ascending order, from a permutation by numpy's default_rng(seed)."""
     if not 0 <= validation_size < num_rows:
-        raise DataError(f"data.validation_size={validation_size} must be in 0..{num_rows - 1} "
-                        f"(the training set has {num_rows} rows)")
+        raise DataError(
+            f"data.validation_size={validation_size} must be in 0..{num_rows - 1} "
+            f"(the training set has {num_rows} rows)"
+        )
     permutation = np.random.default_rng(seed).permutation(num_rows)
     return np.sort(permutation[validation_size:]), np.sort(permutation[:validation_size])
 
@@ -36,7 +38,10 @@ def split_indices(num_rows: int, validation_size: int, seed: int) -> tuple[np.nd
 def load_splits(data_cfg: Any) -> Splits:
     """Load (or fetch and cache) the dataset named by the `data` config group and split off validation rows."""
     dataset = load_dataset(
-        data_cfg.name, data_cfg.path, Path(data_cfg.cache_dir), bool(getattr(data_cfg, "allow_download", True))
+        data_cfg.name,
+        data_cfg.path,
+        Path(data_cfg.cache_dir),
+        bool(getattr(data_cfg, "allow_download", True)),
     )
     arrays = dataset.arrays
     train_rows, validation_rows = split_indices(

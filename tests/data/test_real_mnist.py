@@ -14,7 +14,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_DIR = PROJECT_ROOT.parent / "shared" / "data" / "mnist-reference"
 PROJECT_CACHE = PROJECT_ROOT / "data" / "mnist.npz"
 
-needs_reference = pytest.mark.skipif(not REFERENCE_DIR.is_dir(), reason=f"no reference files at {REFERENCE_DIR}")
+needs_reference = pytest.mark.skipif(
+    not REFERENCE_DIR.is_dir(), reason=f"no reference files at {REFERENCE_DIR}"
+)
 
 
 def assert_matches_original_mnist(arrays: DatasetArrays) -> None:
@@ -25,7 +27,9 @@ def assert_matches_original_mnist(arrays: DatasetArrays) -> None:
 
 
 @needs_reference
-@pytest.mark.skipif(not PROJECT_CACHE.is_file(), reason="no project cache; run `python -m pipeline.data mnist`")
+@pytest.mark.skipif(
+    not PROJECT_CACHE.is_file(), reason="no project cache; run `python -m pipeline.data mnist`"
+)
 def test_the_projects_mnist_cache_is_the_original_mnist() -> None:
     cached = read_cache(PROJECT_CACHE)
     assert cached is not None

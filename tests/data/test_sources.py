@@ -6,13 +6,13 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.data.data_formats import assert_same_arrays, write_idx_dir, write_keras_npz
 
 from pipeline.data import DataError, sources
 from pipeline.data.arrays import DatasetArrays
 from pipeline.data.idx import IDX_FILE_NAMES
 from pipeline.data.keras_source import download_with_keras, host_reachable, keras_cache_path
 from pipeline.data.sources import Fetched, SourceUnavailable, fetch
+from tests.data.data_formats import assert_same_arrays, write_idx_dir, write_keras_npz
 
 
 def keras_home() -> Path:
@@ -30,19 +30,24 @@ def test_a_users_npz_file_is_read(tmp_path: Path, arrays: DatasetArrays) -> None
     assert fetched.source == str(path)
 
 
-def test_a_users_idx_directory_is_read_for_fashion_mnist(tmp_path: Path, arrays: DatasetArrays) -> None:
+def test_a_users_idx_directory_is_read_for_fashion_mnist(
+    tmp_path: Path, arrays: DatasetArrays
+) -> None:
     directory = write_idx_dir(tmp_path / "fashion", arrays, gzipped=True)
     assert_same_arrays(fetch("fashion_mnist", str(directory), allow_download=False).arrays, arrays)
 
 
-def test_a_missing_user_path_is_named_and_nothing_else_is_tried(tmp_path: Path, arrays: DatasetArrays) -> None:
+def test_a_missing_user_path_is_named_and_nothing_else_is_tried(
+    tmp_path: Path, arrays: DatasetArrays
+) -> None:
     write_keras_npz(keras_cache_path("mnist"), arrays)  # present, but must not be used instead
     with pytest.raises(DataError, match=f"{tmp_path / 'absent.npz'}: no such file"):
         fetch("mnist", str(tmp_path / "absent.npz"), allow_download=True)
 
 
-def test_a_corrupt_user_file_never_falls_back(tmp_path: Path, arrays: DatasetArrays,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_corrupt_user_file_never_falls_back(
+    tmp_path: Path, arrays: DatasetArrays, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write_keras_npz(keras_cache_path("mnist"), arrays)
     monkeypatch.setitem(sources.DOWNLOAD_SOURCES, "mnist", [fail_if_called])
     path = tmp_path / "my.npz"
@@ -51,7 +56,9 @@ def test_a_corrupt_user_file_never_falls_back(tmp_path: Path, arrays: DatasetArr
         fetch("mnist", str(path), allow_download=True)
 
 
-def test_the_keras_cache_honours_keras_home(arrays: DatasetArrays, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_keras_cache_honours_keras_home(
+    arrays: DatasetArrays, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write_keras_npz(keras_home() / "datasets" / "mnist.npz", arrays)
     monkeypatch.setitem(sources.DOWNLOAD_SOURCES, "mnist", [fail_if_called])
     fetched = fetch("mnist", None, allow_download=True)
@@ -64,13 +71,17 @@ def test_the_keras_fashion_cache_is_a_directory_of_gzipped_idx(arrays: DatasetAr
     assert_same_arrays(fetch("fashion_mnist", None, allow_download=False).arrays, arrays)
 
 
-def test_an_incomplete_keras_fashion_cache_is_skipped(tmp_path: Path, arrays: DatasetArrays,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_incomplete_keras_fashion_cache_is_skipped(
+    tmp_path: Path, arrays: DatasetArrays, monkeypatch: pytest.MonkeyPatch
+) -> None:
     partial = write_idx_dir(keras_home() / "datasets" / "fashion-mnist", arrays, gzipped=True)
     (partial / f"{IDX_FILE_NAMES[0]}.gz").unlink()
     debian = write_idx_dir(tmp_path / "debian", arrays, gzipped=True)
     monkeypatch.setattr(sources, "DEBIAN_FASHION_MNIST_DIR", debian)
-    assert fetch("fashion_mnist", None, allow_download=False).source == f"Debian dataset-fashion-mnist ({debian})"
+    assert (
+        fetch("fashion_mnist", None, allow_download=False).source
+        == f"Debian dataset-fashion-mnist ({debian})"
+    )
 
 
 def test_a_corrupt_keras_cache_is_an_error_not_a_skip(arrays: DatasetArrays) -> None:
@@ -81,7 +92,9 @@ def test_a_corrupt_keras_cache_is_an_error_not_a_skip(arrays: DatasetArrays) -> 
         fetch("mnist", None, allow_download=True)
 
 
-def test_downloads_come_in_order_and_only_when_allowed(arrays: DatasetArrays, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_downloads_come_in_order_and_only_when_allowed(
+    arrays: DatasetArrays, monkeypatch: pytest.MonkeyPatch
+) -> None:
     tried = []
 
     def unavailable(name: str) -> Fetched:
@@ -95,18 +108,24 @@ def test_downloads_come_in_order_and_only_when_allowed(arrays: DatasetArrays, mo
     monkeypatch.setitem(sources.DOWNLOAD_SOURCES, "mnist", [unavailable, mirror])
     assert fetch("mnist", None, allow_download=True).source == "mirror"
     assert tried == ["keras", "mirror"]
-    with pytest.raises(DataError, match=r"no source for mnist worked \(no Keras cache at .*\); allow downloads"):
+    with pytest.raises(
+        DataError, match=r"no source for mnist worked \(no Keras cache at .*\); allow downloads"
+    ):
         fetch("mnist", None, allow_download=False)
     assert tried == ["keras", "mirror"]
 
 
 def test_the_real_chains_are_in_the_documented_order() -> None:
-    assert sources.LOCAL_SOURCES == {"mnist": [sources.from_keras_cache],
-                                     "fashion_mnist": [sources.from_keras_cache, sources.from_debian_package]}
+    assert sources.LOCAL_SOURCES == {
+        "mnist": [sources.from_keras_cache],
+        "fashion_mnist": [sources.from_keras_cache, sources.from_debian_package],
+    }
 
 
 def test_no_fashion_source_says_what_to_do() -> None:
-    with pytest.raises(DataError, match="install Debian's dataset-fashion-mnist .* or set data.path"):
+    with pytest.raises(
+        DataError, match="install Debian's dataset-fashion-mnist .* or set data.path"
+    ):
         fetch("fashion_mnist", None, allow_download=True)
 
 
@@ -137,6 +156,8 @@ def test_host_reachable_gives_up_on_a_lookup_that_never_returns(monkeypatch) -> 
 
 def test_an_unreachable_host_fails_without_importing_keras(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("pipeline.data.keras_source.host_reachable", lambda *args: False)
-    monkeypatch.setitem(sys.modules, "keras", None)  # any `import keras` would now raise ImportError
+    monkeypatch.setitem(
+        sys.modules, "keras", None
+    )  # any `import keras` would now raise ImportError
     with pytest.raises(DataError, match="unreachable, so Keras cannot download mnist"):
         download_with_keras("mnist")

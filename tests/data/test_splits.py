@@ -2,12 +2,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.data.data_formats import write_keras_npz
 from omegaconf import OmegaConf
 
 from pipeline.data import DataError, Splits, load_splits
 from pipeline.data.arrays import DatasetArrays
 from pipeline.data.splits import split_indices
+from tests.data.data_formats import write_keras_npz
 
 
 def test_the_split_is_deterministic_disjoint_and_complete() -> None:
@@ -32,10 +32,16 @@ def test_an_impossible_validation_size_is_refused(size: int) -> None:
 
 
 def test_load_splits_from_a_data_config(tmp_path: Path, arrays: DatasetArrays) -> None:
-    data_cfg = OmegaConf.create({
-        "name": "mnist", "path": str(write_keras_npz(tmp_path / "mnist.npz", arrays)),
-        "cache_dir": str(tmp_path / "cache"), "validation_size": 4, "split_seed": 3, "allow_download": False,
-    })
+    data_cfg = OmegaConf.create(
+        {
+            "name": "mnist",
+            "path": str(write_keras_npz(tmp_path / "mnist.npz", arrays)),
+            "cache_dir": str(tmp_path / "cache"),
+            "validation_size": 4,
+            "split_seed": 3,
+            "allow_download": False,
+        }
+    )
     splits = load_splits(data_cfg)
     assert isinstance(splits, Splits) and splits.name == "mnist" and splits.source == data_cfg.path
     assert Path(splits.cache_path).is_file() and len(splits.digest) == 64
@@ -44,5 +50,7 @@ def test_load_splits_from_a_data_config(tmp_path: Path, arrays: DatasetArrays) -
     assert np.array_equal(splits.train_y, arrays.y_train[train_rows])
     assert np.array_equal(splits.val_x, arrays.x_train[validation_rows])
     assert np.array_equal(splits.val_y, arrays.y_train[validation_rows])
-    assert np.array_equal(splits.test_x, arrays.x_test) and np.array_equal(splits.test_y, arrays.y_test)
+    assert np.array_equal(splits.test_x, arrays.x_test) and np.array_equal(
+        splits.test_y, arrays.y_test
+    )
     assert {a.dtype for a in (splits.train_x, splits.val_y, splits.test_x)} == {np.dtype(np.uint8)}
