@@ -23,6 +23,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from pipeline.files import replace_file
 from pipeline.processes.liveness import process_running
 from pipeline.processes.periodic import every
 
@@ -86,15 +87,8 @@ def rng_state_path(model_path: Path) -> Path:
     return model_path.with_suffix(".rng.json")
 
 
-def write_text_atomically(path: Path, text: str) -> None:
-    """A reader sees the old file or the whole new one, never half of it."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def write_json_atomically(path: Path, payload: dict) -> None:
-    write_text_atomically(path, json.dumps(payload, indent=2, sort_keys=True))
+    replace_file(path, json.dumps(payload, indent=2, sort_keys=True))
 
 
 def save_state(run_dir: Path, state: RunState) -> None:

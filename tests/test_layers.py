@@ -12,7 +12,17 @@ from pipeline import PROJECT_ROOT
 
 LAYERS = (
     # the bottom: no training, no MLflow
-    {"config", "data", "run_state", "job", "evaluation", "plotting", "processes", "timings"},
+    {
+        "config",
+        "data",
+        "files",
+        "run_state",
+        "job",
+        "evaluation",
+        "plotting",
+        "processes",
+        "timings",
+    },
     {"tracking"},  # MLflow: what training reports to
     {"search"},  # Optuna: the sweeper, a job's trial, pruning, a study's parent run
     {"training"},  # the job, with tracking and search attached

@@ -311,7 +311,8 @@ def update(results_files: list[Path]) -> None:
     """Merge the results files into the page's figures and make its tables again: both files
     are written only once every block has rendered (atomically, so a failure leaves both as
     they were)."""
-    from pipeline.run_state import write_json_atomically, write_text_atomically
+    from pipeline.files import replace_file
+    from pipeline.run_state import write_json_atomically
 
     figures = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
     for path in results_files:
@@ -324,7 +325,7 @@ def update(results_files: list[Path]) -> None:
     except (KeyError, TypeError) as error:
         raise ValueError(f"the figures lack what a table shows ({error!r})") from None
     write_json_atomically(FIGURES, figures)
-    write_text_atomically(PAGE, page)
+    replace_file(PAGE, page)
 
 
 def main(argv: list[str]) -> int:

@@ -8,15 +8,14 @@ is damage the user must see, never something to overwrite quietly.
 import hashlib
 import io
 import json
-import os
-import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline.data.arrays import DatasetArrays
 from pipeline.data.errors import DataError, one_line
 from pipeline.data.npz import NPZ_KEYS, read_npz, write_npz
+from pipeline.files import replace_file
 
 
 @dataclass(frozen=True, eq=False)  # arrays have no useful ==
@@ -53,10 +52,14 @@ def read_cache(npz_path: Path) -> CachedDataset | None:
         expected_digest, source = manifest["sha256"], manifest["source"]
         payload = npz_path.read_bytes()
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise DataError(f"{manifest_file}: unreadable cache manifest ({one_line(error)}); {remedy}") from error
+        raise DataError(
+            f"{manifest_file}: unreadable cache manifest ({one_line(error)}); {remedy}"
+        ) from error
     digest = sha256_hex(payload)  # hash the very bytes that get loaded
     if digest != expected_digest:
-        raise DataError(f"{npz_path}: sha256 {digest} differs from {expected_digest} in its manifest; {remedy}")
+        raise DataError(
+            f"{npz_path}: sha256 {digest} differs from {expected_digest} in its manifest; {remedy}"
+        )
     try:
         arrays = read_npz(io.BytesIO(payload), origin=str(npz_path))
     except DataError as error:
@@ -64,7 +67,9 @@ def read_cache(npz_path: Path) -> CachedDataset | None:
     return CachedDataset(arrays, source, digest, npz_path)
 
 
-def write_cache(npz_path: Path, arrays: DatasetArrays, source: str, payload: bytes | None = None) -> CachedDataset:
+def write_cache(
+    npz_path: Path, arrays: DatasetArrays, source: str, payload: bytes | None = None
+) -> CachedDataset:
     """Write the npz, then its manifest, each atomically; `payload` is serialize(arrays) if already made."""
     payload = serialize(arrays) if payload is None else payload
     digest = sha256_hex(payload)
@@ -73,7 +78,7 @@ def write_cache(npz_path: Path, arrays: DatasetArrays, source: str, payload: byt
         "sha256": digest,
         "source": source,
         "shapes": {key: list(getattr(arrays, key).shape) for key in NPZ_KEYS},
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     _write_atomically(npz_path, payload)
     _write_atomically(manifest_path(npz_path), (json.dumps(manifest, indent=2) + "\n").encode())
@@ -81,19 +86,9 @@ def write_cache(npz_path: Path, arrays: DatasetArrays, source: str, payload: byt
 
 
 def _write_atomically(path: Path, payload: bytes) -> None:
-    """A temp file in the same directory, then os.replace: readers see the old file or the whole new one."""
+    """Readers see the old file or the whole new one; a failure is a DataError."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp_path = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-        # os.open rather than mkstemp so the file gets the usual umask-governed mode, not 0600.
-        descriptor = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            with os.fdopen(descriptor, "wb") as tmp:
-                tmp.write(payload)
-                tmp.flush()
-                os.fsync(tmp.fileno())
-            os.replace(tmp_path, path)
-        finally:
-            tmp_path.unlink(missing_ok=True)  # already gone after a successful replace
+        replace_file(path, payload)
     except OSError as error:
         raise DataError(f"{path}: cannot write the data cache ({one_line(error)})") from error

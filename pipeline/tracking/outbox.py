@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.files import replace_file
+
 OUTBOX_DIR = "tracking-outbox"
 
 # Record types (the "op" field) and what each carries:
@@ -71,7 +73,7 @@ class Outbox:
         self.folder.mkdir(parents=True, exist_ok=True)
         target = {"uri": uri, "run_id": run_id}
         if self.target() != target:
-            _write_atomically(self.folder / "target.json", json.dumps(target))
+            replace_file(self.folder / "target.json", json.dumps(target))
 
     def target(self) -> dict[str, str] | None:
         try:
@@ -157,7 +159,7 @@ class Outbox:
             return 0
 
     def mark_delivered(self, record: Record) -> None:
-        _write_atomically(self.folder / "delivered", str(record.seq))
+        replace_file(self.folder / "delivered", str(record.seq))
         shutil.rmtree(self.files_of(record.seq), ignore_errors=True)
 
     def wait_for_more(self, after_seq: int, timeout: float) -> None:
@@ -201,12 +203,3 @@ def _link_or_copy(source, destination) -> None:
         os.link(source, destination)
     except OSError:  # another file system, or one without hard links
         shutil.copy2(source, destination)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)

@@ -81,11 +81,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
             if error.errno != errno.ENOSPC:
                 raise
             # What this epoch began to write goes; the state still names the last whole checkpoint.
-            for path in (
-                partial,
-                rng_state_path(target),
-                rng_state_path(target).with_name(rng_state_path(target).name + ".tmp"),
-            ):
+            for path in (partial, rng_state_path(target)):
                 path.unlink(missing_ok=True)
             raise OutOfSpace(self.run_dir, epoch + 1, self.state.completed_epochs) from None
         self.state.record_epoch(logs)
