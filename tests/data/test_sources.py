@@ -147,7 +147,12 @@ def test_host_reachable_tells_open_from_closed_ports() -> None:
 def test_host_reachable_gives_up_on_a_lookup_that_never_returns(monkeypatch) -> None:
     """getaddrinfo ignores socket timeouts; on a machine without network it can block for long."""
     never = threading.Event()
-    monkeypatch.setattr(socket, "create_connection", lambda *args, **kwargs: never.wait())
+
+    def lookup_that_hangs(*args, **kwargs):
+        never.wait()
+        raise OSError("the lookup gave up at last")
+
+    monkeypatch.setattr(socket, "create_connection", lookup_that_hangs)
     started = time.monotonic()
     assert not host_reachable("example.org", 443, timeout_s=0.2)
     assert time.monotonic() - started < 10  # not for ever: the lookup's thread is left behind
