@@ -80,4 +80,7 @@ def keras_only(model: keras.Model) -> keras.Model:
 
     copy = keras.models.clone_model(model, clone_function=clone)
     copy.set_weights(model.get_weights())
-    return copy
+    # clone_model compiles the copy as `model` was: its optimizer would be saved with it, and
+    # ours holds our learning-rate schedule (PeakSchedule), which a served model cannot load.
+    # The same layers as an uncompiled model: nothing to train, nothing of ours.
+    return keras.Model(copy.inputs, copy.outputs, name=copy.name)

@@ -1,6 +1,8 @@
 """Jobs of one process that differ only in numbers train the model the first one traced, and
 get exactly the numbers a fresh model gives (pipeline/training/reuse.py)."""
 
+import zipfile
+
 import keras
 import numpy as np
 import pytest
@@ -102,11 +104,16 @@ def test_the_kept_model_takes_the_new_jobs_state_and_numbers():
     reuse.forget_traced()
 
 
-def test_what_leaves_the_project_is_keras_own_layers_and_independent_of_the_model():
+def test_what_leaves_the_project_is_keras_own_layers_and_independent_of_the_model(tmp_path):
     model = _compiled(*FIRST)
     assert isinstance(model.get_layer("dropout"), TunableDropout)
     copy = keras_only(model)
     assert {type(layer).__module__.split(".")[0] for layer in copy.layers} == {"keras"}
+    # Saved, it names nothing of this project (a served model loads without it): no layer, no
+    # optimizer with our learning-rate schedule.
+    copy.save(tmp_path / "model.keras")
+    with zipfile.ZipFile(tmp_path / "model.keras") as saved:
+        assert "pipeline" not in saved.read("config.json").decode()
     assert copy.get_layer("dropout").rate == 0.3
     assert copy.count_params() == model.count_params()
     images = np.random.default_rng(0).integers(0, 256, (16, 28, 28), dtype=np.uint8)
