@@ -3,10 +3,11 @@ tracking store that was away when they ended (`pipeline/tracking/outbox.py`).
 
 Each run directory's queue goes to the store and run it names, in order, each record once;
 the run's final status last. A multirun's folder delivers its jobs' queues, then its parent
-run's (the summary, from the children as the store then has them, and the end). `--all`
-takes every run under `paths.output_dir` with records left, jobs before parents. Overrides are the training config's: `tracking=server` signs in to the team
-stack the way a training does. A store still away is one line and exit 1; nothing is lost,
-the same command goes on later.
+run's (the summary, from the children as the store then has them, and the end), which waits
+while any of its jobs' is left. `--all` takes every run under `paths.output_dir` with records
+left, jobs before parents. Overrides are the training config's: `tracking=server` signs in to
+the team stack the way a training does. A store still away is one line and exit 1; nothing is
+lost, the same command goes on later.
 """
 
 import argparse
@@ -52,59 +53,92 @@ def main(argv: list[str]) -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    import mlflow  # after the arguments: a mistyped one costs no MLflow import
-    from mlflow import MlflowClient
-
+    # MLflow after the arguments: a mistyped one costs no MLflow import.
     from pipeline.tracking.credentials import use_stack_server
-    from pipeline.tracking.delivery import Delivery, apply_request_settings, deliver_all
-    from pipeline.tracking.outbox import Outbox, OutboxBusy, outboxes_under
+    from pipeline.tracking.delivery import apply_request_settings
+    from pipeline.tracking.outbox import outboxes_under
 
     use_stack_server(cfg.tracking)
     apply_request_settings(cfg.tracking.delivery)
     outboxes = []
     for folder in args.run_dirs:
-        own, jobs = Outbox(folder), [o for o in outboxes_under(folder) if o.folder.parent != folder]
-        if own.target() is None and not jobs:
+        found = queues_in(folder)
+        if found is None:
             print(f"error: {folder} has no tracking queue", file=sys.stderr)
             return 2
-        outboxes += jobs + ([own] if own.target() is not None else [])  # a multirun's jobs first
+        if not found:
+            print(f"{folder}: nothing to deliver")
+        outboxes += found
     if args.all_runs:
         outboxes += outboxes_under(Path(cfg.paths.output_dir))
-    status = 0
+    status, undelivered = 0, []
     for outbox in outboxes:
-        target, run_dir = outbox.target(), outbox.folder.parent
-        left = len(outbox.pending())
-        if left == 0:
-            print(f"{run_dir}: nothing to deliver (run {target['run_id']})")
-            continue
-        try:
-            outbox.take_delivery()
-        except OutboxBusy:
+        run_dir = outbox.folder.parent
+        if any(run_dir in folder.parents for folder in undelivered):
             print(
-                f"error: {run_dir}: its training is still running and delivers its own records",
+                f"error: {run_dir}: its jobs' records are not all delivered, and its summary "
+                "is made from them; run this again later",
                 file=sys.stderr,
             )
             status = 1
-            continue
-        try:
-            mlflow.set_tracking_uri(target["uri"])  # a model's registration goes there too
-            report = deliver_all(Delivery(outbox, MlflowClient(target["uri"])))
-        except Exception as error:  # noqa: BLE001 (the store away, or refusing: one line, nothing lost)
-            print(
-                f"error: {target['uri']} did not take the records of {run_dir} "
-                f"({first_line(error)}); nothing is lost, run this again later",
-                file=sys.stderr,
-            )
+        elif not deliver(outbox):
+            undelivered.append(run_dir)
             status = 1
-            continue
-        finally:
-            outbox.release_delivery()
-        print(
-            f"{run_dir}: delivered {report.delivered} records to run {target['run_id']} of {target['uri']}"
-        )
-        for line in report.rejected:
-            print(f"  not taken: {line}", file=sys.stderr)
     return status
+
+
+def queues_in(folder: Path) -> list:
+    """The queues to deliver for `folder`: a run's own; a multirun's jobs' (those with records
+    left), then its parent run's. None when there is none at all."""
+    from pipeline.tracking.outbox import OUTBOX_DIR, Outbox, outboxes_under
+
+    own = Outbox(folder)
+    jobs = [o for o in outboxes_under(folder) if o.folder.parent != folder]
+    if own.target() is not None:
+        return [*jobs, own]
+    if jobs or any(folder.rglob(f"{OUTBOX_DIR}/target.json")):
+        return jobs  # a multirun whose parent queued nothing
+    return None
+
+
+def deliver(outbox) -> bool:
+    """Deliver what `outbox` holds, in lines; False when something is left."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    from pipeline.tracking.delivery import Delivery, deliver_all
+    from pipeline.tracking.outbox import OutboxBusy
+
+    target, run_dir = outbox.target(), outbox.folder.parent
+    if not outbox.pending():
+        print(f"{run_dir}: nothing to deliver (run {target['run_id']})")
+        return True
+    try:
+        outbox.take_delivery()
+    except OutboxBusy:
+        print(
+            f"error: {run_dir}: its training is still running and delivers its own records",
+            file=sys.stderr,
+        )
+        return False
+    try:
+        mlflow.set_tracking_uri(target["uri"])  # a model's registration goes there too
+        report = deliver_all(Delivery(outbox, MlflowClient(target["uri"])))
+    except Exception as error:  # noqa: BLE001 (the store away, or refusing: one line, nothing lost)
+        print(
+            f"error: {target['uri']} did not take the records of {run_dir} "
+            f"({first_line(error)}); nothing is lost, run this again later",
+            file=sys.stderr,
+        )
+        return False
+    finally:
+        outbox.release_delivery()
+    print(
+        f"{run_dir}: delivered {report.delivered} records to run {target['run_id']} of {target['uri']}"
+    )
+    for line in report.rejected:
+        print(f"  not taken: {line}", file=sys.stderr)
+    return True
 
 
 def cli() -> None:

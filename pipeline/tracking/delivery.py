@@ -103,7 +103,7 @@ class Delivery:
 
             write_summary(self.client, self.run_id, record["objective"], record["mode"])
         elif record.op == END:
-            self.client.set_terminated(self.run_id, record["status"])
+            self._end(record)
         else:
             raise RecordRejected(f"unknown record type {record.op!r}")
         self.outbox.mark_delivered(record)
@@ -120,6 +120,16 @@ class Delivery:
             self.report.rejected.append(f"record {record.seq} ({record.op}): {first_line(error)}")
             self.outbox.mark_delivered(record)
         return None
+
+    def _end(self, record: Record) -> None:
+        """The run's end, at the time it ended (not when delivered); a run that another process
+        ended later (a search's parent run, joined by another worker since) keeps that end."""
+        ended_ms = record.fields.get("time_ms")
+        if ended_ms is not None:
+            info = self.client.get_run(self.run_id).info
+            if info.status != "RUNNING" and (info.end_time or 0) > ended_ms:
+                return
+        self.client.set_terminated(self.run_id, record["status"], ended_ms)
 
     def _not_yet_logged(self, metrics: list[Metric]) -> list[Metric]:
         """`metrics` less those the run already has (same step, timestamp and value)."""

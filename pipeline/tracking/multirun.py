@@ -89,7 +89,6 @@ class MultirunTracking(Callback):
         self.parent_id: str | None = None
         self.client: MlflowClient | None = None
         self.sweep_dir: Path | None = None
-        self.summary_queued = False  # then the end goes to the queue too, behind it
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         if config.tracking.enabled:
@@ -141,7 +140,9 @@ class MultirunTracking(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """The summary (children.csv, the best child, the count), the UI's links, the parent
         FINISHED. A store that is away is waited for as long as a run waits for its queue;
-        past that, the summary and the end are queued in the sweep folder for `mnist-sync`."""
+        past that, what it did not take (the summary, the end) is queued in the sweep folder
+        for `mnist-sync`: the end is tried whatever became of the summary, so that a summary
+        the store keeps refusing cannot keep the parent RUNNING."""
         if self.parent_id is None:
             return
         from pipeline.processes.console import first_line
@@ -163,10 +164,10 @@ class MultirunTracking(Callback):
             print(links[0])
         if error is not None:
             self._queue(config.tracking).put(SUMMARY, objective=objective, mode=mode)
-            self.summary_queued = True
             say(
                 f"tracking: {config.tracking.uri} did not take the multirun's summary "
-                f"({first_line(error)}); it is queued in {self.sweep_dir}"
+                f"({first_line(error)}); `make sync RUN={self.sweep_dir}` delivers it, once its "
+                "jobs' records"
             )
         self._end_parent(config.tracking, "FINISHED", wait)
 
@@ -198,32 +199,29 @@ class MultirunTracking(Callback):
 
     def _end_parent(self, tracking: DictConfig, status: str, wait=None) -> None:
         """End the parent run with `status`, an MLflow run status name (FINISHED, FAILED); a
-        store that does not come back in time gets the end queued, after the summary if that
-        is queued too (the end then waits there behind it)."""
+        store that does not come back in time gets the end queued, with when it ended."""
         if self.parent_id is None:
             return
+        import time
+
         from pipeline.processes.console import first_line
         from pipeline.processes.patience import say
         from pipeline.tracking.outbox import END
 
         atexit.unregister(self._end_parent)
-        queue = self._queue(tracking) if self.summary_queued else None
-        error = None
-        if queue is None:
-            wait = wait or self._store_wait(tracking, "the multirun's parent run")
-            try:
-                error = wait.attempt(lambda: self.client.set_terminated(self.parent_id, status))
-            except KeyboardInterrupt:
-                error = KeyboardInterrupt("interrupted while waiting")
-            if error is not None:
-                queue = self._queue(tracking)
-        parent_id, self.parent_id = self.parent_id, None
-        if queue is None:
-            return
-        queue.put(END, status=status)
-        reason = f" ({first_line(error)})" if error is not None else ""
-        say(
-            f"tracking: {tracking.uri} did not take the end of the multirun's parent run "
-            f"{parent_id}{reason}; it stays RUNNING there until `make sync RUN={self.sweep_dir}` "
-            "delivers its queue and its jobs'"
-        )
+        ended_ms = int(time.time() * 1000)
+        wait = wait or self._store_wait(tracking, "the multirun's parent run")
+        try:
+            error = wait.attempt(
+                lambda: self.client.set_terminated(self.parent_id, status, ended_ms)
+            )
+        except KeyboardInterrupt:
+            error = KeyboardInterrupt("interrupted while waiting")
+        if error is not None:
+            self._queue(tracking).put(END, status=status, time_ms=ended_ms)
+            say(
+                f"tracking: {tracking.uri} did not take the end of the multirun's parent run "
+                f"{self.parent_id} ({first_line(error)}); it stays RUNNING there until `make "
+                f"sync RUN={self.sweep_dir}` delivers it, once its jobs' records"
+            )
+        self.parent_id = None

@@ -39,7 +39,7 @@ MODEL = (
     "model"  # "register_as", "alias"; files/N/model.keras (+ example.npy), written by `keep_model`
 )
 SUMMARY = "summary"  # "objective", "mode": a multirun parent's summary, from its children then
-END = "end"  # "status": FINISHED | FAILED | KILLED
+END = "end"  # "status": FINISHED | FAILED | KILLED; "time_ms": when the run ended
 
 
 class OutboxBusy(RuntimeError):

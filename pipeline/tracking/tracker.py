@@ -262,7 +262,7 @@ class Tracker:
                 drained = False
             if status == FINISHED and stop_requested():
                 status = KILLED
-            self.outbox.put(END, status=status)
+            self.outbox.put(END, status=status, time_ms=int(time.time() * 1000))
             left = self.sender.finish(self.cfg.tracking.delivery.end_wait if drained else 0)
         self.outbox.release_delivery()
         if left == 0:

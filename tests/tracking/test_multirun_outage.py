@@ -176,3 +176,28 @@ def test_a_server_that_stays_away_gets_the_summary_and_end_from_make_sync(tmp_pa
     assert parent.data.tags[BEST_CHILD_RUN_ID_TAG] == best
     assert parent.data.tags[CHILDREN_TAG] == "2"
     assert [f.path for f in client.list_artifacts(parent_id)] == ["children.csv"]
+
+
+def test_a_summary_the_store_refuses_is_queued_and_the_parent_still_ends(tmp_path, server, capfd):
+    """Not an outage: the store answers, but refuses the summary (here a 400 before it is
+    written). The end does not wait behind it."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+
+    from pipeline.tracking.outbox import SUMMARY, Outbox
+
+    class RefusedSummary(MultirunTracking):
+        def before_summary(self, parent):
+            raise MlflowException("the summary is refused", error_code=INVALID_PARAMETER_VALUE)
+
+    cfg = multirun_config(tmp_path, server, final_wait=3)
+    client = MlflowClient(server.url)
+    callback = RefusedSummary()
+    start_with_two_jobs(callback, cfg, client)
+    parent_id, sweep_dir = callback.parent_id, callback.sweep_dir
+    callback.on_multirun_end(cfg)
+
+    (said,) = tracking_lines(capfd)
+    assert "did not take the multirun's summary (the summary is refused)" in said
+    assert client.get_run(parent_id).info.status == "FINISHED"
+    assert [record.op for record in Outbox(sweep_dir).pending()] == [SUMMARY]

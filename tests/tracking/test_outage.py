@@ -231,12 +231,13 @@ def test_a_run_that_ends_while_the_server_hangs_is_delivered_later_by_sync_each_
     run_id, run_dir = left.group(2), Path(left.group(3))
 
     server.thaw()  # the requests it accepted while hung land now: sync must not repeat them
-    started = time.monotonic()
+    started, synced_ms = time.monotonic(), time.time() * 1000
     assert sync([str(run_dir)]) == 0
     print(f"\nsync delivered {left.group(1)} records in {time.monotonic() - started:.2f} s")
     client = checking_client(server)
     run = client.get_run(run_id)
     assert run.info.status == "FINISHED" and MODEL_URI_TAG in run.data.tags
+    assert run.info.end_time < synced_ms  # when the training ended, not when it was delivered
     assert_every_step_once(client, run_id, epochs)
     assert sync([str(run_dir)]) == 0  # again: nothing left, nothing twice
     assert_every_step_once(checking_client(server), run_id, epochs)

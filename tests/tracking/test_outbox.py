@@ -216,18 +216,20 @@ def test_sync_refuses_a_folder_without_a_queue(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == f"error: {tmp_path} has no tracking queue"
 
 
-def test_a_multirun_folder_delivers_its_jobs_then_its_parents_summary_and_end(
-    tmp_path, experiment, monkeypatch
-):
-    """The store was away when the multirun ended: its jobs queued their last epoch and end,
-    the parent its summary and end. The summary is written when delivered, from the children
-    as the store has them then: after their queues."""
-    from pipeline.sync import main
-
+@pytest.fixture
+def request_settings(monkeypatch):
+    """The command sets MLflow's request settings for its process: restored afterwards."""
     for name in ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT"):
-        monkeypatch.setenv(name, "0")  # restored afterwards: the command sets them for its process
+        monkeypatch.setenv(name, "0")
+
+
+ENDED_MS = 1_700_000_000_000
+
+
+def queued_multirun(tmp_path, experiment, job_uris=None):
+    """A multirun that ended while its store was away: two jobs queued their last epoch and
+    end, the parent its summary and end. (sweep folder, parent id, job run ids)"""
     uri, client, experiment_id = experiment
-    objective = best_metric_name("val_accuracy")
     parent_id = client.create_run(experiment_id, run_name="multirun").info.run_id
     sweep = tmp_path / "multiruns" / "2026-12-03" / "10-00-00-000000"
     jobs = []
@@ -235,21 +237,70 @@ def test_a_multirun_folder_delivers_its_jobs_then_its_parents_summary_and_end(
         tags = {PARENT_ID_TAG: parent_id, OVERRIDES_TAG: f"model.dropout={dropout}"}
         run_id = client.create_run(experiment_id, tags=tags).info.run_id
         job = Outbox(sweep / str(number))
-        job.open(uri, run_id)
-        job.put(METRICS, metrics=[[objective, value, 1000, 1]])
-        job.put(END, status="FINISHED")
+        job.open((job_uris or {}).get(number, uri), run_id)
+        job.put(METRICS, metrics=[[best_metric_name("val_accuracy"), value, 1000, 1]])
+        job.put(END, status="FINISHED", time_ms=ENDED_MS - 1000)
         jobs.append(run_id)
     parent = Outbox(sweep)
     parent.open(uri, parent_id)
     parent.put(SUMMARY, objective="val_accuracy", mode="max")
-    parent.put(END, status="FINISHED")
+    parent.put(END, status="FINISHED", time_ms=ENDED_MS)
+    return sweep, parent_id, jobs
+
+
+def assert_summary(client, parent_id, best: str) -> None:
+    run = client.get_run(parent_id)
+    assert run.info.status == "FINISHED" and run.info.end_time == ENDED_MS  # not the sync's time
+    assert run.data.tags[BEST_CHILD_RUN_ID_TAG] == best and run.data.tags[CHILDREN_TAG] == "2"
+    assert run.data.metrics[best_metric_name("val_accuracy")] == 0.95
+    assert [f.path for f in client.list_artifacts(parent_id)] == ["children.csv"]
+
+
+def test_a_multirun_folder_delivers_its_jobs_then_its_parents_summary_and_end(
+    tmp_path, experiment, request_settings
+):
+    """The summary is written when delivered, from the children as the store has them then:
+    after their queues."""
+    from pipeline.sync import main
+
+    sweep, parent_id, jobs = queued_multirun(tmp_path, experiment)
     assert [o.folder.parent for o in outboxes_under(tmp_path)] == [sweep / "0", sweep / "1", sweep]
 
     assert main([str(sweep)]) == 0
-    run = client.get_run(parent_id)
-    assert run.info.status == "FINISHED"
-    assert run.data.tags[BEST_CHILD_RUN_ID_TAG] == jobs[1] and run.data.tags[CHILDREN_TAG] == "2"
-    assert run.data.metrics[objective] == 0.95
-    assert [f.path for f in client.list_artifacts(parent_id)] == ["children.csv"]
+    _, client, _ = experiment
+    assert_summary(client, parent_id, best=jobs[1])
     assert {client.get_run(job).info.status for job in jobs} == {"FINISHED"}
-    assert not parent.pending() and not outboxes_under(tmp_path)
+    assert not outboxes_under(tmp_path)
+    assert main([str(sweep)]) == 0  # again: nothing left to deliver, said so
+
+
+def test_a_parent_waits_while_one_of_its_jobs_queues_is_left(
+    tmp_path, experiment, request_settings, capsys
+):
+    from pipeline.sync import main
+
+    uri, client, _ = experiment
+    sweep, parent_id, jobs = queued_multirun(tmp_path, experiment, {1: away_server()})
+    assert main([str(sweep), "tracking.delivery.request_retries=0"]) == 1
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 2 and f"records of {sweep / '1'}" in errors[0], errors
+    assert errors[1].startswith(f"error: {sweep}: its jobs' records are not all delivered")
+    assert client.get_run(parent_id).info.status == "RUNNING"  # no summary without job 1
+    assert len(Outbox(sweep).pending()) == 2
+
+    Outbox(sweep / "1").open(uri, jobs[1])  # its store is back
+    assert main([str(sweep)]) == 0
+    assert_summary(client, parent_id, best=jobs[1])
+
+
+def test_a_queued_end_older_than_the_runs_own_end_leaves_it(tmp_path, store):
+    """A search's parent run, ended later by another worker that joined it: that end stays."""
+    uri, client, run_id = store
+    client.set_terminated(run_id, "FINISHED", ENDED_MS)
+    outbox = Outbox(tmp_path / "sweep")
+    outbox.open(uri, run_id)
+    outbox.put(END, status="FAILED", time_ms=ENDED_MS - 60_000)
+    deliver_all(Delivery(outbox, client))
+    info = client.get_run(run_id).info
+    assert (info.status, info.end_time) == ("FINISHED", ENDED_MS)
+    assert not outbox.pending()
