@@ -28,6 +28,7 @@ from pipeline.stack.stack import stack_from_config
 from pipeline.tracking.credentials import read_credentials_file
 from tests.cluster.hosts import SUBNET, Network, why_no_hosts
 from tests.stack.helpers import why_no_postgres
+from tests.sweeper.helpers import wait_until_held
 
 pytestmark = [pytest.mark.heavy, pytest.mark.cluster]
 
@@ -124,7 +125,7 @@ class Cluster:
             f"&passfile={self.folder}/secrets/pgpass"
         )
 
-    def tiny_worker(self, host, seed: int) -> subprocess.Popen:
+    def tiny_worker(self, host, seed: int, *overrides: str) -> subprocess.Popen:
         return host.popen(
             sys.executable,
             str(APP),
@@ -135,13 +136,13 @@ class Cluster:
             "hydra.sweeper.heartbeat_interval=1",
             "hydra.sweeper.grace_period=10",
             "hydra.sweeper.plots=false",
-            # A trial takes 3 s (two 1 s steps and a last 1 s): the test kills worker-1 inside its
-            # second one, polling every 0.3 s; heartbeats every 1 s fail the lost trial after 10 s
-            # (a live one beats on, however busy the host that trains beside it).
+            # A trial takes 3 s (two 1 s steps and a last 1 s); heartbeats every 1 s fail a lost
+            # trial after 10 s (a live one beats on, however busy the host that trains beside it).
             f"hydra.sweeper.sampler.seed={seed}",
             "steps=2",
             "sleep=1.0",
             f"meet={self.folder}/meet",  # the hosts' first trials wait for each other: they overlap
+            *overrides,
             "tracking.enabled=true",
             f"tracking.uri={self.tracking_uri}",
             f"hydra.sweep.dir={self.folder}/sweeps/{host.name}",
@@ -180,28 +181,6 @@ def cluster():
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def wait_for_a_second_job_on(cluster: Cluster, host_name: str, timeout: float = 120) -> None:
-    """Until `host_name` has finished one trial and is in the middle of another."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            study = optuna.load_study(study_name=STUDY, storage=cluster.local_url("optuna"))
-            jobs = [
-                (t.state, t.user_attrs[JOB])
-                for t in study.get_trials(deepcopy=False)
-                if t.user_attrs.get(JOB, {}).get("host") == host_name
-            ]
-            if any(state.is_finished() for state, _ in jobs) and any(
-                state == optuna.trial.TrialState.RUNNING and "ended" not in job
-                for state, job in jobs
-            ):
-                return
-        except (KeyError, optuna.exceptions.StorageInternalError):
-            pass  # the study or its tables do not exist yet
-        time.sleep(0.3)
-    raise TimeoutError(f"{host_name} did not start a second job within {timeout} s")
-
-
 @pytest.fixture(scope="module")
 def real_trial(cluster):
     """The real job (TensorFlow, the convnet) started on worker-2 with the stack: it trains while
@@ -234,10 +213,11 @@ def real_trial(cluster):
 
 @pytest.fixture(scope="module")
 def search_with_a_lost_worker(cluster, real_trial):
-    first = cluster.tiny_worker(cluster.worker_1, seed=1)
+    held = cluster.folder / "held"  # worker-1's second trial waits there, never released
+    first = cluster.tiny_worker(cluster.worker_1, 1, "hold_from=1", f"hold_dir={held}")
     second = cluster.tiny_worker(cluster.worker_2, seed=2)
     try:
-        wait_for_a_second_job_on(cluster, "worker-1")
+        wait_until_held(held)
         first.send_signal(signal.SIGKILL)  # the whole worker, mid-trial: no cleanup runs
         first.wait(timeout=30)
         output, _ = second.communicate(timeout=300)

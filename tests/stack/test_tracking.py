@@ -182,8 +182,8 @@ def test_without_an_account_a_command_is_one_line_and_exit_2(running_stack, tmp_
 def test_a_two_worker_search_outlives_a_postgresql_restart(running_stack, tmp_path):
     """PostgreSQL down for 10 s in the middle of a two-worker search (the tiny app: 6 trials of
     about 1.5 s): both workers wait for it, and the study ends with exactly n_trials. Both
-    workers' first trials wait (`meet`) until the outage is over, so it falls mid-search
-    however slowly a busy host starts them."""
+    workers' first trials wait (`meet`) until PostgreSQL is down, so it falls mid-trial however
+    slowly a busy host starts them; then their steps report to it while it is away."""
     storage, study_name = running_stack.postgres_url("optuna"), "restart"
     arrivals = tmp_path / "meet"
     workers = [
@@ -199,7 +199,7 @@ def test_a_two_worker_search_outlives_a_postgresql_restart(running_stack, tmp_pa
             f"hydra.sweeper.sampler.seed={seed}",
             f"hydra.sweep.dir={tmp_path}/worker{seed}",
             f"meet={arrivals}",
-            "meet_count=3",  # the two workers' first trials, and the test once the outage is over
+            "meet_count=3",  # the two workers' first trials, and the test once PostgreSQL is down
         )
         for seed in range(2)
     ]
@@ -209,9 +209,9 @@ def test_a_two_worker_search_outlives_a_postgresql_restart(running_stack, tmp_pa
         workers,
     )
     running_stack.stack.postgres.stop()
+    (arrivals / "postgresql-down").touch()
     time.sleep(10)  # the outage itself: a restart's length, not a wait for something
     running_stack.stack.postgres.start()
-    (arrivals / "outage-over").touch()
     outputs = [worker.communicate(timeout=240)[0] for worker in workers]
     for worker, output in zip(workers, outputs, strict=False):
         assert worker.returncode == 0, output[-3000:]

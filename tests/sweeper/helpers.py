@@ -4,6 +4,7 @@ import collections
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import optuna
@@ -36,3 +37,15 @@ def load_study(storage: str, study_name: str) -> optuna.Study:
 def states(storage: str, study_name: str) -> collections.Counter:
     study = load_study(storage, study_name)
     return collections.Counter(t.state.name for t in study.trials)
+
+
+def wait_until_held(folder: Path, timeout: float = 120) -> Path:
+    """The first `held-*` file the tiny app writes in `folder` (`hold_from`): a worker is then
+    mid-trial, and stays so."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        held = sorted(folder.glob("held-*")) if folder.is_dir() else []
+        if held:
+            return held[0]
+        time.sleep(0.1)
+    raise TimeoutError(f"no trial held in {folder} within {timeout} s")

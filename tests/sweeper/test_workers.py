@@ -1,13 +1,12 @@
 """Worker processes on one storage: a killed search resumes, two workers share the budget."""
 
 import signal
-import time
 
 import optuna
 import pytest
 
 from tests.servers import free_port
-from tests.sweeper.helpers import load_study, start_worker, states
+from tests.sweeper.helpers import load_study, start_worker, states, wait_until_held
 
 pytestmark = [pytest.mark.heavy, pytest.mark.system]
 
@@ -23,22 +22,14 @@ def search_args(tmp_path, storage: str, n_trials: int, sleep: float, sweep: str)
     ]
 
 
-def wait_for_file(path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no {path} within {timeout} s")
-        time.sleep(0.1)
-
-
 def test_killed_search_resumed_by_the_same_command_ends_with_n_trials(tmp_path, sqlite_storage):
     held = tmp_path / "held"
     worker = start_worker(
         *search_args(tmp_path, sqlite_storage, 5, 0.5, "first"),
-        "hold_from=2",  # trial 2 waits mid-trial (never released): killed there, however busy the host
+        "hold_from=2",  # its third trial waits (never released): killed there, however busy the host
         f"hold_dir={held}",
     )
-    wait_for_file(held / "held-2")
+    wait_until_held(held)
     worker.send_signal(signal.SIGKILL)  # mid-trial: its trial stays RUNNING
     worker.wait()
     assert states(sqlite_storage, "workers")["RUNNING"] == 1

@@ -4,9 +4,10 @@
 stops when the pruner says so; `fail_above` makes trials with a larger `x` raise;
 `sleep` slows each step, so a worker can be killed mid-search; `meet` names a folder where
 each job waits (a bounded while) until `meet_count` jobs have arrived, so jobs that do run at
-once are seen to, however slowly their processes start; `hold_from` holds the trials numbered
-that or higher in the folder `hold_dir` (`held-N`) until a `release` file appears there, so a
-test can act while one is surely mid-trial; `objectives: 2` also returns -|x|, for multi-objective searches. With `tracking.enabled`, each job is an MLflow
+once are seen to, however slowly their processes start; `hold_from: N` holds this process's jobs
+from its N-th on (counted from 0; the basic launcher runs a worker's jobs in its process) in
+the folder `hold_dir` (`held-PID-N`) until a `release` file appears there, so a test can act
+while a worker is surely mid-trial; `objectives: 2` also returns -|x|, for multi-objective searches. With `tracking.enabled`, each job is an MLflow
 child run of the project's multirun callback's parent, found in the job's config.
 """
 
@@ -44,11 +45,14 @@ def meet(folder: str, count: int) -> None:
     wait_for(lambda: len(list(arrivals.iterdir())) >= count)
 
 
-def hold(folder: str, number: int) -> None:
-    """Say that trial `number` is held in `folder`, and wait for its `release` file."""
+_jobs_started = 0  # by this process
+
+
+def hold(folder: str, job: int) -> None:
+    """Say that this process's job `job` is held in `folder`, and wait for its `release` file."""
     held = Path(folder)
     held.mkdir(parents=True, exist_ok=True)
-    (held / f"held-{number}").touch()
+    (held / f"held-{os.getpid()}-{job}").touch()
     wait_for((held / "release").exists)
 
 
@@ -59,8 +63,10 @@ def objective(cfg: DictConfig) -> float:
     link = TrialLink(cfg.trial) if has_trial(cfg) else None
     if cfg.meet is not None:
         meet(cfg.meet, cfg.meet_count)
-    if cfg.hold_from is not None and has_trial(cfg) and cfg.trial.number >= cfg.hold_from:
-        hold(cfg.hold_dir, cfg.trial.number)
+    global _jobs_started
+    job, _jobs_started = _jobs_started, _jobs_started + 1
+    if cfg.hold_from is not None and job >= cfg.hold_from:
+        hold(cfg.hold_dir, job)
     for step in range(cfg.steps):
         time.sleep(cfg.sleep)
         if link is not None and link.report(value * (step + 1) / cfg.steps, step):
