@@ -137,8 +137,8 @@ format: $(STAMP) ## Format the code with ruff, and apply ruff's safe lint fixes
 test: lint data postgres chromium ## Lint, then run the fast test suite (real MLflow and PostgreSQL servers and a headless browser included; TEST_WORKERS=2)
 	$(PYTEST) $(ARGS)
 
-test-system: data postgres slurm ## Run the whole-system tests, which CI runs after make test: the team stack, servers stopped or restarted, kills and signals, simulated hosts (as root)
-	$(PYTEST) -m 'system or cluster' $(ARGS)
+test-system: data postgres slurm ## Run the whole-system tests, which CI runs after make test: the team stack, servers stopped or restarted, kills and signals, simulated hosts (as root), and the slow ones (a served model, the benchmark's sections)
+	$(PYTEST) -m 'system or cluster or slow' $(ARGS)
 
 test-cluster: data postgres slurm ## Run only the tests on simulated hosts (network namespaces, as root): the team stack across machines
 	$(PYTEST) -m cluster $(ARGS)
