@@ -9,6 +9,7 @@ from mlflow import MlflowClient
 import pipeline.config  # noqa: F401  (registers schemas and resolvers)
 from tests.helpers import built_once
 from tests.tracking.helpers import (
+    REQUEST_SETTINGS,
     TrackedRun,
     only_run,
     smoke_run_config,
@@ -28,3 +29,12 @@ def smoke_run(tmp_path_factory) -> TrackedRun:
     return TrackedRun(
         cfg, client, only_run(client, cfg), Path(cfg.paths.output_dir) / "runs" / "smoke"
     )
+
+
+@pytest.fixture
+def own_request_settings(monkeypatch):
+    """The code under test (a training, the multirun callback, `mnist-sync`) sets MLflow's
+    request settings in this process's environment: they end with the test."""
+    for name in REQUEST_SETTINGS:
+        monkeypatch.setenv(name, "")  # records the value to restore, even an absent one
+        monkeypatch.delenv(name)

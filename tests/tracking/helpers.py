@@ -1,5 +1,6 @@
 """Helpers for the tests in this folder (the fixtures are in conftest.py)."""
 
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ from omegaconf import DictConfig
 
 import pipeline.config  # noqa: F401  (registers schemas and resolvers)
 from pipeline import PROJECT_ROOT
+from pipeline.tracking.delivery import RETRIES_ENV, TIMEOUT_ENV
 
 SMOKE_EPOCHS = 2  # two epochs: a metric history with one value per epoch has two points
 
@@ -37,6 +39,16 @@ def tracked_config(store: Path, *overrides: str, hydra: bool = False) -> DictCon
             ],
             return_hydra_config=hydra,
         )
+
+
+# MLflow's per-request settings, which the code under test sets in this process's environment.
+REQUEST_SETTINGS = (RETRIES_ENV, TIMEOUT_ENV)
+
+
+def no_request_times_out_after_the_thaw() -> None:
+    """A thawed server works through what it took while hung: no request may time out then (a
+    second 'is away' line), however busy the host. MLflow reads this at each request."""
+    os.environ[TIMEOUT_ENV] = "120"
 
 
 def event_after(monkeypatch, owner, name: str) -> threading.Event:

@@ -3,7 +3,6 @@ it as a run's queue does, and a server that does not come back costs one line, n
 traceback. A real `mlflow server`, hung (SIGSTOP) or killed (then `make sync` delivers the summary and the end it queued); the
 callback as Hydra calls it."""
 
-import os
 import threading
 import time
 
@@ -11,7 +10,6 @@ import pytest
 from mlflow import MlflowClient
 
 from pipeline.processes import patience
-from pipeline.tracking import delivery
 from pipeline.tracking.multirun import MultirunTracking
 from pipeline.tracking.records import (
     BEST_CHILD_RUN_ID_TAG,
@@ -21,20 +19,15 @@ from pipeline.tracking.records import (
     best_metric_name,
 )
 from tests.servers import TrackingServer, free_port
-from tests.tracking.helpers import event_after, tracked_config
+from tests.tracking.helpers import event_after, no_request_times_out_after_the_thaw, tracked_config
 
-pytestmark = [pytest.mark.heavy, pytest.mark.system]
+pytestmark = [
+    pytest.mark.heavy,
+    pytest.mark.system,
+    pytest.mark.usefixtures("own_request_settings"),
+]
 
 OBJECTIVE = best_metric_name("val_accuracy")
-
-
-@pytest.fixture(autouse=True)
-def own_request_settings(monkeypatch):
-    """The callback sets MLflow's request settings in this process's environment: they end
-    with the test."""
-    for name in (delivery.RETRIES_ENV, delivery.TIMEOUT_ENV):
-        monkeypatch.setenv(name, os.environ.get(name, ""))  # records the value to restore
-        monkeypatch.delenv(name)
 
 
 @pytest.fixture
@@ -75,12 +68,6 @@ def start_with_two_jobs(callback: MultirunTracking, cfg, client: MlflowClient) -
         client.set_terminated(run.info.run_id, "FINISHED")
         runs.append(run.info.run_id)
     return runs[1]
-
-
-def no_request_times_out_after_the_thaw() -> None:
-    """The server works through what it took while hung: no request may time out then (a
-    second 'is away' line), however busy the host. MLflow reads this at each request."""
-    os.environ[delivery.TIMEOUT_ENV] = "120"
 
 
 def tracking_lines(capfd) -> list[str]:

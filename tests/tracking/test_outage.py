@@ -21,14 +21,20 @@ from pipeline.training import run as training_run
 from tests.helpers import child_environment
 from tests.servers import TrackingServer, free_port
 from tests.tracking.helpers import (
+    REQUEST_SETTINGS,
     SYSTEM_METRICS_INTERVAL,
     event_after,
+    no_request_times_out_after_the_thaw,
     only_run,
     tracked_config,
     train,
 )
 
-pytestmark = [pytest.mark.heavy, pytest.mark.system]
+pytestmark = [
+    pytest.mark.heavy,
+    pytest.mark.system,
+    pytest.mark.usefixtures("own_request_settings"),
+]
 
 EPOCHS = 8
 # MLflow's own retries shortened (no retry, 2 s per request): every outage here outlasts them.
@@ -38,22 +44,6 @@ SHORT_RETRIES = (
     "tracking.delivery.max_backoff=1",
     "tracking.system_metrics=false",
 )
-
-
-REQUEST_SETTINGS = (delivery.RETRIES_ENV, delivery.TIMEOUT_ENV)
-
-
-@pytest.fixture(autouse=True)
-def own_request_settings():
-    """A training in this process sets MLflow's request settings in its environment: they end
-    with the test."""
-    saved = {name: os.environ.get(name) for name in REQUEST_SETTINGS}
-    yield
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
 
 
 def checking_client(server: TrackingServer) -> MlflowClient:
@@ -111,9 +101,7 @@ class EpochClock(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         assert self.found_away.wait(60), "the run never found the server away"
-        # The server works through what it took while hung: no request may time out then
-        # (a second 'is away' line), however busy the host.
-        os.environ[delivery.TIMEOUT_ENV] = "120"
+        no_request_times_out_after_the_thaw()
         self.hung.clear()
         self.server.thaw()
         self.thawed, self.thawed_ms = time.monotonic(), time.time() * 1000

@@ -194,12 +194,10 @@ def test_sync_delivers_every_queued_run_under_the_output_folder(tmp_path, store)
 
 
 def test_sync_with_the_store_away_is_one_line_and_loses_nothing(
-    tmp_path, store, capsys, monkeypatch
+    tmp_path, store, capsys, own_request_settings
 ):
     from pipeline.sync import main  # in this process: the command line is the test above's
 
-    for name in ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT"):
-        monkeypatch.setenv(name, "0")  # restored afterwards: the command sets them for its process
     _, _, run_id = store
     outbox = queued_run(tmp_path, away_server(), run_id, epochs=1)
     assert main([str(outbox.folder.parent), "tracking.delivery.request_retries=0"]) == 1
@@ -214,13 +212,6 @@ def test_sync_refuses_a_folder_without_a_queue(tmp_path, capsys):
 
     assert main([str(tmp_path)]) == 2
     assert capsys.readouterr().err.strip() == f"error: {tmp_path} has no tracking queue"
-
-
-@pytest.fixture
-def request_settings(monkeypatch):
-    """The command sets MLflow's request settings for its process: restored afterwards."""
-    for name in ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT"):
-        monkeypatch.setenv(name, "0")
 
 
 ENDED_MS = 1_700_000_000_000
@@ -257,7 +248,7 @@ def assert_summary(client, parent_id, best: str) -> None:
 
 
 def test_a_multirun_folder_delivers_its_jobs_then_its_parents_summary_and_end(
-    tmp_path, experiment, request_settings
+    tmp_path, experiment, own_request_settings
 ):
     """The summary is written when delivered, from the children as the store has them then:
     after their queues."""
@@ -275,7 +266,7 @@ def test_a_multirun_folder_delivers_its_jobs_then_its_parents_summary_and_end(
 
 
 def test_a_parent_waits_while_one_of_its_jobs_queues_is_left(
-    tmp_path, experiment, request_settings, capsys
+    tmp_path, experiment, own_request_settings, capsys
 ):
     from pipeline.sync import main
 
