@@ -38,3 +38,14 @@ def own_request_settings(monkeypatch):
     for name in REQUEST_SETTINGS:
         monkeypatch.setenv(name, "")  # records the value to restore, even an absent one
         monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="module")
+def sqlite_experiment(tmp_path_factory):
+    """A real SQLite store of the test module's own, and an experiment in it: (uri, client,
+    experiment id). One per module: a new store costs its schema's migrations."""
+    folder = tmp_path_factory.mktemp("sqlite-store")
+    uri = f"sqlite:///{folder}/mlflow.db"
+    client = MlflowClient(uri)
+    artifacts = (folder / "artifacts").as_uri()
+    return uri, client, client.create_experiment("tests", artifact_location=artifacts)

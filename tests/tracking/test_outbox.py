@@ -32,23 +32,10 @@ from tests.helpers import child_environment
 from tests.servers import free_port
 
 
-@pytest.fixture(scope="module")
-def experiment(tmp_path_factory):
-    """One SQLite store for the module (a new one costs its schema's migrations)."""
-    folder = tmp_path_factory.mktemp("outbox-store")
-    uri = f"sqlite:///{folder}/mlflow.db"
-    client = MlflowClient(uri)
-    return (
-        uri,
-        client,
-        client.create_experiment("outbox", artifact_location=(folder / "artifacts").as_uri()),
-    )
-
-
 @pytest.fixture
-def store(experiment):
+def store(sqlite_experiment):
     """A new run in the module's store."""
-    uri, client, experiment_id = experiment
+    uri, client, experiment_id = sqlite_experiment
     return uri, client, client.create_run(experiment_id).info.run_id
 
 
@@ -217,10 +204,10 @@ def test_sync_refuses_a_folder_without_a_queue(tmp_path, capsys):
 ENDED_MS = 1_700_000_000_000
 
 
-def queued_multirun(tmp_path, experiment, job_uris=None):
+def queued_multirun(tmp_path, sqlite_experiment, job_uris=None):
     """A multirun that ended while its store was away: two jobs queued their last epoch and
     end, the parent its summary and end. (sweep folder, parent id, job run ids)"""
-    uri, client, experiment_id = experiment
+    uri, client, experiment_id = sqlite_experiment
     parent_id = client.create_run(experiment_id, run_name="multirun").info.run_id
     sweep = tmp_path / "multiruns" / "2026-12-03" / "10-00-00-000000"
     jobs = []
@@ -248,17 +235,17 @@ def assert_summary(client, parent_id, best: str) -> None:
 
 
 def test_a_multirun_folder_delivers_its_jobs_then_its_parents_summary_and_end(
-    tmp_path, experiment, own_request_settings
+    tmp_path, sqlite_experiment, own_request_settings
 ):
     """The summary is written when delivered, from the children as the store has them then:
     after their queues."""
     from pipeline.sync import main
 
-    sweep, parent_id, jobs = queued_multirun(tmp_path, experiment)
+    sweep, parent_id, jobs = queued_multirun(tmp_path, sqlite_experiment)
     assert [o.folder.parent for o in outboxes_under(tmp_path)] == [sweep / "0", sweep / "1", sweep]
 
     assert main([str(sweep)]) == 0
-    _, client, _ = experiment
+    _, client, _ = sqlite_experiment
     assert_summary(client, parent_id, best=jobs[1])
     assert {client.get_run(job).info.status for job in jobs} == {"FINISHED"}
     assert not outboxes_under(tmp_path)
@@ -266,12 +253,12 @@ def test_a_multirun_folder_delivers_its_jobs_then_its_parents_summary_and_end(
 
 
 def test_a_parent_waits_while_one_of_its_jobs_queues_is_left(
-    tmp_path, experiment, own_request_settings, capsys
+    tmp_path, sqlite_experiment, own_request_settings, capsys
 ):
     from pipeline.sync import main
 
-    uri, client, _ = experiment
-    sweep, parent_id, jobs = queued_multirun(tmp_path, experiment, {1: away_server()})
+    uri, client, _ = sqlite_experiment
+    sweep, parent_id, jobs = queued_multirun(tmp_path, sqlite_experiment, {1: away_server()})
     assert main([str(sweep), "tracking.delivery.request_retries=0"]) == 1
     errors = capsys.readouterr().err.strip().splitlines()
     assert len(errors) == 2 and f"records of {sweep / '1'}" in errors[0], errors

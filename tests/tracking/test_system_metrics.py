@@ -3,9 +3,6 @@ MLflow's monitors into the run's tracking queue."""
 
 import time
 
-import pytest
-from mlflow import MlflowClient
-
 from pipeline.tracking.outbox import END, METRICS, Outbox
 from pipeline.tracking.system_metrics import QueuedSystemMetrics
 
@@ -35,14 +32,6 @@ def test_the_switch_turns_them_off(smoke_store):
 # real SQLite store.
 
 
-@pytest.fixture(scope="module")
-def experiment(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("system-metrics-store")
-    uri = f"sqlite:///{folder}/mlflow.db"
-    client = MlflowClient(uri)
-    return uri, client, client.create_experiment("system-metrics")
-
-
 def queued_samples(outbox: Outbox) -> list[list]:
     return [
         record["metrics"]
@@ -58,9 +47,9 @@ def sampler(tmp_path, uri: str, run_id: str, interval: float) -> QueuedSystemMet
 
 
 def test_samples_are_queued_every_interval_one_step_each_and_none_after_the_end(
-    tmp_path, experiment
+    tmp_path, sqlite_experiment
 ):
-    uri, client, experiment_id = experiment
+    uri, client, experiment_id = sqlite_experiment
     monitor = sampler(tmp_path, uri, client.create_run(experiment_id).info.run_id, 0.05)
     monitor.start()
     deadline = time.monotonic() + 30
@@ -80,16 +69,16 @@ def test_samples_are_queued_every_interval_one_step_each_and_none_after_the_end(
             assert 0 <= value <= 100
 
 
-def test_a_run_shorter_than_one_interval_gets_one_sample(tmp_path, experiment):
-    uri, client, experiment_id = experiment
+def test_a_run_shorter_than_one_interval_gets_one_sample(tmp_path, sqlite_experiment):
+    uri, client, experiment_id = sqlite_experiment
     monitor = sampler(tmp_path, uri, client.create_run(experiment_id).info.run_id, 600)
     monitor.start()
     monitor.finish()
     assert [record[0][3] for record in queued_samples(monitor.outbox)] == [0]
 
 
-def test_a_continued_run_goes_on_from_its_last_step(tmp_path, experiment):
-    uri, client, experiment_id = experiment
+def test_a_continued_run_goes_on_from_its_last_step(tmp_path, sqlite_experiment):
+    uri, client, experiment_id = sqlite_experiment
     run_id = client.create_run(experiment_id).info.run_id
     for step in range(3):
         client.log_metric(run_id, SYSTEM_METRICS[0], 10.0, step=step)
