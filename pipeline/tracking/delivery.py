@@ -103,7 +103,7 @@ class Delivery:
 
             write_summary(self.client, self.run_id, record["objective"], record["mode"])
         elif record.op == END:
-            self._end(record)
+            self._end(record, maybe_sent)
         else:
             raise RecordRejected(f"unknown record type {record.op!r}")
         self.outbox.mark_delivered(record)
@@ -121,11 +121,12 @@ class Delivery:
             self.outbox.mark_delivered(record)
         return None
 
-    def _end(self, record: Record) -> None:
-        """The run's end, at the time it ended (not when delivered); a run that another process
-        ended later (a search's parent run, joined by another worker since) keeps that end."""
+    def _end(self, record: Record, maybe_sent: bool) -> None:
+        """The run's end, at the time it ended (not when delivered). Delivered late (`mnist-sync`,
+        a retry), it leaves a later end by another process (a search's parent run, joined by
+        another worker since); a first attempt, as the run ends, needs no look."""
         ended_ms = record.fields.get("time_ms")
-        if ended_ms is not None:
+        if maybe_sent and ended_ms is not None:
             info = self.client.get_run(self.run_id).info
             if info.status != "RUNNING" and (info.end_time or 0) > ended_ms:
                 return
